@@ -1,0 +1,66 @@
+// Command-line parsing shared by every subcommand: the global options callers pass before
+// the subcommand (runc's and crun's, plus caprun's own), and a helper that parses one
+// subcommand's options with the same error style.
+#pragma once
+
+#include <boost/program_options.hpp>
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "caprun/error.hpp"
+
+namespace caprun {
+
+// A command line that was not understood. Exit status 1, message on stderr.
+class UsageError : public Error {
+public:
+    using Error::Error;
+};
+
+enum class LogFormat { Text, Json };
+
+struct GlobalOptions {
+    std::string root;  // state root; defaultStateRoot() unless --root
+    std::string logFile;
+    LogFormat logFormat = LogFormat::Text;
+    bool debug = false;
+    bool systemdCgroup = false;
+    std::string rootless = "auto";  // true | false | auto
+    std::string criu;                // accepted and ignored (no checkpoint support)
+    std::string cgroupManager;       // cgroupfs | systemd | disabled; empty = not given
+    std::optional<std::string> capPolicy;  // strict | lenient, validated
+    std::optional<std::string> hostStatus;  // check only: a captured /proc/<pid>/status
+    std::optional<int> hostCapLast;         // check only: cap_last_cap for --host-status
+    bool help = false;
+    bool version = false;
+
+    std::string command;                   // the subcommand; empty with --help/--version
+    std::vector<std::string> commandArgs;  // everything after the subcommand
+};
+
+// Parses argv up to and including the subcommand name. Throws UsageError naming the
+// option and the allowed values on a bad value, or what was not understood.
+GlobalOptions parseGlobalOptions(const std::vector<std::string>& argv);
+
+// Description of the global options, for --help.
+const boost::program_options::options_description& globalOptionsDescription();
+
+// /run/caprun for root, $XDG_RUNTIME_DIR/caprun otherwise.
+std::string defaultStateRoot();
+
+// Parses one subcommand's arguments against `desc` and `positional` (names in order; the
+// last may repeat when `restName` is set, collecting the remainder, e.g. exec's command).
+// Options may come before or after positionals unless a "--" ends them. Throws UsageError
+// "<cmd>: unknown option --x" / "<cmd>: --opt: <why>".
+struct CommandLine {
+    boost::program_options::variables_map vm;
+    std::vector<std::string> positionals;  // in order
+};
+CommandLine parseCommandLine(const std::string& cmd, const std::vector<std::string>& args,
+                             const boost::program_options::options_description& desc,
+                             bool stopAtFirstPositionalAfter = false,
+                             std::size_t fixedPositionals = 0);
+
+}  // namespace caprun

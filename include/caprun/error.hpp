@@ -10,7 +10,7 @@ namespace caprun {
 // Every failure a user sees is an Error whose what() reads as a complete sentence
 // fragment: "<doing what> <on what>: <why>".
 class Error : public std::runtime_error {
-public:
+  public:
     explicit Error(const std::string& message) : std::runtime_error(message) {}
 };
 

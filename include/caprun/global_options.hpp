@@ -15,7 +15,7 @@ namespace caprun {
 
 // A command line that was not understood. Exit status 1, message on stderr.
 class UsageError : public Error {
-public:
+  public:
     using Error::Error;
 };
 
@@ -27,10 +27,10 @@ struct GlobalOptions {
     LogFormat logFormat = LogFormat::Text;
     bool debug = false;
     bool systemdCgroup = false;
-    std::string rootless = "auto";  // true | false | auto
-    std::string criu;                // accepted and ignored (no checkpoint support)
-    std::string cgroupManager;       // cgroupfs | systemd | disabled; empty = not given
-    std::optional<std::string> capPolicy;  // strict | lenient, validated
+    std::string rootless = "auto";          // true | false | auto
+    std::string criu;                       // accepted and ignored (no checkpoint support)
+    std::string cgroupManager;              // cgroupfs | systemd | disabled; empty = not given
+    std::optional<std::string> capPolicy;   // strict | lenient, validated
     std::optional<std::string> hostStatus;  // check only: a captured /proc/<pid>/status
     std::optional<int> hostCapLast;         // check only: cap_last_cap for --host-status
     bool help = false;

@@ -30,7 +30,7 @@ Document parseFile(const std::string& path, std::string label, std::size_t maxBy
 
 // A value inside a Document together with its JSON path.
 class Node {
-public:
+  public:
     Node(const rapidjson::Value& value, std::string path, const std::string& label)
         : value_(&value), path_(std::move(path)), label_(&label) {}
     static Node root(const Document& d) { return Node(*d.doc, "", d.label); }
@@ -57,7 +57,7 @@ public:
     std::uint32_t asUint32() const;
     double asDouble() const;
 
-    std::vector<Node> items() const;  // array elements, paths "<path>[i]"
+    std::vector<Node> items() const;                            // array elements, paths "<path>[i]"
     std::vector<std::pair<std::string, Node>> members() const;  // object members
     std::vector<std::string> asStringArray() const;
     std::map<std::string, std::string> asStringMap() const;
@@ -73,7 +73,7 @@ public:
     // Throws Error "<label>: <path>: <what>".
     [[noreturn]] void fail(std::string_view what) const;
 
-private:
+  private:
     void expectObject() const;
     const rapidjson::Value* value_;
     std::string path_;

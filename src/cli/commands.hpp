@@ -11,6 +11,17 @@ namespace caprun::cli {
 
 using Args = std::vector<std::string>;
 
+// A subcommand's option description with --help already in it.
+boost::program_options::options_description commandOptions(const std::string& cmd);
+
+// Prints "Usage: caprun [global options] <usage>" and the options when --help was given.
+bool printHelpIfAsked(const CommandLine& cl, const std::string& usage,
+                      const boost::program_options::options_description& desc);
+
+// Throws UsageError unless min <= positionals <= max; `what` names the missing ones.
+void expectPositionals(const std::string& cmd, const CommandLine& cl, std::size_t min,
+                       std::size_t max, const std::string& what);
+
 int cmdSpec(const GlobalOptions& g, const Args& args);
 int cmdCheck(const GlobalOptions& g, const Args& args);
 

@@ -15,6 +15,8 @@ void throwSys(std::string_view context, int err) {
     throw Error(std::string(context) + ": " + errnoText(err));
 }
 
-void throwErrno(std::string_view context) { throwSys(context, errno); }
+void throwErrno(std::string_view context) {
+    throwSys(context, errno);
+}
 
 }  // namespace caprun

@@ -1,0 +1,31 @@
+// What `caprun check` prints: a readable text and the same data as one JSON object. Each
+// concern (spec summary, capability plan, seccomp filter) adds its own section.
+#pragma once
+
+#include <rapidjson/document.h>
+
+#include <string>
+
+#include "caprun/spec.hpp"
+
+namespace caprun {
+
+struct CheckReport {
+    CheckReport() { json.SetObject(); }
+    rapidjson::Document json;  // top-level object; sections add members
+    std::string text;          // human-readable, sections appended in order
+    rapidjson::Document::AllocatorType& alloc() { return json.GetAllocator(); }
+    // Adds (or replaces) a top-level member.
+    void set(const std::string& key, rapidjson::Value value);
+};
+
+// Bundle, process, user, namespaces, mounts and the capabilities as requested.
+void addSpecSummary(CheckReport& report, const Spec& spec, const std::string& bundle);
+
+// The JSON object, pretty-printed, with a trailing newline.
+std::string renderJson(const CheckReport& report);
+
+// A rapidjson string value copied into the report's allocator.
+rapidjson::Value jsonString(CheckReport& report, const std::string& s);
+
+}  // namespace caprun

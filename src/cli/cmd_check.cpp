@@ -1,0 +1,41 @@
+// caprun check: load and validate a bundle, and show what would run and why.
+#include <iostream>
+
+#include "caprun/check_report.hpp"
+#include "caprun/error.hpp"
+#include "caprun/spec.hpp"
+#include "commands.hpp"
+
+namespace caprun::cli {
+
+namespace po = boost::program_options;
+
+int cmdCheck(const GlobalOptions& g, const Args& args) {
+    (void)g;
+    auto desc = commandOptions("check");
+    // clang-format off
+    desc.add_options()
+        ("bundle,b", po::value<std::string>()->default_value("."), "bundle directory holding config.json")
+        ("format,f", po::value<std::string>()->default_value("text"), "output format: text or json");
+    // clang-format on
+    auto cl = parseCommandLine("check", args, desc);
+    if (printHelpIfAsked(cl, "check [--bundle DIR] [--format text|json]", desc)) return 0;
+    expectPositionals("check", cl, 0, 0, "");
+    const std::string format = cl.vm["format"].as<std::string>();
+    if (format != "text" && format != "json")
+        throw UsageError("invalid value \"" + format +
+                         "\" for check --format: expected one of text, json");
+    const std::string bundle = cl.vm["bundle"].as<std::string>();
+
+    Spec spec = loadBundleSpec(bundle);
+    CheckReport report;
+    addSpecSummary(report, spec, bundle);
+
+    if (format == "json")
+        std::cout << renderJson(report);
+    else
+        std::cout << report.text;
+    return 0;
+}
+
+}  // namespace caprun::cli

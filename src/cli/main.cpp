@@ -1,0 +1,122 @@
+// caprun's entry point: global options, then one subcommand.
+#include <seccomp.h>
+#include <sys/capability.h>
+
+#include <cstdio>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "caprun/error.hpp"
+#include "caprun/log.hpp"
+#include "caprun_config.h"
+#include "commands.hpp"
+#include "git_commit.h"
+
+namespace {
+
+using caprun::cli::Args;
+using CommandFn = int (*)(const caprun::GlobalOptions&, const Args&);
+
+struct Command {
+    const char* name;
+    const char* summary;
+    CommandFn fn;
+};
+
+// Every subcommand with its one-line meaning, in the order --help lists them.
+const std::vector<Command>& commands() {
+    static const std::vector<Command> table = {
+        {"spec", "write a default config.json into a bundle", caprun::cli::cmdSpec},
+        {"check", "validate a bundle and show what would run and why (the plan)",
+         caprun::cli::cmdCheck},
+    };
+    return table;
+}
+
+void printVersion() {
+    const scmp_version* sv = seccomp_version();
+    std::printf("caprun version %s\ncommit: %s\nspec: %s\nlibseccomp: %u.%u.%u\nlibcap: %d.%d\n",
+                CAPRUN_VERSION, CAPRUN_GIT_COMMIT, CAPRUN_SPEC_VERSION, sv->major, sv->minor,
+                sv->micro, LIBCAP_MAJOR, LIBCAP_MINOR);
+}
+
+void printUsage() {
+    std::cout << "caprun: an OCI container runtime that applies Linux capabilities right\n\n"
+                 "Usage: caprun [global options] <command> [command options] [arguments]\n\n"
+                 "Commands:\n";
+    for (const auto& c : commands()) {
+        std::string name = c.name;
+        name.resize(12, ' ');
+        std::cout << "  " << name << c.summary << "\n";
+    }
+    std::cout << "\n"
+              << caprun::globalOptionsDescription() << "\n"
+              << "Run 'caprun <command> --help' for the options of one command.\n";
+}
+
+}  // namespace
+
+namespace caprun::cli {
+
+boost::program_options::options_description commandOptions(const std::string& cmd) {
+    boost::program_options::options_description d("Options of caprun " + cmd, 110, 55);
+    d.add_options()("help,h", "show this help");
+    return d;
+}
+
+bool printHelpIfAsked(const CommandLine& cl, const std::string& usage,
+                      const boost::program_options::options_description& desc) {
+    if (cl.vm.count("help") == 0) return false;
+    std::cout << "Usage: caprun [global options] " << usage << "\n\n" << desc << "\n";
+    return true;
+}
+
+void expectPositionals(const std::string& cmd, const CommandLine& cl, std::size_t min,
+                       std::size_t max, const std::string& what) {
+    if (cl.positionals.size() < min)
+        throw UsageError(cmd + ": missing " + what + " (see caprun " + cmd + " --help)");
+    if (cl.positionals.size() > max)
+        throw UsageError(cmd + ": unexpected argument \"" + cl.positionals[max] +
+                         "\" (see caprun " + cmd + " --help)");
+}
+
+}  // namespace caprun::cli
+
+int main(int argc, char** argv) {
+    std::vector<std::string> args(argv, argv + argc);
+    caprun::GlobalOptions g;
+    try {
+        g = caprun::parseGlobalOptions(args);
+    } catch (const caprun::Error& e) {
+        std::cerr << "caprun: " << e.what() << "\n";
+        return 1;
+    }
+    if (g.version) {
+        printVersion();
+        return 0;
+    }
+    if (g.command.empty()) {
+        printUsage();
+        return g.help ? 0 : 1;
+    }
+    const Command* cmd = nullptr;
+    for (const auto& c : commands())
+        if (g.command == c.name) cmd = &c;
+    if (cmd == nullptr) {
+        std::cerr << "caprun: unknown command \"" << g.command << "\" (see caprun --help)\n";
+        return 1;
+    }
+    try {
+        caprun::log::init(g);
+    } catch (const caprun::Error& e) {
+        std::cerr << "caprun: " << e.what() << "\n";
+        return 1;
+    }
+    try {
+        return cmd->fn(g, g.commandArgs);
+    } catch (const std::exception& e) {
+        caprun::log::error(e.what());
+        return 1;
+    }
+}

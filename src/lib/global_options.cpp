@@ -1,0 +1,192 @@
+#include "caprun/global_options.hpp"
+
+#include <unistd.h>
+
+#include <cstdlib>
+
+namespace caprun {
+
+namespace po = boost::program_options;
+
+namespace {
+
+po::options_description buildGlobalDescription() {
+    po::options_description d("Global options (before the subcommand)", 110, 55);
+    // clang-format off
+    d.add_options()
+        ("root", po::value<std::string>(), "state directory (default /run/caprun as root, $XDG_RUNTIME_DIR/caprun otherwise)")
+        ("log", po::value<std::string>(), "append log messages to this file (warnings go here instead of stderr; errors go to both)")
+        ("log-format", po::value<std::string>(), "format of --log lines: text or json ({\"level\",\"msg\",\"time\"} per line)")
+        ("debug", "also log debug messages")
+        ("systemd-cgroup", "manage cgroups through systemd (an error when no systemd is running)")
+        ("rootless", po::value<std::string>(), "rootless mode: true, false or auto (default auto: decided from the euid)")
+        ("criu", po::value<std::string>(), "accepted for runc compatibility and ignored: caprun has no checkpoint/restore")
+        ("cgroup-manager", po::value<std::string>(), "cgroup manager: cgroupfs, systemd or disabled (crun's option)")
+        ("cap-policy", po::value<std::string>(), "what to do when the host cannot grant a requested capability: strict (fail) or lenient (drop it and warn); overrides the run.caprun.cap-policy annotation and $CAPRUN_CAP_POLICY")
+        ("host-status", po::value<std::string>(), "check only: plan against the capability sets in this captured /proc/<pid>/status file instead of this host's")
+        ("host-cap-last", po::value<std::string>(), "check only, with --host-status: the other host's cap_last_cap (default: highest bit set in its CapBnd)")
+        ("help,h", "show this help")
+        ("version,v", "print version information");
+    // clang-format on
+    return d;
+}
+
+bool takesValue(const po::options_description& desc, const std::string& token) {
+    // token is "--name" or "-n" (no '=' part).
+    std::string key = token.rfind("--", 0) == 0 ? token.substr(2) : token;
+    const po::option_description* o = desc.find_nothrow(key, false);
+    return o != nullptr && o->semantic()->max_tokens() > 0;
+}
+
+std::string checkChoice(const std::string& option, const std::string& value,
+                        std::initializer_list<const char*> allowed) {
+    std::string list;
+    for (const char* a : allowed) {
+        if (value == a) return value;
+        if (!list.empty()) list += ", ";
+        list += a;
+    }
+    throw UsageError("invalid value \"" + value + "\" for --" + option + ": expected one of " +
+                     list);
+}
+
+}  // namespace
+
+const po::options_description& globalOptionsDescription() {
+    static const po::options_description d = buildGlobalDescription();
+    return d;
+}
+
+std::string defaultStateRoot() {
+    if (::geteuid() == 0) return "/run/caprun";
+    if (const char* xdg = std::getenv("XDG_RUNTIME_DIR"); xdg != nullptr && *xdg != '\0')
+        return std::string(xdg) + "/caprun";
+    return "/tmp/caprun-" + std::to_string(::geteuid());
+}
+
+GlobalOptions parseGlobalOptions(const std::vector<std::string>& argv) {
+    const auto& desc = globalOptionsDescription();
+    std::vector<std::string> prefix;
+    std::size_t i = 1;
+    while (i < argv.size()) {
+        const std::string& a = argv[i];
+        if (a == "--") {
+            ++i;
+            break;
+        }
+        if (a.size() < 2 || a[0] != '-') break;
+        prefix.push_back(a);
+        if (a.find('=') == std::string::npos && takesValue(desc, a)) {
+            if (i + 1 >= argv.size())
+                throw UsageError("option " + a + " needs a value (see caprun --help)");
+            prefix.push_back(argv[++i]);
+        }
+        ++i;
+    }
+
+    po::variables_map vm;
+    try {
+        po::store(
+            po::command_line_parser(prefix)
+                .options(desc)
+                .style(po::command_line_style::unix_style & ~po::command_line_style::allow_guessing)
+                .run(),
+            vm);
+        po::notify(vm);
+    } catch (const po::unknown_option& e) {
+        throw UsageError("unknown global option " + e.get_option_name() + " (see caprun --help)");
+    } catch (const po::error& e) {
+        throw UsageError(std::string(e.what()) + " (see caprun --help)");
+    }
+
+    GlobalOptions g;
+    g.help = vm.count("help") > 0;
+    g.version = vm.count("version") > 0;
+    g.debug = vm.count("debug") > 0;
+    g.systemdCgroup = vm.count("systemd-cgroup") > 0;
+    g.root = vm.count("root") ? vm["root"].as<std::string>() : defaultStateRoot();
+    if (g.root.empty()) throw UsageError("--root must not be empty");
+    if (vm.count("log")) g.logFile = vm["log"].as<std::string>();
+    if (vm.count("log-format"))
+        g.logFormat = checkChoice("log-format", vm["log-format"].as<std::string>(),
+                                  {"text", "json"}) == "json"
+                          ? LogFormat::Json
+                          : LogFormat::Text;
+    if (vm.count("rootless"))
+        g.rootless =
+            checkChoice("rootless", vm["rootless"].as<std::string>(), {"true", "false", "auto"});
+    if (vm.count("criu")) g.criu = vm["criu"].as<std::string>();
+    if (vm.count("cgroup-manager")) {
+        g.cgroupManager = checkChoice("cgroup-manager", vm["cgroup-manager"].as<std::string>(),
+                                      {"cgroupfs", "systemd", "disabled"});
+        if (g.cgroupManager == "systemd") g.systemdCgroup = true;
+    }
+    if (vm.count("cap-policy"))
+        g.capPolicy =
+            checkChoice("cap-policy", vm["cap-policy"].as<std::string>(), {"strict", "lenient"});
+    if (vm.count("host-status")) g.hostStatus = vm["host-status"].as<std::string>();
+    if (vm.count("host-cap-last")) {
+        const std::string v = vm["host-cap-last"].as<std::string>();
+        char* end = nullptr;
+        long n = std::strtol(v.c_str(), &end, 10);
+        if (v.empty() || *end != '\0' || n < 0 || n > 63)
+            throw UsageError("invalid value \"" + v +
+                             "\" for --host-cap-last: expected a number from 0 to 63");
+        if (!g.hostStatus)
+            throw UsageError("--host-cap-last is only meaningful with --host-status");
+        g.hostCapLast = static_cast<int>(n);
+    }
+
+    if (i < argv.size()) {
+        g.command = argv[i];
+        g.commandArgs.assign(argv.begin() + static_cast<std::ptrdiff_t>(i) + 1, argv.end());
+    }
+    return g;
+}
+
+CommandLine parseCommandLine(const std::string& cmd, const std::vector<std::string>& args,
+                             const po::options_description& desc, bool stopAtFirstPositionalAfter,
+                             std::size_t fixedPositionals) {
+    CommandLine out;
+    std::vector<std::string> optionTokens;
+    bool optionsEnded = false;
+    for (std::size_t i = 0; i < args.size(); ++i) {
+        const std::string& a = args[i];
+        if (!optionsEnded && stopAtFirstPositionalAfter &&
+            out.positionals.size() >= fixedPositionals && fixedPositionals > 0) {
+            optionsEnded = true;
+        }
+        if (optionsEnded || a.size() < 2 || a[0] != '-') {
+            out.positionals.push_back(a);
+            continue;
+        }
+        if (a == "--") {
+            optionsEnded = true;
+            continue;
+        }
+        optionTokens.push_back(a);
+        if (a.find('=') == std::string::npos && takesValue(desc, a)) {
+            if (i + 1 >= args.size())
+                throw UsageError(cmd + ": option " + a + " needs a value (see caprun " + cmd +
+                                 " --help)");
+            optionTokens.push_back(args[++i]);
+        }
+    }
+    try {
+        po::store(
+            po::command_line_parser(optionTokens)
+                .options(desc)
+                .style(po::command_line_style::unix_style & ~po::command_line_style::allow_guessing)
+                .run(),
+            out.vm);
+        po::notify(out.vm);
+    } catch (const po::unknown_option& e) {
+        throw UsageError(cmd + ": unknown option " + e.get_option_name() + " (see caprun " + cmd +
+                         " --help)");
+    } catch (const po::error& e) {
+        throw UsageError(cmd + ": " + e.what() + " (see caprun " + cmd + " --help)");
+    }
+    return out;
+}
+
+}  // namespace caprun

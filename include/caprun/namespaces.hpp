@@ -1,0 +1,94 @@
+// Linux namespaces of a container: which to create (clone flags), which to join (setns on
+// a path), the uid/gid maps and time offsets the parent writes for the child.
+//
+// Ordering, and why:
+// - New namespaces are created by clone3() itself, so the container process is the direct
+//   child of the runtime (no intermediate process) and is pid 1 of a new pid namespace.
+// - A time namespace cannot be entered before its offsets are written, so the runtime
+//   unshare()s CLONE_NEWTIME itself (that only affects its children), writes
+//   /proc/self/timens_offsets, and the clone puts the child in it.
+// - A cgroup namespace takes the process's cgroup at creation as its root, so the child
+//   unshare()s it only after the parent has moved it into the container's cgroup.
+// - Joining a pid namespace also only affects children: the runtime setns()es into it
+//   before clone. Every other path is joined by the child, user namespace first (the
+//   others are usually owned by it), before it does anything else.
+// - With a new user namespace the parent writes /proc/<child>/{uid,gid}_map while the
+//   child waits on the sync socket.
+#pragma once
+
+#include <sys/types.h>
+
+#include <string>
+#include <vector>
+
+#include "caprun/spec.hpp"
+
+namespace caprun {
+
+enum class NamespaceKind { Pid, Mount, Network, Ipc, Uts, User, Cgroup, Time };
+
+// "pid" -> NamespaceKind::Pid; throws Error naming the JSON path for an unknown type.
+NamespaceKind namespaceKindFromName(const std::string& type, const std::string& jsonPath);
+const char* namespaceName(NamespaceKind kind);   // spec spelling: "network"
+const char* namespaceProcName(NamespaceKind kind);  // /proc/<pid>/ns entry: "net"
+int namespaceCloneFlag(NamespaceKind kind);         // CLONE_NEWNET, ...
+
+struct NamespaceJoin {
+    NamespaceKind kind;
+    std::string path;
+};
+
+struct NamespacePlan {
+    std::vector<NamespaceKind> create;  // in spec order
+    std::vector<NamespaceJoin> join;    // user first, then spec order
+    unsigned long long cloneFlags = 0;  // CLONE_NEW* for clone3: not time, not cgroup
+    bool newTime = false;               // handled by the parent's unshare (see above)
+    bool newCgroup = false;             // unshared by the child once in its cgroup
+    std::vector<IdMapping> uidMappings, gidMappings;
+    std::map<std::string, TimeOffset> timeOffsets;
+
+    bool creates(NamespaceKind k) const;
+    bool joins(NamespaceKind k) const;
+    bool has(NamespaceKind k) const { return creates(k) || joins(k); }
+    bool newUserNamespace() const { return creates(NamespaceKind::User); }
+};
+
+// Pure: validates and orders linux.namespaces. Errors (with the JSON path): unknown
+// type, the same type twice, uid/gid mappings without a new user namespace (or a new user
+// namespace without mappings), timeOffsets without a new time namespace.
+NamespacePlan planNamespaces(const Spec& spec);
+
+// "0 100000 65536\n..." as written to /proc/<pid>/uid_map.
+std::string formatIdMap(const std::vector<IdMapping>& maps);
+// "monotonic 5 0\nboottime 7 0\n" as written to /proc/<pid>/timens_offsets.
+std::string formatTimeOffsets(const std::map<std::string, TimeOffset>& offsets);
+
+// ---- executor ----
+
+// An opened namespace path, kept open (O_CLOEXEC) until the child joins it.
+struct OpenedNamespace {
+    NamespaceKind kind;
+    std::string path;
+    int fd = -1;
+};
+
+// Opens every path of plan.join in the parent, before anything is created, so a bad path
+// fails early: "joining the network namespace: opening /x: No such file or directory";
+// "... /x is not a network namespace". Caller closes the fds (closeNamespaces).
+std::vector<OpenedNamespace> openJoinedNamespaces(const NamespacePlan& plan);
+void closeNamespaces(std::vector<OpenedNamespace>& opened);
+
+// Parent, before clone: setns into a joined pid namespace (affects children only) and
+// unshare a new time namespace with its offsets.
+void prepareParentNamespaces(const NamespacePlan& plan, const std::vector<OpenedNamespace>& opened);
+
+// Child: setns each opened namespace except pid (already done by the parent).
+void joinNamespaces(const std::vector<OpenedNamespace>& opened);
+
+// Child, once in its cgroup: unshare a new cgroup namespace.
+void unshareCgroupNamespace(const NamespacePlan& plan);
+
+// Parent: writes gid_map and uid_map of `pid` (new user namespace only).
+void writeIdMaps(pid_t pid, const NamespacePlan& plan);
+
+}  // namespace caprun

@@ -1,0 +1,103 @@
+// The container's filesystem: mount options as flags (pure), the mount plan, and the
+// executor that builds the root inside the container's mount namespace.
+//
+// Safety: every destination is resolved inside the rootfs one component at a time with
+// O_NOFOLLOW fds. Symlinks are followed the way the container will see them (an absolute
+// target restarts at the rootfs, not at the host's /); a ".." that would climb above the
+// rootfs — the classic escape via a symlinked destination — is an error, so nothing is ever
+// mounted on the host. The mount itself targets /proc/self/fd/N of the resolved O_PATH fd.
+//
+// Root switch: pivot_root(".", ".") then a lazy unmount of the old root. Fallback
+// (`--no-pivot`, or automatically when the current root is a ramfs/initramfs where
+// pivot_root fails with EINVAL): MS_MOVE the rootfs onto / and chroot into it. The host's
+// mounts then stay reachable for a process that can escape a chroot (CAP_SYS_CHROOT), as
+// with runc --no-pivot, so it is only for hosts running from an initramfs.
+#pragma once
+
+#include <sys/types.h>
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "caprun/spec.hpp"
+
+namespace caprun {
+
+// Mount options of one spec mount, split the way mount(2) wants them.
+struct MountOptions {
+    unsigned long flags = 0;        // MS_* for the mount itself (ro, nosuid, ...)
+    unsigned long propagation = 0;  // MS_SHARED/MS_SLAVE/MS_PRIVATE/MS_UNBINDABLE (| MS_REC)
+    bool bind = false;
+    bool recursive = false;  // rbind
+    bool tmpcopyup = false;
+    std::string data;  // everything else, comma-joined: "size=65536k,mode=755"
+};
+
+// Pure. Unknown words become filesystem data, as runc does. Throws for options caprun
+// cannot honour (idmap/ridmap).
+MountOptions parseMountOptions(const std::vector<std::string>& options,
+                               const std::string& jsonPath = "mounts[]");
+
+// "rslave" -> MS_SLAVE|MS_REC; throws naming `what` for an unknown name.
+unsigned long propagationFlags(const std::string& name, const std::string& what);
+
+enum class MountKind { Bind, Proc, Sysfs, Cgroup, Other };
+
+struct PlannedMount {
+    std::string destination;  // absolute inside the container
+    std::string type;
+    std::string source;  // bind: absolute host path (bundle-relative resolved)
+    MountKind kind = MountKind::Other;
+    MountOptions options;
+    std::string jsonPath;
+};
+
+struct PlannedDevice {
+    std::string path;  // inside the container, e.g. /dev/null
+    char type = 'c';   // c, b, u (= c), p
+    long long major = 0, minor = 0;
+    std::uint32_t fileMode = 0666;
+    std::uint32_t uid = 0, gid = 0;
+};
+
+struct RootfsPlan {
+    std::string rootfs;  // absolute host path
+    bool readonly = false;
+    unsigned long rootPropagation = 0;  // applied to / of the new mount namespace first
+    std::optional<unsigned long> finalPropagation;  // linux.rootfsPropagation, after pivot
+    std::vector<PlannedMount> mounts;
+    std::vector<PlannedDevice> devices;  // defaults, then linux.devices (same path: spec wins)
+    std::vector<std::pair<std::string, std::string>> devSymlinks;  // link path, target
+    std::vector<std::string> maskedPaths, readonlyPaths;
+    bool noPivot = false;
+    bool bindDevices = false;  // in a user namespace mknod is refused: bind host nodes
+    bool newCgroupNamespace = false;
+};
+
+// Pure: the plan for a spec whose bundle directory is `bundle` (absolute).
+RootfsPlan planRootfs(const Spec& spec, const std::string& bundle, bool noPivot,
+                      bool newUserNamespace, bool newCgroupNamespace);
+
+// The runc default devices, in order.
+std::vector<PlannedDevice> defaultDevices();
+
+// ---- executor (runs in the container's mount namespace) ----
+
+enum class CreateMissing { No, Directory, File };
+
+// Opens `path` (absolute or relative, always taken inside the root) below `rootFd` as an
+// O_PATH|O_CLOEXEC fd, following symlinks inside the root and refusing any that climbs out
+// ("... escapes the rootfs"). Missing components are created when asked (directories for
+// the parents, then the last one as asked). Throws Error naming `path`.
+int openInRoot(int rootFd, const std::string& path, CreateMissing create);
+
+// Before pivot: propagation of /, bind of the rootfs on itself, every mount in order,
+// devices and /dev symlinks.
+void prepareRootfs(const RootfsPlan& plan);
+
+// pivot_root (or the fallback), final propagation, masked and readonly paths, read-only
+// root. After it the process's root and cwd are the container's /.
+void finishRootfs(const RootfsPlan& plan);
+
+}  // namespace caprun

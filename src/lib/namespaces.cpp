@@ -1,0 +1,208 @@
+#include "caprun/namespaces.hpp"
+
+#include <fcntl.h>
+#include <linux/nsfs.h>
+#include <sched.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <set>
+
+#include "caprun/error.hpp"
+
+namespace caprun {
+
+namespace {
+
+struct KindInfo {
+    NamespaceKind kind;
+    const char* name;
+    const char* procName;
+    int flag;
+};
+
+constexpr KindInfo kKinds[] = {
+    {NamespaceKind::Pid, "pid", "pid", CLONE_NEWPID},
+    {NamespaceKind::Mount, "mount", "mnt", CLONE_NEWNS},
+    {NamespaceKind::Network, "network", "net", CLONE_NEWNET},
+    {NamespaceKind::Ipc, "ipc", "ipc", CLONE_NEWIPC},
+    {NamespaceKind::Uts, "uts", "uts", CLONE_NEWUTS},
+    {NamespaceKind::User, "user", "user", CLONE_NEWUSER},
+    {NamespaceKind::Cgroup, "cgroup", "cgroup", CLONE_NEWCGROUP},
+    {NamespaceKind::Time, "time", "time", CLONE_NEWTIME},
+};
+
+const KindInfo& info(NamespaceKind k) {
+    for (const auto& i : kKinds)
+        if (i.kind == k) return i;
+    throw Error("internal error: unknown namespace kind");
+}
+
+void writeProcFile(const std::string& path, const std::string& text, const std::string& what) {
+    int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
+    if (fd < 0) throwErrno(what + ": opening " + path);
+    ssize_t n = ::write(fd, text.data(), text.size());
+    int err = errno;
+    ::close(fd);
+    if (n < 0) throwSys(what + ": writing \"" + text + "\" to " + path, err);
+    if (static_cast<size_t>(n) != text.size())
+        throw Error(what + ": short write to " + path);
+}
+
+}  // namespace
+
+NamespaceKind namespaceKindFromName(const std::string& type, const std::string& jsonPath) {
+    for (const auto& i : kKinds)
+        if (type == i.name) return i.kind;
+    throw Error("config.json: " + jsonPath + ".type: unknown namespace type \"" + type +
+                "\" (expected pid, network, mount, ipc, uts, user, cgroup or time)");
+}
+
+const char* namespaceName(NamespaceKind kind) { return info(kind).name; }
+const char* namespaceProcName(NamespaceKind kind) { return info(kind).procName; }
+int namespaceCloneFlag(NamespaceKind kind) { return info(kind).flag; }
+
+bool NamespacePlan::creates(NamespaceKind k) const {
+    return std::find(create.begin(), create.end(), k) != create.end();
+}
+
+bool NamespacePlan::joins(NamespaceKind k) const {
+    return std::any_of(join.begin(), join.end(), [k](const auto& j) { return j.kind == k; });
+}
+
+NamespacePlan planNamespaces(const Spec& spec) {
+    NamespacePlan plan;
+    if (!spec.linux) return plan;
+    const Linux& lx = *spec.linux;
+    std::set<NamespaceKind> seen;
+    std::vector<NamespaceJoin> joins;
+    for (std::size_t i = 0; i < lx.namespaces.size(); ++i) {
+        const auto& ns = lx.namespaces[i];
+        std::string jp = "linux.namespaces[" + std::to_string(i) + "]";
+        NamespaceKind k = namespaceKindFromName(ns.type, jp);
+        if (!seen.insert(k).second)
+            throw Error("config.json: " + jp + ": the " + ns.type +
+                        " namespace is listed more than once");
+        if (ns.path.empty()) {
+            plan.create.push_back(k);
+            if (k == NamespaceKind::Time)
+                plan.newTime = true;
+            else if (k == NamespaceKind::Cgroup)
+                plan.newCgroup = true;
+            else
+                plan.cloneFlags |= static_cast<unsigned long long>(info(k).flag);
+        } else {
+            if (ns.path.front() != '/')
+                throw Error("config.json: " + jp + ".path: \"" + ns.path +
+                            "\" is not an absolute path");
+            joins.push_back({k, ns.path});
+        }
+    }
+    // The user namespace is joined first: the others are usually owned by it.
+    std::stable_partition(joins.begin(), joins.end(),
+                          [](const auto& j) { return j.kind == NamespaceKind::User; });
+    plan.join = std::move(joins);
+
+    plan.uidMappings = lx.uidMappings;
+    plan.gidMappings = lx.gidMappings;
+    bool hasMaps = !lx.uidMappings.empty() || !lx.gidMappings.empty();
+    if (hasMaps && !plan.newUserNamespace())
+        throw Error("config.json: linux.uidMappings/gidMappings are set but no new user "
+                    "namespace is requested in linux.namespaces");
+    if (plan.newUserNamespace() && (lx.uidMappings.empty() || lx.gidMappings.empty()))
+        throw Error("config.json: a new user namespace needs both linux.uidMappings and "
+                    "linux.gidMappings");
+    plan.timeOffsets = lx.timeOffsets;
+    if (!lx.timeOffsets.empty() && !plan.newTime)
+        throw Error("config.json: linux.timeOffsets is set but no new time namespace is "
+                    "requested in linux.namespaces");
+    for (const auto& [clock, off] : lx.timeOffsets) {
+        if (clock != "monotonic" && clock != "boottime")
+            throw Error("config.json: linux.timeOffsets." + clock +
+                        ": unknown clock (expected monotonic or boottime)");
+        (void)off;
+    }
+    return plan;
+}
+
+std::string formatIdMap(const std::vector<IdMapping>& maps) {
+    std::string out;
+    for (const auto& m : maps)
+        out += std::to_string(m.containerID) + " " + std::to_string(m.hostID) + " " +
+               std::to_string(m.size) + "\n";
+    return out;
+}
+
+std::string formatTimeOffsets(const std::map<std::string, TimeOffset>& offsets) {
+    std::string out;
+    for (const auto& [clock, off] : offsets)
+        out += clock + " " + std::to_string(off.secs) + " " + std::to_string(off.nanosecs) + "\n";
+    return out;
+}
+
+std::vector<OpenedNamespace> openJoinedNamespaces(const NamespacePlan& plan) {
+    std::vector<OpenedNamespace> opened;
+    try {
+        for (const auto& j : plan.join) {
+            std::string what = std::string("joining the ") + namespaceName(j.kind) + " namespace";
+            int fd = ::open(j.path.c_str(), O_RDONLY | O_CLOEXEC);
+            if (fd < 0) throwErrno(what + ": opening " + j.path);
+            opened.push_back({j.kind, j.path, fd});
+            int type = ::ioctl(fd, NS_GET_NSTYPE);
+            if (type < 0)
+                throw Error(what + ": " + j.path + " is not a namespace file (" +
+                            errnoText(errno) + ")");
+            if (type != info(j.kind).flag)
+                throw Error(what + ": " + j.path + " is not a " + namespaceName(j.kind) +
+                            " namespace");
+        }
+    } catch (...) {
+        closeNamespaces(opened);
+        throw;
+    }
+    return opened;
+}
+
+void closeNamespaces(std::vector<OpenedNamespace>& opened) {
+    for (auto& o : opened)
+        if (o.fd >= 0) ::close(o.fd);
+    opened.clear();
+}
+
+void prepareParentNamespaces(const NamespacePlan& plan,
+                             const std::vector<OpenedNamespace>& opened) {
+    for (const auto& o : opened)
+        if (o.kind == NamespaceKind::Pid && ::setns(o.fd, CLONE_NEWPID) < 0)
+            throwErrno("joining the pid namespace " + o.path);
+    if (plan.newTime) {
+        if (::unshare(CLONE_NEWTIME) < 0) throwErrno("creating a time namespace");
+        if (!plan.timeOffsets.empty())
+            writeProcFile("/proc/self/timens_offsets", formatTimeOffsets(plan.timeOffsets),
+                          "setting the time namespace offsets");
+    }
+}
+
+void joinNamespaces(const std::vector<OpenedNamespace>& opened) {
+    for (const auto& o : opened) {
+        if (o.kind == NamespaceKind::Pid) continue;
+        if (::setns(o.fd, info(o.kind).flag) < 0)
+            throwErrno(std::string("joining the ") + namespaceName(o.kind) + " namespace " +
+                       o.path);
+    }
+}
+
+void unshareCgroupNamespace(const NamespacePlan& plan) {
+    if (plan.newCgroup && ::unshare(CLONE_NEWCGROUP) < 0)
+        throwErrno("creating the cgroup namespace");
+}
+
+void writeIdMaps(pid_t pid, const NamespacePlan& plan) {
+    if (!plan.newUserNamespace()) return;
+    std::string base = "/proc/" + std::to_string(pid) + "/";
+    writeProcFile(base + "gid_map", formatIdMap(plan.gidMappings), "writing the gid mappings");
+    writeProcFile(base + "uid_map", formatIdMap(plan.uidMappings), "writing the uid mappings");
+}
+
+}  // namespace caprun

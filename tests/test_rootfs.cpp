@@ -1,0 +1,156 @@
+#include <doctest/doctest.h>
+
+#include <fcntl.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <climits>
+#include <cstdlib>
+#include <filesystem>
+#include <string>
+
+#include "caprun/error.hpp"
+#include "caprun/rootfs.hpp"
+#include "caprun/spec.hpp"
+
+namespace fs = std::filesystem;
+using namespace caprun;
+
+namespace {
+
+std::string realPathOfFd(int fd) {
+    char buf[PATH_MAX];
+    ssize_t n = ::readlink(("/proc/self/fd/" + std::to_string(fd)).c_str(), buf, sizeof buf - 1);
+    REQUIRE(n > 0);
+    return std::string(buf, static_cast<size_t>(n));
+}
+
+struct TempRoot {
+    fs::path base;
+    fs::path root;
+    int rootFd = -1;
+    TempRoot() {
+        char tmpl[] = "/tmp/caprun-rootfs-test-XXXXXX";
+        REQUIRE(::mkdtemp(tmpl) != nullptr);
+        base = tmpl;
+        root = base / "rootfs";
+        fs::create_directories(root / "etc");
+        fs::create_directories(base / "outside");
+        rootFd = ::open(root.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+        REQUIRE(rootFd >= 0);
+    }
+    ~TempRoot() {
+        ::close(rootFd);
+        fs::remove_all(base);
+    }
+};
+
+}  // namespace
+
+TEST_CASE("mount options become flags, propagation and data") {
+    auto o = parseMountOptions({"nosuid", "noexec", "nodev", "mode=755", "size=65536k", "ro"});
+    CHECK(o.flags == (MS_NOSUID | MS_NOEXEC | MS_NODEV | MS_RDONLY));
+    CHECK(o.data == "mode=755,size=65536k");
+    CHECK_FALSE(o.bind);
+
+    auto b = parseMountOptions({"rbind", "rprivate", "ro", "rw"});
+    CHECK(b.bind);
+    CHECK(b.recursive);
+    CHECK(b.flags == 0);  // rw after ro clears it
+    CHECK(b.propagation == (MS_PRIVATE | MS_REC));
+
+    auto s = parseMountOptions({"bind", "shared", "relatime", "strictatime"});
+    CHECK(s.bind);
+    CHECK_FALSE(s.recursive);
+    CHECK(s.propagation == MS_SHARED);
+    CHECK(s.flags == (MS_RELATIME | MS_STRICTATIME));
+
+    CHECK(parseMountOptions({"newinstance", "ptmxmode=0666", "gid=5"}).data ==
+          "newinstance,ptmxmode=0666,gid=5");
+    CHECK_THROWS_WITH(parseMountOptions({"idmap"}, "mounts[2]"),
+                      doctest::Contains("mounts[2].options: \"idmap\""));
+}
+
+TEST_CASE("propagation names") {
+    CHECK(propagationFlags("rslave", "x") == (MS_SLAVE | MS_REC));
+    CHECK(propagationFlags("unbindable", "x") == MS_UNBINDABLE);
+    CHECK_THROWS_WITH(propagationFlags("sideways", "config.json: linux.rootfsPropagation"),
+                      doctest::Contains("linux.rootfsPropagation: unknown propagation \"sideways\""));
+}
+
+TEST_CASE("rootfs plan: paths, mount kinds, devices, propagation") {
+    auto spec = parseSpec(R"({"ociVersion":"1.0.2","root":{"path":"rootfs","readonly":true},
+      "mounts":[{"destination":"/proc","type":"proc","source":"proc"},
+                {"destination":"/data","source":"data","options":["rbind","ro"]},
+                {"destination":"/sys/fs/cgroup","type":"cgroup","source":"cgroup"},
+                {"destination":"/etc/hosts","type":"bind","source":"/etc/hosts"}],
+      "linux":{"rootfsPropagation":"rshared",
+               "devices":[{"path":"/dev/null","type":"c","major":1,"minor":3,"fileMode":384},
+                          {"path":"/dev/fuse","type":"c","major":10,"minor":229}],
+               "maskedPaths":["/proc/kcore"],"readonlyPaths":["/proc/sys"]}})");
+    auto plan = planRootfs(spec, "/b", false, false, true);
+    CHECK(plan.rootfs == "/b/rootfs");
+    CHECK(plan.readonly);
+    // shared cannot be set before pivot_root: start rslave, share afterwards.
+    CHECK(plan.rootPropagation == (MS_SLAVE | MS_REC));
+    REQUIRE(plan.finalPropagation.has_value());
+    CHECK(*plan.finalPropagation == (MS_SHARED | MS_REC));
+    REQUIRE(plan.mounts.size() == 4);
+    CHECK(plan.mounts[0].kind == MountKind::Proc);
+    CHECK(plan.mounts[1].kind == MountKind::Bind);
+    CHECK(plan.mounts[1].source == "/b/data");
+    CHECK(plan.mounts[1].options.recursive);
+    CHECK(plan.mounts[2].kind == MountKind::Cgroup);
+    CHECK(plan.mounts[3].kind == MountKind::Bind);
+    CHECK(plan.mounts[3].source == "/etc/hosts");
+    // six defaults; /dev/null replaced by the spec's, /dev/fuse appended
+    REQUIRE(plan.devices.size() == 7);
+    CHECK(plan.devices[0].path == "/dev/null");
+    CHECK(plan.devices[0].fileMode == 0600);
+    CHECK(plan.devices[6].path == "/dev/fuse");
+    CHECK(plan.devices[6].fileMode == 0666);
+    CHECK(plan.maskedPaths == std::vector<std::string>{"/proc/kcore"});
+    CHECK(plan.devSymlinks.size() == 5);
+
+    auto abs = parseSpec(R"({"ociVersion":"1.0.2","root":{"path":"/srv/root"},
+      "mounts":[{"destination":"relative","type":"tmpfs","source":"tmpfs"}]})");
+    CHECK_THROWS_WITH(planRootfs(abs, "/b", false, false, false),
+                      doctest::Contains("mounts[0].destination: \"relative\" is not an absolute path"));
+}
+
+TEST_CASE("openInRoot keeps symlinks inside the rootfs and refuses escapes") {
+    TempRoot t;
+    // An absolute symlink means the container's /: resolves below the rootfs.
+    fs::create_symlink("/etc", t.root / "abs");
+    int fd = openInRoot(t.rootFd, "/abs/newdir", CreateMissing::Directory);
+    CHECK(realPathOfFd(fd) == (t.root / "etc" / "newdir").string());
+    ::close(fd);
+    CHECK_FALSE(fs::exists("/etc/newdir"));
+
+    // A relative symlink that climbs above the rootfs is refused, nothing is created outside.
+    fs::create_symlink("../outside", t.root / "escape");
+    CHECK_THROWS_WITH(openInRoot(t.rootFd, "/escape/x", CreateMissing::Directory),
+                      doctest::Contains("escapes the rootfs"));
+    CHECK_FALSE(fs::exists(t.base / "outside" / "x"));
+    fs::create_symlink("../../../../../../../../tmp", t.root / "deep");
+    CHECK_THROWS_WITH(openInRoot(t.rootFd, "/deep", CreateMissing::No),
+                      doctest::Contains("escapes the rootfs"));
+
+    // Missing components are created; the last one as a file when asked.
+    fd = openInRoot(t.rootFd, "/a/b/file", CreateMissing::File);
+    struct stat st {};
+    REQUIRE(::fstat(fd, &st) == 0);
+    CHECK(S_ISREG(st.st_mode));
+    ::close(fd);
+    CHECK(fs::is_directory(t.root / "a" / "b"));
+
+    // Not created when not asked, with the path in the message.
+    CHECK_THROWS_WITH(openInRoot(t.rootFd, "/missing/thing", CreateMissing::No),
+                      doctest::Contains("\"/missing/thing\""));
+
+    // A symlink loop is an error, not a hang.
+    fs::create_symlink("loop", t.root / "loop");
+    CHECK_THROWS_WITH(openInRoot(t.rootFd, "/loop", CreateMissing::No),
+                      doctest::Contains("too many symlinks"));
+}

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Installs what caprun needs to build and test (Debian 12, as root) and builds it in ./build.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# Build dependencies, then what the tests drive: peers to compare with and callers.
+build_pkgs=(g++ meson ninja-build pkg-config cmake git libseccomp-dev libcap-dev rapidjson-dev
+            libspdlog-dev libboost-program-options-dev doctest-dev)
+test_pkgs=(busybox-static bats libcap2-bin strace runc crun hyperfine iproute2)
+if [ "${CAPRUN_SETUP_MINIMAL:-}" = 1 ]; then test_pkgs=(busybox-static libcap2-bin); fi
+
+missing=()
+for p in "${build_pkgs[@]}" "${test_pkgs[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+if [ -f build/build.ninja ]; then
+    meson setup --reconfigure build >/dev/null
+else
+    meson setup build >/dev/null
+fi
+ninja -C build >/dev/null
+echo "built: $(./build/src/cli/caprun --version | head -1)"

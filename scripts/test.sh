@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Runs every test: doctest unit tests, then the bats integration tests (as root). The last
+# line is "N passed, N failed" summed over both.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+export CAPRUN="$PWD/build/src/cli/caprun"
+export CAPRUN_PROBE="$PWD/build/integration/probe/caprun-probe"
+passed=0 failed=0 skipped=0
+log_dir=$(mktemp -d /tmp/caprun-tests.XXXXXX)
+
+echo "== unit tests"
+./build/tests/unit-tests --no-colors=true > "$log_dir/unit.log" 2>&1
+unit_rc=$?
+tail -n 4 "$log_dir/unit.log"
+line=$(grep -E '^\[doctest\] test cases:' "$log_dir/unit.log" | tail -1)
+if [ -n "$line" ]; then
+    p=$(sed -E 's/.*\| *([0-9]+) passed.*/\1/' <<<"$line")
+    f=$(sed -E 's/.*\| *([0-9]+) failed.*/\1/' <<<"$line")
+    passed=$((passed + p)); failed=$((failed + f))
+    [ "$f" -gt 0 ] && grep -B2 -A12 -E 'ERROR|FATAL' "$log_dir/unit.log" | head -150
+elif [ $unit_rc -ne 0 ]; then
+    cat "$log_dir/unit.log"; failed=$((failed + 1))
+fi
+
+if [ "$(id -u)" -ne 0 ]; then
+    echo "== integration tests need root: not run"
+else
+    shopt -s nullglob
+    suites=(integration/*.bats integration/callers/*.bats)
+    for suite in "${suites[@]}"; do
+        echo "== $suite"
+        bats --tap "$suite" > "$log_dir/bats.log" 2>&1 < /dev/null
+        cat "$log_dir/bats.log"
+        p=$(grep -cE '^ok [0-9]+' "$log_dir/bats.log" | head -1)
+        s=$(grep -cE '^ok [0-9]+ .*# skip' "$log_dir/bats.log" | head -1)
+        f=$(grep -cE '^not ok [0-9]+' "$log_dir/bats.log" | head -1)
+        # A suite that died before reporting anything counts as one failure.
+        if [ "$p" -eq 0 ] && [ "$f" -eq 0 ]; then f=1; fi
+        passed=$((passed + p - s)); skipped=$((skipped + s)); failed=$((failed + f))
+    done
+fi
+rm -rf "$log_dir"
+if [ $skipped -gt 0 ]; then
+    echo "$passed passed, $failed failed, $skipped skipped"
+else
+    echo "$passed passed, $failed failed"
+fi
+[ $failed -eq 0 ]

@@ -1,0 +1,279 @@
+/* caprun's probe: a static program copied into test rootfs images. It reports what the
+ * process really holds (capability masks, no_new_privs, ids, rlimits, open fds) and what
+ * the kernel lets it do (named privileged syscalls, each in a harmless form), as JSON on
+ * one line so tests can compare it with `caprun check --format json`.
+ *
+ *   probe                      caps + syscalls (default list)
+ *   probe caps                 {"CapInh":"...","CapPrm":...,"NoNewPrivs":0,"uid":0,...}
+ *   probe syscalls [NAME...]   {"sethostname":"OK","chroot":"EPERM",...}
+ *   probe rlimit nofile        "<soft> <hard>" (also nproc, core, memlock, stack, ...)
+ *   probe fds                  {"0":"/dev/null",...} the fds open in this process
+ *   probe list                 the syscall names it knows
+ *
+ * Each syscall result is "OK", or the errno name ("EPERM", "EINVAL", ...). Where the
+ * harmless form fails with another errno after the permission check, that errno shows
+ * that the permission was granted (e.g. delete_module of a missing module: ENOENT; ENOSYS
+ * on a kernel built without modules, where it tells nothing), mount: ENODEV.
+ */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+static int try_sethostname(void) {
+    char name[256] = {0};
+    if (gethostname(name, sizeof name - 1) < 0) return -1;
+    return sethostname(name, strlen(name)); /* same name: no change */
+}
+
+static int try_setdomainname(void) {
+    char name[256] = {0};
+    if (getdomainname(name, sizeof name - 1) < 0) return -1;
+    return setdomainname(name, strlen(name));
+}
+
+static int try_chroot(void) { return chroot("/"); /* same root: no change */ }
+
+static int try_mount(void) {
+    /* A filesystem type that does not exist: the kernel checks CAP_SYS_ADMIN first (EPERM),
+     * then fails the lookup of the type (ENODEV). Nothing is mounted. */
+    return mount("none", "/", "caprun_probe_no_such_fs", 0, NULL);
+}
+
+static int try_get_mempolicy(void) {
+    int mode = 0;
+    return (int)syscall(SYS_get_mempolicy, &mode, NULL, 0UL, NULL, 0UL);
+}
+
+static int try_delete_module(void) {
+    /* Missing module: EPERM without CAP_SYS_MODULE, ENOENT with it. */
+    return (int)syscall(SYS_delete_module, "caprun_probe_no_such_module", O_NONBLOCK);
+}
+
+static int try_settimeofday(void) {
+    /* Both NULL: the kernel checks CAP_SYS_TIME and then changes nothing. */
+    return (int)syscall(SYS_settimeofday, NULL, NULL);
+}
+
+static int try_reboot(void) {
+    /* Bad magic: EPERM without CAP_SYS_BOOT, EINVAL with it; never reboots. */
+    return (int)syscall(SYS_reboot, 0, 0, 0, NULL);
+}
+
+static int try_raw_socket(void) {
+    int fd = socket(AF_INET, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_ICMP);
+    if (fd < 0) return -1;
+    close(fd);
+    return 0;
+}
+
+static int try_bind_port_80(void) {
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) return -1;
+    struct sockaddr_in a;
+    memset(&a, 0, sizeof a);
+    a.sin_family = AF_INET;
+    a.sin_port = htons(80);
+    a.sin_addr.s_addr = htonl(INADDR_ANY);
+    int r = bind(fd, (struct sockaddr*)&a, sizeof a);
+    int err = errno;
+    close(fd);
+    errno = err;
+    return r;
+}
+
+static int try_raise_nofile_hard(void) {
+    /* Raising the hard limit needs CAP_SYS_RESOURCE; only this process is affected. */
+    struct rlimit r;
+    if (getrlimit(RLIMIT_NOFILE, &r) < 0) return -1;
+    r.rlim_max += 1;
+    return setrlimit(RLIMIT_NOFILE, &r);
+}
+
+struct probe {
+    const char* name;
+    int (*fn)(void);
+};
+
+static const struct probe probes[] = {
+    {"sethostname", try_sethostname},
+    {"setdomainname", try_setdomainname},
+    {"chroot", try_chroot},
+    {"mount", try_mount},
+    {"get_mempolicy", try_get_mempolicy},
+    {"delete_module", try_delete_module},
+    {"settimeofday", try_settimeofday},
+    {"reboot", try_reboot},
+    {"raw_socket", try_raw_socket},
+    {"bind_port_80", try_bind_port_80},
+    {"raise_nofile_hard", try_raise_nofile_hard},
+};
+#define NPROBES (sizeof probes / sizeof probes[0])
+
+static void print_result(const char* name, int r, int err, int first) {
+    const char* res = r == 0 ? "OK" : strerrorname_np(err);
+    printf("%s\"%s\":\"%s\"", first ? "" : ",", name, res ? res : "EUNKNOWN");
+}
+
+static int run_syscalls(int argc, char** argv) {
+    int first = 1;
+    printf("{");
+    if (argc == 0) {
+        for (size_t i = 0; i < NPROBES; i++) {
+            errno = 0;
+            int r = probes[i].fn();
+            print_result(probes[i].name, r, errno, first);
+            first = 0;
+        }
+    }
+    for (int a = 0; a < argc; a++) {
+        size_t i;
+        for (i = 0; i < NPROBES; i++)
+            if (strcmp(argv[a], probes[i].name) == 0) break;
+        if (i == NPROBES) {
+            fprintf(stderr, "probe: unknown syscall probe \"%s\" (see: probe list)\n", argv[a]);
+            return 2;
+        }
+        errno = 0;
+        int r = probes[i].fn();
+        print_result(probes[i].name, r, errno, first);
+        first = 0;
+    }
+    printf("}");
+    return 0;
+}
+
+static void print_caps(void) {
+    FILE* f = fopen("/proc/self/status", "re");
+    char line[512];
+    int first = 1;
+    printf("{");
+    if (f) {
+        while (fgets(line, sizeof line, f)) {
+            char key[64], val[128];
+            if (sscanf(line, "%63[^:]:%*[ \t]%127s", key, val) != 2) continue;
+            if (strncmp(key, "Cap", 3) == 0 || strcmp(key, "NoNewPrivs") == 0) {
+                if (strcmp(key, "NoNewPrivs") == 0)
+                    printf("%s\"%s\":%s", first ? "" : ",", key, val);
+                else
+                    printf("%s\"%s\":\"%s\"", first ? "" : ",", key, val);
+                first = 0;
+            }
+        }
+        fclose(f);
+    }
+    uid_t ru, eu, su;
+    gid_t rg, eg, sg;
+    getresuid(&ru, &eu, &su);
+    getresgid(&rg, &eg, &sg);
+    printf("%s\"uid\":%u,\"euid\":%u,\"gid\":%u,\"egid\":%u", first ? "" : ",", ru, eu, rg, eg);
+    printf(",\"securebits\":%d", prctl(PR_GET_SECUREBITS));
+    printf("}");
+}
+
+struct rl {
+    const char* name;
+    int resource;
+};
+static const struct rl rlimits[] = {
+    {"nofile", RLIMIT_NOFILE}, {"nproc", RLIMIT_NPROC},     {"core", RLIMIT_CORE},
+    {"memlock", RLIMIT_MEMLOCK}, {"stack", RLIMIT_STACK},   {"cpu", RLIMIT_CPU},
+    {"fsize", RLIMIT_FSIZE},   {"as", RLIMIT_AS},           {"msgqueue", RLIMIT_MSGQUEUE},
+    {"nice", RLIMIT_NICE},     {"rtprio", RLIMIT_RTPRIO},   {"sigpending", RLIMIT_SIGPENDING},
+};
+
+static void print_limit(rlim_t v) {
+    if (v == RLIM_INFINITY)
+        printf("unlimited");
+    else
+        printf("%llu", (unsigned long long)v);
+}
+
+static int print_rlimit(const char* name) {
+    for (size_t i = 0; i < sizeof rlimits / sizeof rlimits[0]; i++) {
+        if (strcmp(name, rlimits[i].name) != 0) continue;
+        struct rlimit r;
+        if (getrlimit(rlimits[i].resource, &r) < 0) {
+            perror("probe: getrlimit");
+            return 1;
+        }
+        print_limit(r.rlim_cur);
+        printf(" ");
+        print_limit(r.rlim_max);
+        printf("\n");
+        return 0;
+    }
+    fprintf(stderr, "probe: unknown rlimit \"%s\"\n", name);
+    return 2;
+}
+
+static int print_fds(void) {
+    DIR* d = opendir("/proc/self/fd");
+    if (!d) {
+        perror("probe: /proc/self/fd");
+        return 1;
+    }
+    int self = dirfd(d);
+    int first = 1;
+    struct dirent* e;
+    printf("{");
+    while ((e = readdir(d)) != NULL) {
+        if (e->d_name[0] == '.') continue;
+        if (atoi(e->d_name) == self) continue;
+        char link[300], target[4096];
+        snprintf(link, sizeof link, "/proc/self/fd/%s", e->d_name);
+        ssize_t n = readlink(link, target, sizeof target - 1);
+        target[n < 0 ? 0 : n] = 0;
+        printf("%s\"%s\":\"", first ? "" : ",", e->d_name);
+        for (char* c = target; *c; c++) {
+            if (*c == '"' || *c == '\\') putchar('\\');
+            putchar(*c);
+        }
+        printf("\"");
+        first = 0;
+    }
+    printf("}\n");
+    closedir(d);
+    return 0;
+}
+
+int main(int argc, char** argv) {
+    const char* cmd = argc > 1 ? argv[1] : "";
+    if (strcmp(cmd, "") == 0) {
+        printf("{\"caps\":");
+        print_caps();
+        printf(",\"syscalls\":");
+        run_syscalls(0, NULL);
+        printf("}\n");
+        return 0;
+    }
+    if (strcmp(cmd, "caps") == 0) {
+        print_caps();
+        printf("\n");
+        return 0;
+    }
+    if (strcmp(cmd, "syscalls") == 0) {
+        int r = run_syscalls(argc - 2, argv + 2);
+        printf("\n");
+        return r;
+    }
+    if (strcmp(cmd, "rlimit") == 0 && argc == 3) return print_rlimit(argv[2]);
+    if (strcmp(cmd, "fds") == 0) return print_fds();
+    if (strcmp(cmd, "list") == 0) {
+        for (size_t i = 0; i < NPROBES; i++) printf("%s\n", probes[i].name);
+        return 0;
+    }
+    fprintf(stderr,
+            "usage: probe [caps | syscalls [NAME...] | rlimit NAME | fds | list]\n");
+    return 2;
+}

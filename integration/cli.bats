@@ -1,0 +1,103 @@
+#!/usr/bin/env bats
+# The caprun binary's command line as callers and people see it.
+
+setup() {
+    CAPRUN="${CAPRUN:-$BATS_TEST_DIRNAME/../build/src/cli/caprun}"
+    TMP="$(mktemp -d "${BATS_TMPDIR:-/tmp}/caprun-cli.XXXXXX")"
+}
+
+teardown() {
+    rm -rf "$TMP"
+}
+
+@test "--version prints version, commit, spec, libseccomp and libcap lines" {
+    run "$CAPRUN" --version
+    [ "$status" -eq 0 ]
+    [[ "${lines[0]}" =~ ^caprun\ version\ [0-9]+\.[0-9]+\.[0-9]+$ ]]
+    [[ "${lines[1]}" =~ ^commit:\ ([0-9a-f]{7,}|unknown)$ ]]
+    [[ "${lines[2]}" =~ ^spec:\ 1\.[0-9]+\.[0-9]+$ ]]
+    [[ "${lines[3]}" =~ ^libseccomp:\ [0-9]+\.[0-9]+\.[0-9]+$ ]]
+    [[ "${lines[4]}" =~ ^libcap:\ [0-9]+\.[0-9]+$ ]]
+}
+
+@test "--help lists every subcommand and global option" {
+    run "$CAPRUN" --help
+    [ "$status" -eq 0 ]
+    for opt in --root --log --log-format --debug --systemd-cgroup --rootless --criu \
+               --cgroup-manager --cap-policy; do
+        [[ "$output" == *"$opt "* ]] || { echo "missing $opt"; false; }
+    done
+    [[ "$output" == *"ignored"* ]]  # --criu says it is ignored
+    # Every command named in the table has its own --help.
+    cmds=$(sed -n '/^Commands:/,/^$/p' <<<"$output" | awk 'NR>1 && NF {print $1}')
+    [ -n "$cmds" ]
+    for c in $cmds; do
+        run "$CAPRUN" "$c" --help
+        [ "$status" -eq 0 ] || { echo "$c --help failed"; false; }
+        [[ "$output" == *"Usage: caprun [global options] $c"* ]]
+    done
+}
+
+@test "unknown subcommand and unknown options exit 1 and say what was not understood" {
+    run "$CAPRUN" frobnicate
+    [ "$status" -eq 1 ]
+    [[ "$output" == *'unknown command "frobnicate"'* ]]
+    run "$CAPRUN" --frobnicate check
+    [ "$status" -eq 1 ]
+    [[ "$output" == *"unknown global option --frobnicate"* ]]
+    run "$CAPRUN" check --frobnicate
+    [ "$status" -eq 1 ]
+    [[ "$output" == *"check: unknown option --frobnicate"* ]]
+    run "$CAPRUN" --cap-policy=sometimes check
+    [ "$status" -eq 1 ]
+    [[ "$output" == *'invalid value "sometimes" for --cap-policy: expected one of strict, lenient'* ]]
+    run "$CAPRUN" --log-format xml check
+    [ "$status" -eq 1 ]
+    [[ "$output" == *"--log-format: expected one of text, json"* ]]
+}
+
+@test "spec writes a config.json that check accepts, and refuses to overwrite it" {
+    run "$CAPRUN" spec --bundle "$TMP"
+    [ "$status" -eq 0 ]
+    [ -z "$output" ]
+    [ -s "$TMP/config.json" ]
+    before=$(sha256sum "$TMP/config.json")
+    run "$CAPRUN" spec --bundle="$TMP"
+    [ "$status" -eq 1 ]
+    [[ "$output" == *"already exists"* ]]
+    [ "$(sha256sum "$TMP/config.json")" = "$before" ]
+    run "$CAPRUN" check --bundle "$TMP" --format json
+    [ "$status" -eq 0 ]
+    [[ "$output" == *'"args"'* ]]
+}
+
+@test "check: bad bundles fail with their own message, exit 1, and create nothing" {
+    run "$CAPRUN" check --bundle "$TMP/missing"
+    [ "$status" -eq 1 ]
+    [[ "$output" == *"bundle directory $TMP/missing does not exist"* ]]
+    [ ! -e "$TMP/missing" ]
+    run "$CAPRUN" check --bundle "$TMP"
+    [ "$status" -eq 1 ]
+    [[ "$output" == *"config.json: not found in bundle $TMP"* ]]
+    printf '{\n  "ociVersion": "1.0.2",\n  "root": {"path": "rootfs"},\n  "process": 5\n}\n' > "$TMP/config.json"
+    run "$CAPRUN" check --bundle "$TMP"
+    [ "$status" -eq 1 ]
+    [[ "$output" == *"config.json: process: expected an object, got a number"* ]]
+    printf '{\n  "ociVersion": "1.0.2",,\n}\n' > "$TMP/config.json"
+    run "$CAPRUN" check --bundle "$TMP"
+    [ "$status" -eq 1 ]
+    [[ "$output" == *"config.json: invalid JSON at line 2, column 25"* ]]
+    truncate -s 17M "$TMP/config.json"
+    run "$CAPRUN" check --bundle "$TMP"
+    [ "$status" -eq 1 ]
+    [[ "$output" == *"over the limit of 16777216 bytes"* ]]
+    [ "$(ls "$TMP")" = "config.json" ]
+}
+
+@test "--log FILE --log-format json: one JSON line per message, error also on stderr" {
+    run "$CAPRUN" --log "$TMP/log.json" --log-format json check --bundle "$TMP/missing"
+    [ "$status" -eq 1 ]
+    [[ "$output" == *"does not exist"* ]]
+    [ "$(wc -l < "$TMP/log.json")" -eq 1 ]
+    grep -qE '^\{"level":"error","msg":"bundle directory [^"]+ does not exist","time":"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]+Z"\}$' "$TMP/log.json"
+}

@@ -26,20 +26,23 @@ inline constexpr const char* kSeccompProfileAnnotation = "run.caprun.seccomp-pro
 struct SeccompSource {
     enum class Kind { None, ConfigJson, ProfileFile, BuiltinDefault };
     Kind kind = Kind::None;
-    std::string path;  // ProfileFile: the file
-    std::string via;   // "--seccomp-profile", "annotation run.caprun.seccomp-profile",
-                       // "config.json linux.seccomp"
+    std::string path;              // ProfileFile: the file
+    std::string via;               // "--seccomp-profile", "annotation run.caprun.seccomp-profile",
+                                   // "config.json linux.seccomp"
     std::string describe() const;  // "built-in default profile (from --seccomp-profile)"
+    std::string label() const;     // error prefix: "config.json", the profile path, ...
 };
 
 // The chosen filter, parsed (profiles: dockerd's format, archMap resolved for `nativeArch`).
 struct SelectedSeccomp {
     SeccompSource source;
     std::optional<Seccomp> filter;  // nullopt: no seccomp at all
+    std::string jsonPrefix;         // "linux.seccomp." for config.json, "" for profiles
 };
 
-// First match wins: `profileOption` (--seccomp-profile PATH|default), the annotation,
-// config.json's linux.seccomp. Errors name the file and JSON path.
+// First match wins: `profileOption` (--seccomp-profile PATH|default|unconfined), the
+// annotation, config.json's linux.seccomp. "unconfined" installs no filter at all.
+// Errors name the file and JSON path.
 // `nativeArch` is a libseccomp SCMP_ARCH_* token (0 = seccomp_arch_native()).
 SelectedSeccomp selectSeccomp(const Spec& spec, const std::optional<std::string>& profileOption,
                               std::uint32_t nativeArch = 0);
@@ -58,14 +61,14 @@ struct SeccompHost {
     // Why a capability that was requested is not granted ("not in host bounding set");
     // key: capability number. Absent and not granted means "not requested".
     std::map<int, std::string> capDropReasons;
-    std::uint32_t nativeArch = 0;  // SCMP_ARCH_*; 0 = seccomp_arch_native()
-    std::string kernelRelease;     // uname -r; empty = this kernel
+    std::uint32_t nativeArch = 0;        // SCMP_ARCH_*; 0 = seccomp_arch_native()
+    std::string kernelRelease;           // uname -r; empty = this kernel
     bool strictUnknownSyscalls = false;  // capability policy strict: unknown names are errors
 };
 
 // One rule of the filter after gates were evaluated.
 struct ResolvedSeccompRule {
-    std::string jsonPath;  // "syscalls[12]" / "linux.seccomp.syscalls[3]"
+    std::string jsonPath;                   // "syscalls[12]" / "linux.seccomp.syscalls[3]"
     std::vector<std::string> names;         // as written
     std::vector<std::string> unknownNames;  // not known to libseccomp; not in the filter
     std::string action;                     // "SCMP_ACT_ERRNO"
@@ -77,7 +80,7 @@ struct ResolvedSeccompRule {
     std::string reason;  // why in or out: "allowed only with CAP_SYS_NICE — not granted (...)"
     // Capability gates of this rule and their verdict.
     struct CapGate {
-        std::string cap;  // "CAP_SYS_NICE"
+        std::string cap;       // "CAP_SYS_NICE"
         bool required = true;  // true: includes.caps (must hold); false: excludes.caps
         bool granted = false;
         std::string why;  // "granted", "not requested", "dropped: not in host bounding set"
@@ -100,7 +103,8 @@ struct ResolvedSeccomp {
     std::string listenerMetadata;
     std::string kernelRelease;
     std::vector<ResolvedSeccompRule> rules;  // every rule of the source, in order
-    std::vector<std::string> warnings;       // unknown names (lenient), dropped flags, ...
+    std::vector<std::string> warnings;       // unknown names (lenient), dropped flags; the
+                                             // caller logs them
     bool usesNotify = false;                 // some included rule has SCMP_ACT_NOTIFY
     // For every capability that is not granted: the syscalls that stay denied because of
     // it (gated on it and allowed by no other included rule). Key "CAP_SYS_NICE".

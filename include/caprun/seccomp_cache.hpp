@@ -31,7 +31,7 @@ std::string seccompCacheKeyMaterial(const ResolvedSeccomp& r);
 std::string seccompCacheKey(const ResolvedSeccomp& r);
 
 class SeccompCache {
-public:
+  public:
     // `dir` is created (0700) on the first store.
     explicit SeccompCache(std::string dir, SeccompCacheLimits limits = {});
 
@@ -46,7 +46,7 @@ public:
     const std::string& dir() const { return dir_; }
     std::string entryPath(const std::string& key) const;
 
-private:
+  private:
     void evict() const;
     std::string dir_;
     SeccompCacheLimits limits_;

@@ -1,0 +1,257 @@
+// Compiled seccomp filter cache. See include/caprun/seccomp_cache.hpp.
+#include "caprun/seccomp_cache.hpp"
+
+#include <fcntl.h>
+#include <seccomp.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <ctime>
+#include <filesystem>
+
+#include "caprun/error.hpp"
+#include "caprun/seccomp.hpp"
+#include "caprun_config.h"
+
+namespace caprun {
+
+namespace {
+
+constexpr char kMagic[8] = {'C', 'A', 'P', 'R', 'U', 'N', 'S', 'C'};
+constexpr std::uint32_t kFormatVersion = 1;
+constexpr std::size_t kMaxBpfBytes = 4096 * 8;  // BPF_MAXINSNS sock_filter entries
+
+struct EntryHeader {
+    char magic[8];
+    std::uint32_t version;
+    std::uint32_t bpfBytes;
+    char key[32];
+    std::uint64_t checksum;
+};
+static_assert(sizeof(EntryHeader) == 56);
+
+// Two independent 64-bit hashes (FNV-1a and a multiply-xorshift), each finished with the
+// splitmix64 mixer. Not cryptographic: the cache directory is private to the runtime's
+// user (0700); the hash only has to separate different filters.
+std::uint64_t mix(std::uint64_t x) {
+    x ^= x >> 30;
+    x *= 0xbf58476d1ce4e5b9ULL;
+    x ^= x >> 27;
+    x *= 0x94d049bb133111ebULL;
+    x ^= x >> 31;
+    return x;
+}
+
+std::uint64_t hashA(const void* data, std::size_t n) {
+    const auto* p = static_cast<const unsigned char*>(data);
+    std::uint64_t h = 0xcbf29ce484222325ULL;
+    for (std::size_t i = 0; i < n; ++i) {
+        h ^= p[i];
+        h *= 0x100000001b3ULL;
+    }
+    return mix(h ^ n);
+}
+
+std::uint64_t hashB(const void* data, std::size_t n) {
+    const auto* p = static_cast<const unsigned char*>(data);
+    std::uint64_t h = 0x9e3779b97f4a7c15ULL;
+    for (std::size_t i = 0; i < n; ++i) {
+        h = (h ^ p[i]) * 0xff51afd7ed558ccdULL;
+        h ^= h >> 29;
+    }
+    return mix(h + n);
+}
+
+std::string hex64(std::uint64_t v) {
+    static const char digits[] = "0123456789abcdef";
+    std::string s(16, '0');
+    for (int i = 15; i >= 0; --i) {
+        s[static_cast<std::size_t>(i)] = digits[v & 0xf];
+        v >>= 4;
+    }
+    return s;
+}
+
+bool validKey(const std::string& key) {
+    return key.size() == 32 && key.find_first_not_of("0123456789abcdef") == std::string::npos;
+}
+
+struct Fd {
+    int fd;
+    explicit Fd(int f) : fd(f) {}
+    ~Fd() {
+        if (fd >= 0) close(fd);
+    }
+    Fd(const Fd&) = delete;
+    Fd& operator=(const Fd&) = delete;
+};
+
+bool writeAll(int fd, const void* data, std::size_t n) {
+    const auto* p = static_cast<const char*>(data);
+    while (n > 0) {
+        ssize_t w = write(fd, p, n);
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) return false;
+        p += w;
+        n -= static_cast<std::size_t>(w);
+    }
+    return true;
+}
+
+}  // namespace
+
+std::string seccompCacheKeyMaterial(const ResolvedSeccomp& r) {
+    const auto* v = seccomp_version();
+    std::string m;
+    m.reserve(8192);
+    m += "caprun-seccomp-cache/1\ncaprun " CAPRUN_VERSION "\n";
+    m += "libseccomp " + std::to_string(v->major) + "." + std::to_string(v->minor) + "." +
+         std::to_string(v->micro) + "\n";
+    m += "kernel " + r.kernelRelease + "\n";
+    m += "native " + std::to_string(r.nativeArch) + "\n";
+    m += "arches";
+    for (const auto& a : r.architectures) m += " " + a;
+    m += "\ndefault " + std::to_string(r.defaultActionValue) + "\n";
+    m += "flags " + std::to_string(r.flagBits) + " notify " + (r.usesNotify ? "1" : "0") + "\n";
+    // Only included rules shape the BPF; their order is kept because libseccomp's output
+    // depends on it.
+    for (const auto& rule : r.rules) {
+        if (!rule.included) continue;
+        m += "rule " + std::to_string(rule.actionValue);
+        for (const auto& n : rule.names)
+            if (std::find(rule.unknownNames.begin(), rule.unknownNames.end(), n) ==
+                rule.unknownNames.end())
+                m += " " + n;
+        for (const auto& a : rule.args)
+            m += " [" + std::to_string(a.index) + " " + a.op + " " + std::to_string(a.value) + " " +
+                 std::to_string(a.valueTwo) + "]";
+        m += "\n";
+    }
+    return m;
+}
+
+std::string seccompCacheKey(const ResolvedSeccomp& r) {
+    std::string m = seccompCacheKeyMaterial(r);
+    return hex64(hashA(m.data(), m.size())) + hex64(hashB(m.data(), m.size()));
+}
+
+std::string seccompCacheDir(const std::string& stateRoot) {
+    return stateRoot + "/seccomp-cache";
+}
+
+SeccompCache::SeccompCache(std::string dir, SeccompCacheLimits limits)
+    : dir_(std::move(dir)), limits_(limits) {}
+
+std::string SeccompCache::entryPath(const std::string& key) const {
+    return dir_ + "/" + key + ".bpf";
+}
+
+std::optional<std::vector<std::uint8_t>> SeccompCache::load(const std::string& key) const {
+    if (!validKey(key)) return std::nullopt;
+    Fd f(open(entryPath(key).c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY));
+    if (f.fd < 0) return std::nullopt;
+    struct stat st {};
+    if (fstat(f.fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_uid != geteuid() ||
+        st.st_size < static_cast<off_t>(sizeof(EntryHeader)) ||
+        st.st_size > static_cast<off_t>(sizeof(EntryHeader) + kMaxBpfBytes))
+        return std::nullopt;
+    std::vector<std::uint8_t> buf(static_cast<std::size_t>(st.st_size));
+    std::size_t done = 0;
+    while (done < buf.size()) {
+        ssize_t n = pread(f.fd, buf.data() + done, buf.size() - done, static_cast<off_t>(done));
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) return std::nullopt;
+        done += static_cast<std::size_t>(n);
+    }
+    EntryHeader h{};
+    std::memcpy(&h, buf.data(), sizeof(h));
+    if (std::memcmp(h.magic, kMagic, sizeof(kMagic)) != 0 || h.version != kFormatVersion ||
+        std::memcmp(h.key, key.data(), sizeof(h.key)) != 0 || h.bpfBytes == 0 ||
+        h.bpfBytes % 8 != 0 || h.bpfBytes != buf.size() - sizeof(EntryHeader))
+        return std::nullopt;
+    const std::uint8_t* bpf = buf.data() + sizeof(EntryHeader);
+    if (h.checksum != hashA(bpf, h.bpfBytes)) return std::nullopt;
+    // Mark as recently used for eviction; failure only makes eviction less precise.
+    (void)futimens(f.fd, nullptr);
+    return std::vector<std::uint8_t>(bpf, bpf + h.bpfBytes);
+}
+
+bool SeccompCache::store(const std::string& key, const std::vector<std::uint8_t>& bpf,
+                         std::string* why) const {
+    auto failed = [&](const std::string& what) {
+        if (why) *why = what;
+        return false;
+    };
+    if (!validKey(key)) return failed("invalid cache key \"" + key + "\"");
+    if (bpf.empty() || bpf.size() % 8 != 0 || bpf.size() > kMaxBpfBytes)
+        return failed("not a BPF program of 1 to 4096 instructions");
+    std::error_code ec;
+    std::filesystem::create_directories(dir_, ec);
+    if (ec) return failed("creating " + dir_ + ": " + ec.message());
+    (void)chmod(dir_.c_str(), 0700);
+
+    std::string tmp = dir_ + "/.tmp-XXXXXX";
+    Fd f(mkostemp(tmp.data(), O_CLOEXEC));
+    if (f.fd < 0) return failed("creating a temporary file in " + dir_ + ": " + errnoText(errno));
+    EntryHeader h{};
+    std::memcpy(h.magic, kMagic, sizeof(kMagic));
+    h.version = kFormatVersion;
+    h.bpfBytes = static_cast<std::uint32_t>(bpf.size());
+    std::memcpy(h.key, key.data(), sizeof(h.key));
+    h.checksum = hashA(bpf.data(), bpf.size());
+    if (!writeAll(f.fd, &h, sizeof(h)) || !writeAll(f.fd, bpf.data(), bpf.size())) {
+        int err = errno;
+        unlink(tmp.c_str());
+        return failed("writing " + tmp + ": " + errnoText(err));
+    }
+    if (rename(tmp.c_str(), entryPath(key).c_str()) != 0) {
+        int err = errno;
+        unlink(tmp.c_str());
+        return failed("renaming " + tmp + " to " + entryPath(key) + ": " + errnoText(err));
+    }
+    evict();
+    return true;
+}
+
+void SeccompCache::evict() const {
+    struct Entry {
+        std::string path;
+        std::size_t size;
+        std::int64_t mtimeNs;
+    };
+    std::vector<Entry> entries;
+    std::size_t total = 0;
+    std::error_code ec;
+    const auto now = std::time(nullptr);
+    for (const auto& de : std::filesystem::directory_iterator(dir_, ec)) {
+        std::string name = de.path().filename();
+        struct stat st {};
+        if (lstat(de.path().c_str(), &st) != 0) continue;
+        // Temporary files of a store that died before its rename.
+        if (name.rfind(".tmp-", 0) == 0) {
+            if (now - st.st_mtime > 600) unlink(de.path().c_str());
+            continue;
+        }
+        if (!S_ISREG(st.st_mode) || name.size() != 36 || name.substr(32) != ".bpf") continue;
+        entries.push_back(
+            {de.path(), static_cast<std::size_t>(st.st_size),
+             static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec});
+        total += static_cast<std::size_t>(st.st_size);
+    }
+    if (entries.size() <= limits_.maxEntries && total <= limits_.maxBytes) return;
+    std::sort(entries.begin(), entries.end(),
+              [](const Entry& a, const Entry& b) { return a.mtimeNs < b.mtimeNs; });
+    std::size_t count = entries.size();
+    for (const auto& e : entries) {
+        if (count <= limits_.maxEntries && total <= limits_.maxBytes) break;
+        if (unlink(e.path.c_str()) == 0) {
+            --count;
+            total -= e.size;
+        }
+    }
+}
+
+}  // namespace caprun

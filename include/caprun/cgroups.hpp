@@ -76,14 +76,21 @@ struct CgroupWrite {
     std::string what;       // the spec field, for errors: "linux.resources.memory.limit"
 };
 
-// Pure: the writes that apply `r` on `host`. Each resource goes to the v1 controller when
+// What applying LinuxResources means on one host: the writes in order, and the settings
+// that have no file on this host (e.g. swappiness on v2), each said in words.
+struct CgroupPlan {
+    std::vector<CgroupWrite> writes;
+    std::vector<std::string> notApplied;  // "linux.resources.memory.swappiness: ..."
+};
+
+// Pure: the plan that applies `r` on `host`. Each resource goes to the v1 controller when
 // that controller is mounted as v1, else to the unified directory with v2 file names and
 // value conversions (cpu.weight from shares, cpu.max from quota/period, memory.swap.max
 // from swap-limit, io.weight / io.max, pids.max "max" for -1 ...). `unified` entries go to
 // the unified directory as given. Devices are not included (see below). Throws Error for
-// values the kernel cannot take (e.g. swap below limit) or a resource with no place to go
-// when that resource was set (e.g. memory limit but no memory controller anywhere).
-std::vector<CgroupWrite> planResourceWrites(const Resources& r, const CgroupHost& host);
+// values the kernel cannot take (e.g. swap below limit) or for memory/cpu/pids/unified
+// settings with no place to go (no such controller anywhere).
+CgroupPlan planResourceWrites(const Resources& r, const CgroupHost& host);
 
 // The default devices every container may use (null, zero, full, random, urandom, tty,
 // console, ptmx, pts/*), as runc and crun allow them, appended after the spec's rules.

@@ -1,0 +1,216 @@
+// The compiled-filter cache: keys change with everything that shapes the BPF, entries
+// round-trip, corrupt/foreign/truncated entries are ignored, eviction bounds the directory.
+#include <doctest/doctest.h>
+
+#include <sys/capability.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include "caprun/seccomp.hpp"
+#include "caprun/seccomp_cache.hpp"
+
+using namespace caprun;
+namespace fs = std::filesystem;
+
+namespace {
+
+struct TempDir {
+    std::string path;
+    TempDir() {
+        std::string tmpl = (fs::temp_directory_path() / "caprun-sccache-XXXXXX").string();
+        REQUIRE(mkdtemp(tmpl.data()) != nullptr);
+        path = tmpl;
+    }
+    ~TempDir() {
+        std::error_code ec;
+        fs::remove_all(path, ec);
+    }
+};
+
+ResolvedSeccomp resolveText(const std::string& text, std::uint64_t mask = 0,
+                            const std::string& kernel = "6.1.0") {
+    SelectedSeccomp s;
+    s.source.kind = SeccompSource::Kind::ProfileFile;
+    s.source.path = "p.json";
+    s.filter = parseSeccompProfile(text, "p.json");
+    SeccompHost h;
+    h.grantedBounding = mask;
+    h.kernelRelease = kernel;
+    return resolveSeccomp(s, h);
+}
+
+ResolvedSeccomp defaultProfile(std::uint64_t mask, const std::string& kernel = "6.1.0") {
+    Spec spec;
+    SeccompHost h;
+    h.grantedBounding = mask;
+    h.kernelRelease = kernel;
+    return resolveSeccomp(selectSeccomp(spec, std::string("default")), h);
+}
+
+const char* kBase = R"({"defaultAction":"SCMP_ACT_ERRNO","syscalls":[
+  {"names":["read","write"],"action":"SCMP_ACT_ALLOW"},
+  {"names":["getpriority"],"action":"SCMP_ACT_ERRNO","errnoRet":5,
+   "args":[{"index":0,"value":1,"op":"SCMP_CMP_EQ"}]}]})";
+
+std::string replaced(std::string s, const std::string& from, const std::string& to) {
+    auto pos = s.find(from);
+    REQUIRE(pos != std::string::npos);
+    s.replace(pos, from.size(), to);
+    return s;
+}
+
+}  // namespace
+
+TEST_CASE("the cache key changes when anything that shapes the filter changes") {
+    const std::string base = seccompCacheKey(resolveText(kBase));
+    CHECK(base.size() == 32);
+    CHECK(seccompCacheKey(resolveText(kBase)) == base);  // deterministic
+    // A comment or an excluded rule does not shape the BPF.
+    CHECK(seccompCacheKey(resolveText(replaced(kBase, R"("action":"SCMP_ACT_ALLOW"})",
+                                               R"("action":"SCMP_ACT_ALLOW","comment":"x"})"))) ==
+          base);
+
+    const std::vector<std::pair<std::string, std::string>> edits = {
+        {R"(["read","write"])", R"(["read","write","close"])"},
+        {R"("errnoRet":5)", R"("errnoRet":6)"},
+        {R"("value":1,)", R"("value":2,)"},
+        {R"("index":0)", R"("index":1)"},
+        {"SCMP_CMP_EQ", "SCMP_CMP_NE"},
+        {R"("defaultAction":"SCMP_ACT_ERRNO")", R"("defaultAction":"SCMP_ACT_KILL_PROCESS")"},
+        {R"("defaultAction":"SCMP_ACT_ERRNO")",
+         R"("defaultAction":"SCMP_ACT_ERRNO","architectures":["SCMP_ARCH_X86"])"},
+        {R"("defaultAction":"SCMP_ACT_ERRNO")",
+         R"("defaultAction":"SCMP_ACT_ERRNO","flags":["SECCOMP_FILTER_FLAG_LOG"])"},
+    };
+    for (const auto& [from, to] : edits) {
+        CAPTURE(to);
+        CHECK(seccompCacheKey(resolveText(replaced(kBase, from, to))) != base);
+    }
+    CHECK(seccompCacheKey(resolveText(kBase, 0, "6.2.0")) != base);
+    // Granted capabilities shape the default profile's filter.
+    CHECK(seccompCacheKey(defaultProfile(0)) !=
+          seccompCacheKey(defaultProfile(1ULL << CAP_SYS_NICE)));
+    // Versions are part of the material.
+    std::string material = seccompCacheKeyMaterial(resolveText(kBase));
+    CHECK(material.find("libseccomp ") != std::string::npos);
+    CHECK(material.find("caprun ") != std::string::npos);
+    CHECK(material.find("kernel 6.1.0") != std::string::npos);
+}
+
+TEST_CASE("cache entries round-trip; corrupt, truncated and foreign entries are ignored") {
+    TempDir tmp;
+    SeccompCache cache(tmp.path + "/seccomp-cache");
+    ResolvedSeccomp r = resolveText(kBase);
+    CompiledSeccomp c = compileSeccomp(r);
+    std::string key = seccompCacheKey(r);
+    CHECK(!cache.load(key));
+    std::string why;
+    REQUIRE(cache.store(key, c.bpf, &why));
+    CHECK(why.empty());
+    auto loaded = cache.load(key);
+    REQUIRE(loaded);
+    CHECK(*loaded == c.bpf);
+    struct stat st {};
+    REQUIRE(stat(cache.dir().c_str(), &st) == 0);
+    CHECK((st.st_mode & 0777) == 0700);
+    for (const auto& e : fs::directory_iterator(cache.dir()))  // no temp files left behind
+        CHECK(e.path().filename().string().rfind(".tmp-", 0) != 0);
+
+    const std::string path = cache.entryPath(key);
+    std::string bytes;
+    {
+        std::ifstream in(path, std::ios::binary);
+        bytes.assign(std::istreambuf_iterator<char>(in), {});
+    }
+    auto rewrite = [&](const std::string& content) {
+        std::ofstream out(path, std::ios::binary | std::ios::trunc);
+        out << content;
+    };
+    SUBCASE("a flipped payload byte") {
+        std::string bad = bytes;
+        bad[bad.size() - 3] ^= 0x40;
+        rewrite(bad);
+        CHECK(!cache.load(key));
+    }
+    SUBCASE("truncated") {
+        rewrite(bytes.substr(0, bytes.size() - 8));
+        CHECK(!cache.load(key));
+    }
+    SUBCASE("not an entry at all") {
+        rewrite("{\"hello\": true}");
+        CHECK(!cache.load(key));
+    }
+    SUBCASE("another key's entry under this name") {
+        ResolvedSeccomp other = resolveText(replaced(kBase, "\"errnoRet\":5", "\"errnoRet\":9"));
+        std::string otherKey = seccompCacheKey(other);
+        REQUIRE(cache.store(otherKey, compileSeccomp(other).bpf));
+        fs::rename(cache.entryPath(otherKey), path);
+        CHECK(!cache.load(key));
+    }
+    // A rebuilt entry replaces the bad one.
+    REQUIRE(cache.store(key, c.bpf));
+    CHECK(cache.load(key) == c.bpf);
+}
+
+TEST_CASE("prepareSeccomp compiles once, then loads from the cache") {
+    TempDir tmp;
+    ResolvedSeccomp r = defaultProfile(1ULL << CAP_SYS_NICE);
+    CompiledSeccomp first = prepareSeccomp(r, tmp.path);
+    CHECK(!first.fromCache);
+    CHECK(fs::exists(SeccompCache(seccompCacheDir(tmp.path)).entryPath(first.cacheKey)));
+    CompiledSeccomp second = prepareSeccomp(r, tmp.path);
+    CHECK(second.fromCache);
+    CHECK(second.bpf == first.bpf);
+    CHECK(second.flagBits == first.flagBits);
+    CHECK(second.cacheKey == first.cacheKey);
+    // A corrupt entry is ignored and rebuilt.
+    {
+        std::ofstream out(SeccompCache(seccompCacheDir(tmp.path)).entryPath(first.cacheKey),
+                          std::ios::binary | std::ios::trunc);
+        out << "garbage";
+    }
+    CompiledSeccomp third = prepareSeccomp(r, tmp.path);
+    CHECK(!third.fromCache);
+    CHECK(third.bpf == first.bpf);
+    CHECK(prepareSeccomp(r, tmp.path).fromCache);
+}
+
+TEST_CASE("the cache is bounded: oldest entries are evicted") {
+    TempDir tmp;
+    SeccompCacheLimits limits;
+    limits.maxEntries = 3;
+    SeccompCache cache(tmp.path + "/c", limits);
+    std::vector<std::string> keys;
+    std::vector<std::uint8_t> bpf(16, 0x06);  // size only matters here
+    for (int i = 0; i < 5; ++i) {
+        std::string key = std::string(31, 'a') + static_cast<char>('0' + i);
+        REQUIRE(cache.store(key, bpf));
+        // Distinct ages without sleeping: set each entry's mtime explicitly.
+        struct timespec times[2] = {{1000 + i, 0}, {1000 + i, 0}};
+        REQUIRE(utimensat(AT_FDCWD, cache.entryPath(key).c_str(), times, 0) == 0);
+        keys.push_back(key);
+    }
+    int present = 0;
+    for (const auto& k : keys) present += cache.load(k) ? 1 : 0;
+    CHECK(present == 3);
+    CHECK(!cache.load(keys[0]));
+    CHECK(!cache.load(keys[1]));
+    CHECK(cache.load(keys[4]));
+
+    SeccompCacheLimits small;
+    small.maxBytes = 200;  // two entries of 56 + 64 bytes do not fit
+    SeccompCache tiny(tmp.path + "/t", small);
+    std::vector<std::uint8_t> big(64, 0x06);
+    REQUIRE(tiny.store(std::string(32, 'b'), big));
+    REQUIRE(tiny.store(std::string(32, 'c'), big));
+    int left = 0;
+    for (const auto& e : fs::directory_iterator(tiny.dir())) left += e.is_regular_file() ? 1 : 0;
+    CHECK(left == 1);
+    CHECK(!tiny.store("not-a-key", big));
+    CHECK(!tiny.store(std::string(32, 'd'), std::vector<std::uint8_t>(7, 0)));
+}

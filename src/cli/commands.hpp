@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "caprun/container.hpp"
 #include "caprun/global_options.hpp"
 
 namespace caprun::cli {
@@ -24,5 +25,13 @@ void expectPositionals(const std::string& cmd, const CommandLine& cl, std::size_
 
 int cmdSpec(const GlobalOptions& g, const Args& args);
 int cmdCheck(const GlobalOptions& g, const Args& args);
+
+// create and run share their options (bundle, pid-file, console-socket, ...).
+void addCreateOptions(boost::program_options::options_description& desc);
+CreateOptions createOptionsFrom(const GlobalOptions& g, const std::string& cmd,
+                                const CommandLine& cl);
+int cmdCreate(const GlobalOptions& g, const Args& args);
+int cmdStart(const GlobalOptions& g, const Args& args);
+int cmdRun(const GlobalOptions& g, const Args& args);
 
 }  // namespace caprun::cli

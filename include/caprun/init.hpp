@@ -1,0 +1,75 @@
+// The container side of create and exec: what a freshly cloned process does before it
+// execve()s the user's program. Everything here was decided by the parent before clone
+// (the capability plan, rlimits as clamped by the planner, the compiled seccomp filter);
+// the child only performs it, in the order the kernel needs.
+#pragma once
+
+#include <sys/resource.h>
+#include <sys/types.h>
+
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "caprun/global_options.hpp"
+#include "caprun/spec.hpp"
+
+namespace caprun {
+
+struct ProcessSetup {
+    std::vector<std::string> args;
+    std::vector<std::string> env;
+    std::string cwd = "/";
+    std::optional<std::string> hostname, domainname;  // set only with a new uts namespace
+    std::map<std::string, std::string> sysctl;
+    std::vector<std::pair<int, struct rlimit>> rlimits;  // resource, values as decided
+    std::optional<int> oomScoreAdj;
+    std::optional<mode_t> umask;
+    bool noNewPrivileges = false;
+    unsigned preserveFds = 0;  // fds 3..3+n-1 stay open across execve
+    int terminalSlave = -1;    // pty slave: becomes the controlling terminal and stdio
+    // Switches user and groups and applies the capability sets (the capability executor),
+    // calling `installSeccomp` at the moment the executor chooses (before dropping
+    // capabilities when no_new_privileges is off).
+    std::function<void(const std::function<void()>& installSeccomp)> applyCredentials;
+    std::function<void()> installSeccomp;  // empty: no filter
+};
+
+// Everything decided about a process before clone: the capability policy and plan, the
+// rlimits as the planner allows them, the seccomp filter resolved against the granted
+// capabilities and compiled. Under strict policy an ungranted capability or an rlimit
+// above what the host can give throws here, before anything is created.
+struct ProcessPlan {
+    std::string policy;  // "strict" | "lenient"
+    ProcessSetup setup;  // applyCredentials/installSeccomp capture the plan and the filter
+};
+
+ProcessPlan planProcess(const GlobalOptions& g, const Spec& spec, const Process& process,
+                        const std::optional<std::string>& seccompProfile,
+                        const std::string& stateRoot);
+
+// "RLIMIT_NOFILE" -> RLIMIT_NOFILE; throws naming `jsonPath` for an unknown name.
+int rlimitResource(const std::string& name, const std::string& jsonPath);
+
+// Resolves args[0] the way execvp would, with PATH from `env` (default PATH when unset),
+// relative to the current root. Throws Error "executable file `x` not found in $PATH" /
+// "<path>: <errno text>".
+std::string findExecutable(const std::vector<std::string>& args,
+                           const std::vector<std::string>& env);
+
+// Steps before the process waits for `start` (or, for exec, before it execs): sysctl,
+// hostname, terminal, oom_score_adj, rlimits, cwd (created if missing, inside the root),
+// credentials and capabilities, no_new_privs, and seccomp when no_new_privs is off.
+// Returns the resolved executable path. Throws Error naming the step.
+std::string prepareProcess(const ProcessSetup& p);
+
+// The last steps: seccomp when no_new_privs is on, every fd above stdio and the preserved
+// ones marked close-on-exec, then execve. Only returns by throwing.
+[[noreturn]] void execProcess(const ProcessSetup& p, const std::string& executable);
+
+// close_range(first, ~0, CLOSE_RANGE_CLOEXEC) with a /proc/self/fd fallback.
+void markFdsCloseOnExec(int first);
+
+}  // namespace caprun

@@ -1,0 +1,21 @@
+// caprun run: create + start, in the foreground by default (exit status of the container
+// process, 128+signal when it was killed), or --detach.
+#include "caprun/container.hpp"
+#include "caprun/error.hpp"
+#include "commands.hpp"
+
+namespace caprun::cli {
+
+namespace po = boost::program_options;
+
+int cmdRun(const GlobalOptions& g, const Args& args) {
+    auto desc = commandOptions("run");
+    addCreateOptions(desc);
+    desc.add_options()("detach,d", "return once the container is started instead of waiting");
+    auto cl = parseCommandLine("run", args, desc);
+    if (printHelpIfAsked(cl, "run [options] ID", desc)) return 0;
+    auto o = createOptionsFrom(g, "run", cl);
+    return runContainer(g, o, cl.vm.count("detach") > 0);
+}
+
+}  // namespace caprun::cli

@@ -1,0 +1,262 @@
+#include "caprun/init.hpp"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <linux/close_range.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "caprun/console.hpp"
+#include "caprun/error.hpp"
+#include "caprun/rootfs.hpp"
+
+namespace caprun {
+
+namespace {
+
+void writeFile(const std::string& path, const std::string& value, const std::string& what) {
+    int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC | O_TRUNC);
+    if (fd < 0) throwErrno(what + ": opening " + path);
+    ssize_t n = ::write(fd, value.data(), value.size());
+    int err = errno;
+    ::close(fd);
+    if (n < 0) throwSys(what + ": writing \"" + value + "\" to " + path, err);
+}
+
+const char* rlimitName(int r) {
+    switch (r) {
+        case RLIMIT_AS: return "RLIMIT_AS";
+        case RLIMIT_CORE: return "RLIMIT_CORE";
+        case RLIMIT_CPU: return "RLIMIT_CPU";
+        case RLIMIT_DATA: return "RLIMIT_DATA";
+        case RLIMIT_FSIZE: return "RLIMIT_FSIZE";
+        case RLIMIT_LOCKS: return "RLIMIT_LOCKS";
+        case RLIMIT_MEMLOCK: return "RLIMIT_MEMLOCK";
+        case RLIMIT_MSGQUEUE: return "RLIMIT_MSGQUEUE";
+        case RLIMIT_NICE: return "RLIMIT_NICE";
+        case RLIMIT_NOFILE: return "RLIMIT_NOFILE";
+        case RLIMIT_NPROC: return "RLIMIT_NPROC";
+        case RLIMIT_RSS: return "RLIMIT_RSS";
+        case RLIMIT_RTPRIO: return "RLIMIT_RTPRIO";
+        case RLIMIT_RTTIME: return "RLIMIT_RTTIME";
+        case RLIMIT_SIGPENDING: return "RLIMIT_SIGPENDING";
+        case RLIMIT_STACK: return "RLIMIT_STACK";
+        default: return "RLIMIT_?";
+    }
+}
+
+std::string envValue(const std::vector<std::string>& env, const std::string& key) {
+    for (const auto& e : env)
+        if (e.size() > key.size() && e.compare(0, key.size(), key) == 0 && e[key.size()] == '=')
+            return e.substr(key.size() + 1);
+    return {};
+}
+
+bool isExecutableFile(const std::string& path, int* err) {
+    struct stat st {};
+    if (::stat(path.c_str(), &st) < 0) {
+        *err = errno;
+        return false;
+    }
+    if (S_ISDIR(st.st_mode)) {
+        *err = EISDIR;
+        return false;
+    }
+    if (::access(path.c_str(), X_OK) < 0) {
+        *err = errno;
+        return false;
+    }
+    return true;
+}
+
+}  // namespace
+
+std::string findExecutable(const std::vector<std::string>& args,
+                           const std::vector<std::string>& env) {
+    if (args.empty() || args[0].empty()) throw Error("process.args is empty: nothing to run");
+    const std::string& name = args[0];
+    int err = 0;
+    if (name.find('/') != std::string::npos) {
+        if (!isExecutableFile(name, &err))
+            throwSys("exec: \"" + name + "\" in the container", err);
+        return name;
+    }
+    std::string path = envValue(env, "PATH");
+    if (path.empty()) path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+    std::size_t start = 0;
+    while (start <= path.size()) {
+        std::size_t end = path.find(':', start);
+        if (end == std::string::npos) end = path.size();
+        std::string dir = end > start ? path.substr(start, end - start) : std::string(1, '.');
+        std::string candidate = dir + "/" + name;
+        if (isExecutableFile(candidate, &err)) return candidate;
+        start = end + 1;
+    }
+    throw Error("exec: \"" + name + "\": executable file not found in $PATH (" + path + ")");
+}
+
+std::string prepareProcess(const ProcessSetup& p) {
+    for (const auto& [key, value] : p.sysctl) {
+        std::string file = key;
+        for (auto& c : file)
+            if (c == '.') c = '/';
+        writeFile("/proc/sys/" + file, value, "setting sysctl " + key);
+    }
+    if (p.hostname && ::sethostname(p.hostname->data(), p.hostname->size()) < 0)
+        throwErrno("setting the hostname \"" + *p.hostname + "\"");
+    if (p.domainname && ::setdomainname(p.domainname->data(), p.domainname->size()) < 0)
+        throwErrno("setting the domainname \"" + *p.domainname + "\"");
+    if (p.terminalSlave >= 0) {
+        int r = makeControllingTerminal(p.terminalSlave);
+        if (r < 0) throwSys("making the pty the controlling terminal", -r);
+        if (p.terminalSlave > 2) ::close(p.terminalSlave);
+    }
+    if (p.oomScoreAdj)
+        writeFile("/proc/self/oom_score_adj", std::to_string(*p.oomScoreAdj),
+                  "setting process.oomScoreAdj");
+    for (const auto& [res, lim] : p.rlimits) {
+        if (::setrlimit(res, &lim) < 0)
+            throwErrno(std::string("setting ") + rlimitName(res) + " to soft " +
+                       std::to_string(lim.rlim_cur) + " hard " + std::to_string(lim.rlim_max));
+    }
+    {
+        // Created as root before the user switch; resolved inside the root.
+        int root = ::open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (root < 0) throwErrno("opening / to create process.cwd");
+        try {
+            int fd = openInRoot(root, p.cwd, CreateMissing::Directory);
+            ::close(fd);
+        } catch (...) {
+            ::close(root);
+            throw;
+        }
+        ::close(root);
+    }
+    if (p.umask) ::umask(*p.umask);
+    if (p.noNewPrivileges && ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+        throwErrno("setting no_new_privileges");
+    std::function<void()> earlySeccomp = [] {};
+    if (p.installSeccomp && !p.noNewPrivileges) earlySeccomp = p.installSeccomp;
+    if (p.applyCredentials) p.applyCredentials(earlySeccomp);
+    else earlySeccomp();
+    if (::chdir(p.cwd.c_str()) < 0) throwErrno("entering process.cwd " + p.cwd);
+    return findExecutable(p.args, p.env);
+}
+
+void markFdsCloseOnExec(int first) {
+    if (::syscall(SYS_close_range, static_cast<unsigned>(first), ~0U, CLOSE_RANGE_CLOEXEC) == 0)
+        return;
+    DIR* d = ::opendir("/proc/self/fd");
+    if (!d) throwErrno("listing /proc/self/fd to close the runtime's fds");
+    int self = ::dirfd(d);
+    while (auto* e = ::readdir(d)) {
+        int fd = std::atoi(e->d_name);
+        if (e->d_name[0] == '.' || fd < first || fd == self) continue;
+        ::fcntl(fd, F_SETFD, FD_CLOEXEC);
+    }
+    ::closedir(d);
+}
+
+void execProcess(const ProcessSetup& p, const std::string& executable) {
+    if (p.installSeccomp && p.noNewPrivileges) p.installSeccomp();
+    int firstClosed = 3 + static_cast<int>(p.preserveFds);
+    markFdsCloseOnExec(firstClosed);
+    for (int fd = 3; fd < firstClosed; ++fd) {
+        int flags = ::fcntl(fd, F_GETFD);
+        if (flags >= 0) ::fcntl(fd, F_SETFD, flags & ~FD_CLOEXEC);
+    }
+    std::vector<char*> argv, envp;
+    for (const auto& a : p.args) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    for (const auto& e : p.env) envp.push_back(const_cast<char*>(e.c_str()));
+    envp.push_back(nullptr);
+    ::execve(executable.c_str(), argv.data(), envp.data());
+    throwErrno("exec " + executable);
+}
+
+}  // namespace caprun
+
+namespace caprun {
+
+namespace {
+
+struct RlimitName {
+    const char* name;
+    int resource;
+};
+
+constexpr RlimitName kRlimits[] = {
+    {"RLIMIT_AS", RLIMIT_AS},           {"RLIMIT_CORE", RLIMIT_CORE},
+    {"RLIMIT_CPU", RLIMIT_CPU},         {"RLIMIT_DATA", RLIMIT_DATA},
+    {"RLIMIT_FSIZE", RLIMIT_FSIZE},     {"RLIMIT_LOCKS", RLIMIT_LOCKS},
+    {"RLIMIT_MEMLOCK", RLIMIT_MEMLOCK}, {"RLIMIT_MSGQUEUE", RLIMIT_MSGQUEUE},
+    {"RLIMIT_NICE", RLIMIT_NICE},       {"RLIMIT_NOFILE", RLIMIT_NOFILE},
+    {"RLIMIT_NPROC", RLIMIT_NPROC},     {"RLIMIT_RSS", RLIMIT_RSS},
+    {"RLIMIT_RTPRIO", RLIMIT_RTPRIO},   {"RLIMIT_RTTIME", RLIMIT_RTTIME},
+    {"RLIMIT_SIGPENDING", RLIMIT_SIGPENDING}, {"RLIMIT_STACK", RLIMIT_STACK},
+};
+
+}  // namespace
+
+int rlimitResource(const std::string& name, const std::string& jsonPath) {
+    for (const auto& r : kRlimits)
+        if (name == r.name) return r.resource;
+    throw Error("config.json: " + jsonPath + ".type: unknown rlimit \"" + name + "\"");
+}
+
+}  // namespace caprun
+
+#include <grp.h>
+
+#include <memory>
+
+#include "caprun/seccomp.hpp"
+
+namespace caprun {
+
+ProcessPlan planProcess(const GlobalOptions& g, const Spec& spec, const Process& process,
+                        const std::optional<std::string>& seccompProfile,
+                        const std::string& stateRoot) {
+    ProcessPlan plan;
+    plan.policy = g.capPolicy.value_or("lenient");
+    ProcessSetup& s = plan.setup;
+    s.args = process.args;
+    s.env = process.env;
+    s.cwd = process.cwd.empty() ? "/" : process.cwd;
+    if (s.cwd.front() != '/')
+        throw Error("config.json: process.cwd: \"" + s.cwd + "\" is not an absolute path");
+    if (spec.linux) s.sysctl = spec.linux->sysctl;
+    for (const auto& r : process.rlimits) {
+        struct rlimit lim {};
+        lim.rlim_cur = r.soft;
+        lim.rlim_max = r.hard;
+        s.rlimits.emplace_back(rlimitResource(r.type, r.jsonPath), lim);
+    }
+    s.oomScoreAdj = process.oomScoreAdj;
+    s.umask = process.user.umask;
+    s.noNewPrivileges = process.noNewPrivileges;
+
+    SeccompHost host;
+    host.grantedBounding = ~0ULL;
+    host.strictUnknownSyscalls = plan.policy == "strict";
+    auto resolved = resolveSeccomp(selectSeccomp(spec, seccompProfile), host);
+    auto compiled = std::make_shared<CompiledSeccomp>(prepareSeccomp(resolved, stateRoot));
+    if (compiled->enabled) s.installSeccomp = [compiled] { installSeccomp(*compiled); };
+
+    User user = process.user;
+    s.applyCredentials = [user](const std::function<void()>& installFilter) {
+        installFilter();
+        std::vector<gid_t> groups(user.additionalGids.begin(), user.additionalGids.end());
+        if (::setgroups(groups.size(), groups.data()) < 0) throwErrno("setgroups");
+        if (::setresgid(user.gid, user.gid, user.gid) < 0) throwErrno("setgid");
+        if (::setresuid(user.uid, user.uid, user.uid) < 0) throwErrno("setuid");
+    };
+    return plan;
+}
+
+}  // namespace caprun

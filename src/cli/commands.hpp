@@ -34,4 +34,15 @@ int cmdCreate(const GlobalOptions& g, const Args& args);
 int cmdStart(const GlobalOptions& g, const Args& args);
 int cmdRun(const GlobalOptions& g, const Args& args);
 
+// Lifecycle of existing containers (cmd_state.cpp, cmd_kill.cpp, ... cmd_features.cpp).
+int cmdState(const GlobalOptions& g, const Args& args);
+int cmdKill(const GlobalOptions& g, const Args& args);
+int cmdDelete(const GlobalOptions& g, const Args& args);
+int cmdPs(const GlobalOptions& g, const Args& args);
+int cmdPause(const GlobalOptions& g, const Args& args);
+int cmdResume(const GlobalOptions& g, const Args& args);
+int cmdUpdate(const GlobalOptions& g, const Args& args);
+int cmdList(const GlobalOptions& g, const Args& args);
+int cmdFeatures(const GlobalOptions& g, const Args& args);
+
 }  // namespace caprun::cli

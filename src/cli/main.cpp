@@ -33,6 +33,16 @@ const std::vector<Command>& commands() {
         {"run", "create and start a container, wait for it in the foreground", caprun::cli::cmdRun},
         {"create", "create a container, its process blocked before user code", caprun::cli::cmdCreate},
         {"start", "start a created container's process", caprun::cli::cmdStart},
+        {"state", "print the state of a container (runtime-spec JSON)", caprun::cli::cmdState},
+        {"kill", "send a signal to a container's process(es)", caprun::cli::cmdKill},
+        {"delete", "delete a stopped container (--force: any)", caprun::cli::cmdDelete},
+        {"ps", "list the processes of a container", caprun::cli::cmdPs},
+        {"pause", "freeze every process of a container", caprun::cli::cmdPause},
+        {"resume", "thaw a paused container", caprun::cli::cmdResume},
+        {"update", "apply new resource limits to a container", caprun::cli::cmdUpdate},
+        {"list", "list containers", caprun::cli::cmdList},
+        {"features", "print the features caprun implements (runtime-spec JSON)",
+         caprun::cli::cmdFeatures},
     };
     return table;
 }

@@ -1,0 +1,235 @@
+#include "caprun/lifecycle.hpp"
+
+#include <signal.h>
+#include <string.h>
+
+#include <algorithm>
+#include <cctype>
+#include <chrono>
+#include <thread>
+
+#include "caprun/cgroups.hpp"
+#include "caprun/error.hpp"
+#include "caprun/hooks.hpp"
+#include "caprun/log.hpp"
+
+namespace caprun {
+
+namespace {
+
+std::string upper(std::string s) {
+    for (auto& c : s) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    return s;
+}
+
+bool allDigits(const std::string& s) {
+    return !s.empty() &&
+           std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+// Waits until the init is gone (dead or a zombie its parent has not reaped yet) and the
+// cgroup is empty. The kernel needs a moment after SIGKILL; give up after ~10 s.
+void waitGone(const ContainerState& s, const Cgroup& cg) {
+    for (int i = 0; i < 1000; ++i) {
+        bool initAlive = processAlive(s.pid, s.pidStartTime);
+        bool cgroupBusy = false;
+        if (!cg.empty()) {
+            for (pid_t p : cg.pids())
+                if (processAlive(p, 0)) cgroupBusy = true;
+        }
+        if (!initAlive && !cgroupBusy) return;
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    throw Error("container " + s.id + ": processes still alive 10 s after SIGKILL");
+}
+
+void killEverything(const ContainerState& s, const Cgroup& cg) {
+    if (!cg.empty()) {
+        cg.killAll(SIGKILL);
+        // Frozen tasks only die once thawed.
+        try {
+            if (cg.frozen()) cg.thaw();
+        } catch (const Error& e) {
+            log::debug(std::string("thawing after SIGKILL: ") + e.what());
+        }
+    }
+    if (processAlive(s.pid, s.pidStartTime)) ::kill(s.pid, SIGKILL);
+    waitGone(s, cg);
+}
+
+}  // namespace
+
+int parseSignal(const std::string& text) {
+    if (allDigits(text)) {
+        int n = 0;
+        try {
+            n = std::stoi(text);
+        } catch (const std::exception&) {
+            n = -1;
+        }
+        if (n <= 0 || n > SIGRTMAX)
+            throw Error("invalid signal \"" + text + "\": no such signal number");
+        return n;
+    }
+    std::string name = upper(text);
+    if (name.rfind("SIG", 0) == 0) name = name.substr(3);
+    if (name.rfind("RTMIN", 0) == 0 || name.rfind("RTMAX", 0) == 0) {
+        bool min = name[3] == 'M' && name[4] == 'I';
+        std::string rest = name.substr(5);
+        int off = 0;
+        if (!rest.empty()) {
+            if ((rest[0] != '+' && rest[0] != '-') || !allDigits(rest.substr(1)))
+                throw Error("invalid signal \"" + text + "\"");
+            off = std::stoi(rest.substr(1)) * (rest[0] == '-' ? -1 : 1);
+        }
+        int n = (min ? SIGRTMIN : SIGRTMAX) + off;
+        if (n < SIGRTMIN || n > SIGRTMAX)
+            throw Error("invalid signal \"" + text + "\": out of range");
+        return n;
+    }
+    for (int n = 1; n < SIGRTMIN; ++n) {
+        const char* abbrev = ::sigabbrev_np(n);
+        if (abbrev != nullptr && name == abbrev) return n;
+    }
+    // Aliases glibc's table spells differently.
+    if (name == "IOT") return SIGABRT;
+    if (name == "POLL") return SIGIO;
+    throw Error("invalid signal \"" + text + "\": not a signal name or number");
+}
+
+std::string containerStateJson(const GlobalOptions& g, const std::string& id) {
+    StateStore store(g.root);
+    return stateJson(store.load(id));
+}
+
+void killContainer(const GlobalOptions& g, const std::string& id, int sig, bool all) {
+    StateStore store(g.root);
+    auto lock = store.lockContainer(id);
+    ContainerState s = store.load(id);
+    ContainerStatus status = liveStatus(s);
+    if (status == ContainerStatus::Stopped || status == ContainerStatus::Creating)
+        throw Error("cannot send signal " + std::to_string(sig) + " to container " + id +
+                    ": container not running");
+    Cgroup cg(s.cgroupPaths);
+    if (all && !cg.empty()) {
+        cg.killAll(sig);
+        if (sig == SIGKILL && status == ContainerStatus::Paused) cg.thaw();
+        return;
+    }
+    if (::kill(s.pid, sig) != 0) {
+        if (errno == ESRCH)
+            throw Error("cannot send signal " + std::to_string(sig) + " to container " + id +
+                        ": container not running");
+        throwErrno("sending signal " + std::to_string(sig) + " to container " + id + " (pid " +
+                   std::to_string(s.pid) + ")");
+    }
+    if (sig == SIGKILL && status == ContainerStatus::Paused && !cg.empty()) cg.thaw();
+}
+
+void deleteContainer(const GlobalOptions& g, const std::string& id, bool force) {
+    StateStore store(g.root);
+    StateStore::validateId(id);
+    ContainerLock lock;
+    try {
+        lock = store.lockContainer(id);
+    } catch (const Error&) {
+        if (force) return;
+        throw;
+    }
+    if (!store.exists(id)) {
+        // A directory without state.json: a create that died half-way. Nothing else can
+        // refer to it; remove it (as runc does).
+        store.remove(id);
+        if (force) return;
+        throw Error("container " + id + " does not exist");
+    }
+    ContainerState s = store.load(id);
+    ContainerStatus status = liveStatus(s);
+    Cgroup cg(s.cgroupPaths);
+    if ((status == ContainerStatus::Running || status == ContainerStatus::Paused) && !force)
+        throw Error("cannot delete container " + id + " that is not stopped: it is " +
+                    statusName(status) + " (use delete --force, or kill it first)");
+    // Created containers are deleted without --force (runc does too): the init has not run
+    // user code yet. Anything still alive in the cgroup goes with it.
+    killEverything(s, cg);
+    cg.destroy();
+    if (!s.poststop.empty())
+        runHooksLoggingFailures(HookKind::Poststop, s.poststop,
+                                stateJson(s, ContainerStatus::Stopped));
+    store.remove(id);
+}
+
+std::vector<pid_t> containerPids(const GlobalOptions& g, const std::string& id) {
+    StateStore store(g.root);
+    ContainerState s = store.load(id);
+    Cgroup cg(s.cgroupPaths);
+    if (!cg.empty()) return cg.pids();
+    // No cgroup (--cgroup-manager disabled): the init is all we know of.
+    if (processAlive(s.pid, s.pidStartTime)) return {s.pid};
+    return {};
+}
+
+void pauseContainer(const GlobalOptions& g, const std::string& id) {
+    StateStore store(g.root);
+    auto lock = store.lockContainer(id);
+    ContainerState s = store.load(id);
+    ContainerStatus status = liveStatus(s);
+    if (status != ContainerStatus::Running && status != ContainerStatus::Created)
+        throw Error("cannot pause container " + id + ": container not running (it is " +
+                    statusName(status) + ")");
+    Cgroup cg(s.cgroupPaths);
+    if (cg.empty()) throw Error("cannot pause container " + id + ": it has no cgroup");
+    cg.freeze();
+    s.status = ContainerStatus::Paused;
+    store.save(s);
+}
+
+void resumeContainer(const GlobalOptions& g, const std::string& id) {
+    StateStore store(g.root);
+    auto lock = store.lockContainer(id);
+    ContainerState s = store.load(id);
+    ContainerStatus status = liveStatus(s);
+    if (status != ContainerStatus::Paused)
+        throw Error("cannot resume container " + id + ": container not paused (it is " +
+                    statusName(status) + ")");
+    Cgroup cg(s.cgroupPaths);
+    cg.thaw();
+    s.status = ContainerStatus::Running;
+    store.save(s);
+}
+
+void updateContainer(const GlobalOptions& g, const std::string& id, const Resources& r) {
+    StateStore store(g.root);
+    auto lock = store.lockContainer(id);
+    ContainerState s = store.load(id);
+    ContainerStatus status = liveStatus(s);
+    if (status == ContainerStatus::Stopped)
+        throw Error("cannot update container " + id + ": container not running");
+    Cgroup cg(s.cgroupPaths);
+    if (cg.empty()) throw Error("cannot update container " + id + ": it has no cgroup");
+    // Device rules are only rewritten when the update names some; then the container's own
+    // linux.devices stay allowed, read from its bundle.
+    std::vector<Device> devices;
+    if (!r.devices.empty()) {
+        try {
+            Spec spec = loadBundleSpec(s.bundle);
+            if (spec.linux) devices = spec.linux->devices;
+        } catch (const Error& e) {
+            log::warn("update: could not read linux.devices from the bundle (" +
+                      std::string(e.what()) + "); only the update's device rules apply");
+        }
+    }
+    cg.apply(r, devices, !r.devices.empty());
+}
+
+std::vector<ListedContainer> listContainers(const GlobalOptions& g) {
+    StateStore store(g.root);
+    std::vector<ListedContainer> out;
+    for (auto& s : store.list()) {
+        ContainerStatus st = liveStatus(s);
+        out.push_back({std::move(s), st});
+    }
+    return out;
+}
+
+}  // namespace caprun

@@ -33,6 +33,7 @@ CreateOptions createOptionsFrom(const GlobalOptions& g, const std::string& cmd,
 int cmdCreate(const GlobalOptions& g, const Args& args);
 int cmdStart(const GlobalOptions& g, const Args& args);
 int cmdRun(const GlobalOptions& g, const Args& args);
+int cmdExec(const GlobalOptions& g, const Args& args);
 
 // Lifecycle of existing containers (cmd_state.cpp, cmd_kill.cpp, ... cmd_features.cpp).
 int cmdState(const GlobalOptions& g, const Args& args);

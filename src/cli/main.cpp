@@ -33,6 +33,7 @@ const std::vector<Command>& commands() {
         {"run", "create and start a container, wait for it in the foreground", caprun::cli::cmdRun},
         {"create", "create a container, its process blocked before user code", caprun::cli::cmdCreate},
         {"start", "start a created container's process", caprun::cli::cmdStart},
+        {"exec", "run a new process in a running container", caprun::cli::cmdExec},
         {"state", "print the state of a container (runtime-spec JSON)", caprun::cli::cmdState},
         {"kill", "send a signal to a container's process(es)", caprun::cli::cmdKill},
         {"delete", "delete a stopped container (--force: any)", caprun::cli::cmdDelete},

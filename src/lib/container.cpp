@@ -20,6 +20,8 @@
 #include "caprun/cgroups.hpp"
 #include "caprun/console.hpp"
 #include "caprun/error.hpp"
+#include "caprun/global_options.hpp"
+#include "caprun/json.hpp"
 #include "caprun/hooks.hpp"
 #include "caprun/init.hpp"
 #include "caprun/log.hpp"
@@ -42,6 +44,7 @@ enum class Msg : char {
     HooksDone = 'O', // parent -> child: payload = createContainer state JSON \0 start state JSON
     Ready = 'R',     // child -> parent: blocked before user code (or, for exec, about to exec)
     Failed = 'E',    // child -> parent: payload = error text
+    Console = 'P',   // child -> parent: carries the pty master fd
 };
 
 void sendMsg(int fd, Msg type, const std::string& payload = {}) {
@@ -54,18 +57,65 @@ void sendMsg(int fd, Msg type, const std::string& payload = {}) {
     if (n < 0) throwErrno("talking to the container process (sync socket)");
 }
 
-// Returns false on EOF (the other side is gone).
-bool recvMsg(int fd, Msg& type, std::string& payload) {
-    std::string buf(256 * 1024, '\0');
+// Sends a message carrying one fd (SCM_RIGHTS).
+void sendMsgWithFd(int fd, Msg type, int passFd) {
+    char byte = static_cast<char>(type);
+    struct iovec iov {&byte, 1};
+    alignas(struct cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+    struct msghdr mh {};
+    mh.msg_iov = &iov;
+    mh.msg_iovlen = 1;
+    mh.msg_control = control;
+    mh.msg_controllen = sizeof control;
+    struct cmsghdr* cm = CMSG_FIRSTHDR(&mh);
+    cm->cmsg_level = SOL_SOCKET;
+    cm->cmsg_type = SCM_RIGHTS;
+    cm->cmsg_len = CMSG_LEN(sizeof(int));
+    std::memcpy(CMSG_DATA(cm), &passFd, sizeof(int));
     ssize_t n;
     do {
-        n = ::recv(fd, buf.data(), buf.size(), 0);
+        n = ::sendmsg(fd, &mh, MSG_NOSIGNAL);
+    } while (n < 0 && errno == EINTR);
+    if (n < 0) throwErrno("passing an fd to the runtime (sync socket)");
+}
+
+// Returns false on EOF (the other side is gone). A passed fd (O_CLOEXEC) goes to *passedFd.
+bool recvMsg(int fd, Msg& type, std::string& payload, int* passedFd = nullptr) {
+    std::string buf(256 * 1024, '\0');
+    struct iovec iov {buf.data(), buf.size()};
+    alignas(struct cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+    struct msghdr mh {};
+    mh.msg_iov = &iov;
+    mh.msg_iovlen = 1;
+    mh.msg_control = control;
+    mh.msg_controllen = sizeof control;
+    ssize_t n;
+    do {
+        n = ::recvmsg(fd, &mh, MSG_CMSG_CLOEXEC);
     } while (n < 0 && errno == EINTR);
     if (n < 0) throwErrno("talking to the container process (sync socket)");
     if (n == 0) return false;
+    for (struct cmsghdr* cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm)) {
+        if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS) {
+            int got;
+            std::memcpy(&got, CMSG_DATA(cm), sizeof(int));
+            if (passedFd)
+                *passedFd = got;
+            else
+                ::close(got);
+        }
+    }
     type = static_cast<Msg>(buf[0]);
     payload.assign(buf.data() + 1, static_cast<size_t>(n - 1));
     return true;
+}
+
+// In the container (after its /dev/pts exists): a pty of the container's own devpts, so
+// `tty` names it inside; the master goes to the runtime, the slave becomes stdio.
+int openContainerPty(int sync, const std::optional<ConsoleSize>& size) {
+    PtyPair pty = openPty(size);
+    sendMsgWithFd(sync, Msg::Console, pty.master());
+    return pty.releaseSlave();
 }
 
 struct UniqueFd {
@@ -119,7 +169,9 @@ std::string absolutePath(const std::string& p) {
     std::error_code ec;
     auto a = fs::absolute(p, ec);
     if (ec) throw Error("resolving the path " + p + ": " + ec.message());
-    return a.lexically_normal().string();
+    std::string out = a.lexically_normal().string();
+    while (out.size() > 1 && out.back() == '/') out.pop_back();
+    return out;
 }
 
 int waitStatusToExitCode(int status) {
@@ -234,7 +286,8 @@ struct ChildContext {
     const std::vector<OpenedNamespace>* opened;
     int sync;
     int fifo;
-    int terminalSlave;
+    bool terminal;
+    std::optional<ConsoleSize> consoleSize;
     unsigned preserveFds;
     bool foreground;
 };
@@ -254,7 +307,6 @@ struct ChildContext {
         }
         joinNamespaces(*c.opened);
         unshareCgroupNamespace(c.prep->ns);
-        if (::setsid() < 0 && c.terminalSlave >= 0) throwErrno("setsid");
         prepareRootfs(c.prep->rootfs);
 
         sendMsg(c.sync, Msg::NeedHooks);
@@ -268,7 +320,7 @@ struct ChildContext {
 
         ProcessSetup setup = c.prep->process.setup;
         setup.preserveFds = c.preserveFds;
-        setup.terminalSlave = c.terminalSlave;
+        if (c.terminal) setup.terminalSlave = openContainerPty(c.sync, c.consoleSize);
         if (c.prep->ns.creates(NamespaceKind::Uts)) {
             if (!c.prep->spec.hostname.empty()) setup.hostname = c.prep->spec.hostname;
             if (!c.prep->spec.domainname.empty()) setup.domainname = c.prep->spec.domainname;
@@ -334,9 +386,6 @@ Created createInternal(const GlobalOptions& g, const CreateOptions& o, bool fore
         rollback.cgroupCreated = true;
     }
 
-    std::optional<PtyPair> pty;
-    if (proc.terminal) pty = openPty(proc.consoleSize);
-
     int sv[2];
     if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
         throwErrno("creating the sync socket");
@@ -348,14 +397,14 @@ Created createInternal(const GlobalOptions& g, const CreateOptions& o, bool fore
     pid_t pid = cloneProcess(prep.ns.cloneFlags, &pidfd);
     if (pid == 0) {
         ::close(sv[0]);
-        ChildContext c{&prep, &opened, sv[1], fifo.fd, pty ? pty->slave() : -1,
-                       o.preserveFds, foreground};
+        ChildContext c{&prep,          &opened,           sv[1],         fifo.fd,
+                       proc.terminal, proc.consoleSize, o.preserveFds, foreground};
         childMain(c);
     }
     UniqueFd pidfdHolder(pidfd);
     rollback.pid = pid;
     childSock.reset();
-    if (pty) pty->closeSlave();
+    UniqueFd master;
 
     ContainerState st;
     st.ociVersion = prep.spec.ociVersion;
@@ -393,7 +442,10 @@ Created createInternal(const GlobalOptions& g, const CreateOptions& o, bool fore
     for (;;) {
         Msg type;
         std::string payload;
-        if (!recvMsg(parentSock.fd, type, payload)) {
+        int passed = -1;
+        bool got = recvMsg(parentSock.fd, type, payload, &passed);
+        if (passed >= 0) master = UniqueFd(passed);
+        if (!got) {
             int status = 0;
             ::waitpid(pid, &status, 0);
             rollback.pid = 0;
@@ -413,15 +465,16 @@ Created createInternal(const GlobalOptions& g, const CreateOptions& o, bool fore
             continue;
         }
         if (type == Msg::Ready) break;
+        if (type == Msg::Console && master.fd >= 0) continue;
         throw Error("unexpected message from the container process during setup");
     }
 
     Created out;
-    if (pty) {
+    if (master.fd >= 0) {
         if (!o.consoleSocket.empty())
-            sendConsoleFd(o.consoleSocket, pty->master());
+            sendConsoleFd(o.consoleSocket, master.fd);
         else
-            out.consoleMaster = UniqueFd(pty->releaseMaster());
+            out.consoleMaster = std::move(master);
     }
     st.status = ContainerStatus::Created;
     store.save(st);
@@ -486,6 +539,98 @@ void removeStopped(StateStore& store, const ContainerState& st) {
     store.remove(st.id);
 }
 
+
+// ---- exec ----
+
+struct ExecChildContext {
+    const std::vector<OpenedNamespace>* opened;
+    const ProcessSetup* setup;
+    int sync;
+    bool terminal;
+    std::optional<ConsoleSize> consoleSize;
+    bool foreground;
+};
+
+[[noreturn]] void execChildMain(const ExecChildContext& c) {
+    try {
+        ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+        ::prctl(PR_SET_DUMPABLE, 0);
+        Msg type;
+        std::string payload;
+        if (!recvMsg(c.sync, type, payload) || type != Msg::Go) ::_exit(1);
+        joinNamespaces(*c.opened);
+        ProcessSetup setup = *c.setup;
+        if (c.terminal) setup.terminalSlave = openContainerPty(c.sync, c.consoleSize);
+        std::string executable = prepareProcess(setup);
+        if (!c.foreground) ::prctl(PR_SET_PDEATHSIG, 0);
+        // The sync socket is close-on-exec: the runtime sees EOF once execve succeeded.
+        execProcess(setup, executable);
+    } catch (const std::exception& e) {
+        try {
+            sendMsg(c.sync, Msg::Failed, e.what());
+        } catch (...) {
+        }
+    }
+    ::_exit(127);
+}
+
+Process execProcessSpec(const ExecOptions& o, const Spec& spec) {
+    Process p;
+    if (!o.processFile.empty()) {
+        auto doc = json::parseFile(o.processFile, o.processFile, kMaxConfigBytes);
+        p = parseProcess(json::Node::root(doc));
+    } else {
+        if (!spec.process) throw Error("config.json of the container has no process");
+        p = *spec.process;
+        p.args = o.args;
+        p.terminal = o.tty;
+        p.consoleSize.reset();
+    }
+    if (o.tty) p.terminal = true;
+    for (const auto& e : o.env) {
+        auto eq = e.find('=');
+        if (eq == std::string::npos) throw UsageError("exec: --env \"" + e + "\": expected KEY=VALUE");
+        std::string key = e.substr(0, eq + 1);
+        bool replaced = false;
+        for (auto& cur : p.env)
+            if (cur.compare(0, key.size(), key) == 0) {
+                cur = e;
+                replaced = true;
+            }
+        if (!replaced) p.env.push_back(e);
+    }
+    if (!o.cwd.empty()) p.cwd = o.cwd;
+    if (!o.user.empty()) {
+        auto colon = o.user.find(':');
+        try {
+            p.user.uid = static_cast<std::uint32_t>(std::stoul(o.user.substr(0, colon)));
+            if (colon != std::string::npos)
+                p.user.gid = static_cast<std::uint32_t>(std::stoul(o.user.substr(colon + 1)));
+        } catch (const std::exception&) {
+            throw UsageError("exec: --user \"" + o.user + "\": expected UID[:GID] as numbers");
+        }
+    }
+    for (const auto& g : o.additionalGids) {
+        try {
+            p.user.additionalGids.push_back(static_cast<std::uint32_t>(std::stoul(g)));
+        } catch (const std::exception&) {
+            throw UsageError("exec: --additional-gids \"" + g + "\": expected a number");
+        }
+    }
+    if (!o.capAdd.empty()) {
+        if (!p.capabilities) p.capabilities = Capabilities{};
+        for (const auto& c : o.capAdd) {
+            p.capabilities->bounding.push_back(c);
+            p.capabilities->effective.push_back(c);
+            p.capabilities->permitted.push_back(c);
+            p.capabilities->inheritable.push_back(c);
+        }
+    }
+    if (o.noNewPrivileges) p.noNewPrivileges = true;
+    if (p.args.empty()) throw UsageError("exec: no command given (exec ID CMD... or --process FILE)");
+    return p;
+}
+
 }  // namespace
 
 void createContainer(const GlobalOptions& g, const CreateOptions& o) {
@@ -536,6 +681,113 @@ int runContainer(const GlobalOptions& g, const CreateOptions& o, bool detach) {
     gForwardPid = 0;
     ContainerLock relock = store.lockContainer(o.id);
     removeStopped(store, c.state);
+    return waitStatusToExitCode(status);
+}
+
+}  // namespace caprun
+
+namespace caprun {
+
+int execInContainer(const GlobalOptions& gIn, const ExecOptions& o) {
+    StateStore store(gIn.root);
+    ContainerState st;
+    {
+        ContainerLock lock = store.lockContainer(o.id);
+        st = store.load(o.id);
+    }
+    ContainerStatus live = liveStatus(st);
+    if (live != ContainerStatus::Running && live != ContainerStatus::Created)
+        throw Error("cannot exec in container " + o.id + ": it is " + statusName(live));
+    Spec spec = loadBundleSpec(st.bundle);
+    Process proc = execProcessSpec(o, spec);
+    GlobalOptions g = gIn;
+    if (!g.capPolicy && !st.capPolicy.empty()) g.capPolicy = st.capPolicy;
+    ProcessPlan plan = planProcess(g, spec, proc, std::nullopt, g.root);
+    plan.setup.preserveFds = o.preserveFds;
+    plan.setup.sysctl.clear();  // container-wide settings were made by create
+
+    if (proc.terminal && o.consoleSocket.empty() && o.detach)
+        throw Error("exec: a terminal with --detach needs --console-socket");
+
+    // Join the init's namespaces: user first (it owns the others), mount last.
+    NamespacePlan joinPlan;
+    static const NamespaceKind order[] = {NamespaceKind::User,    NamespaceKind::Ipc,
+                                          NamespaceKind::Uts,     NamespaceKind::Network,
+                                          NamespaceKind::Pid,     NamespaceKind::Cgroup,
+                                          NamespaceKind::Time,    NamespaceKind::Mount};
+    for (auto k : order) {
+        auto it = st.namespacePaths.find(namespaceName(k));
+        if (it == st.namespacePaths.end()) continue;
+        std::string path = it->second;
+        if (path.rfind("/proc/", 0) == 0) {
+            // /proc/<pid>/ns/x of the init: check that pid is still the init.
+            if (!processAlive(st.pid, st.pidStartTime))
+                throw Error("cannot exec in container " + o.id + ": container not running");
+        }
+        joinPlan.join.push_back({k, path});
+    }
+    auto opened = openJoinedNamespaces(joinPlan);
+    struct Closer {
+        std::vector<OpenedNamespace>& o;
+        ~Closer() { closeNamespaces(o); }
+    } closer{opened};
+
+    int sv[2];
+    if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+        throwErrno("creating the sync socket");
+    UniqueFd parentSock(sv[0]), childSock(sv[1]);
+    prepareParentNamespaces(joinPlan, opened);  // the pid namespace, for the child
+
+    int pidfd = -1;
+    pid_t pid = cloneProcess(0, &pidfd);
+    if (pid == 0) {
+        ::close(sv[0]);
+        ExecChildContext c{&opened, &plan.setup, sv[1], proc.terminal, proc.consoleSize, !o.detach};
+        execChildMain(c);
+    }
+    UniqueFd pidfdHolder(pidfd);
+    childSock.reset();
+    UniqueFd master;
+    try {
+        Cgroup cg(st.cgroupPaths);
+        if (!cg.empty()) cg.enter(pid);
+        sendMsg(parentSock.fd, Msg::Go);
+        for (;;) {
+            Msg type;
+            std::string payload;
+            int passed = -1;
+            bool got = recvMsg(parentSock.fd, type, payload, &passed);
+            if (passed >= 0) master = UniqueFd(passed);
+            if (!got) break;  // execve closed the socket
+            if (type == Msg::Console && master.fd >= 0) continue;
+            if (type == Msg::Failed) throw Error(payload);
+            throw Error("unexpected message from the exec process");
+        }
+    } catch (...) {
+        killAndReap(pid);
+        throw;
+    }
+    if (master.fd >= 0 && !o.consoleSocket.empty()) {
+        sendConsoleFd(o.consoleSocket, master.fd);
+        master.reset();
+    }
+    if (!o.pidFile.empty())
+        writeFileAtomically(absolutePath(o.pidFile), std::to_string(pid), "writing the pid file");
+    if (o.detach) return 0;
+    installForwarders(pid, master.fd >= 0);
+    if (master.fd >= 0) {
+        ForegroundConsole console(master.fd);
+        console.pump(pidfdHolder.fd);
+    }
+    int status = 0;
+    while (::waitpid(pid, &status, 0) < 0) {
+        if (errno != EINTR) {
+            int err = errno;
+            gForwardPid = 0;
+            throwSys("waiting for the exec process", err);
+        }
+    }
+    gForwardPid = 0;
     return waitStatusToExitCode(status);
 }
 

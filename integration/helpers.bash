@@ -1,0 +1,115 @@
+# Shared by the container bats files: a busybox rootfs with caprun's probe, bundles made
+# with `caprun spec` and jq edits, a private state root per test, and a teardown that
+# fails the test when anything is left behind (state dirs, processes, cgroups, mounts).
+#
+# Needs (Debian packages): busybox-static, jq, libcap2-bin (capsh, setcap), bats.
+
+CAPRUN="${CAPRUN:-$BATS_TEST_DIRNAME/../build/src/cli/caprun}"
+PROBE="${CAPRUN_PROBE:-$BATS_TEST_DIRNAME/../build/integration/probe/caprun-probe}"
+CAPRUN="$(readlink -f "$CAPRUN")"
+PROBE="$(readlink -f "$PROBE")"
+
+# A rootfs template built once per file; each test copies it (tests change their copy).
+build_rootfs_template() {
+    local dir="$1"
+    mkdir -p "$dir"/{bin,sbin,usr/bin,usr/sbin,etc,proc,sys,dev,tmp,root,home/user,run}
+    chmod 1777 "$dir/tmp"
+    cp /bin/busybox "$dir/bin/busybox"
+    local applet
+    for applet in $(/bin/busybox --list); do
+        [ -e "$dir/bin/$applet" ] || ln -s busybox "$dir/bin/$applet"
+    done
+    cp "$PROBE" "$dir/bin/probe"
+    printf 'root:x:0:0:root:/root:/bin/sh\nuser:x:1000:1000:user:/home/user:/bin/sh\n' >"$dir/etc/passwd"
+    printf 'root:x:0:\nuser:x:1000:\n' >"$dir/etc/group"
+    chown 1000:1000 "$dir/home/user"
+}
+
+setup_file() {
+    [ "$(id -u)" = 0 ] || skip "container tests run as root"
+    [ -x "$CAPRUN" ] || { echo "caprun not built at $CAPRUN" >&2; return 1; }
+    [ -x "$PROBE" ] || { echo "probe not built at $PROBE" >&2; return 1; }
+    export ROOTFS_TEMPLATE="$BATS_FILE_TMPDIR/rootfs"
+    build_rootfs_template "$ROOTFS_TEMPLATE"
+}
+
+# Per test: $TMP, $BUNDLE (rootfs + default config.json running the probe), $ROOT (state),
+# $ID (a container id unique to this test), and the host's mount table before the test.
+setup() {
+    TMP="$(mktemp -d /tmp/caprun-it.XXXXXX)"
+    BUNDLE="$TMP/bundle"
+    ROOT="$TMP/state"
+    ID="it-$$-$BATS_TEST_NUMBER"
+    mkdir -p "$BUNDLE"
+    cp -a "$ROOTFS_TEMPLATE" "$BUNDLE/rootfs"
+    "$CAPRUN" spec --bundle "$BUNDLE"
+    cfg '.process.terminal = false | .process.args = ["/bin/probe"]'
+    MOUNTS_BEFORE="$(mount_table)"
+}
+
+# The host's mounts as "mountpoint fstype" lines, sorted (ids and peers vary).
+mount_table() {
+    awk '{ for (i = 7; $i != "-"; i++); print $5, $(i + 1) }' /proc/self/mountinfo | sort
+}
+
+# Edits $BUNDLE/config.json with a jq filter: cfg '.process.args = ["/bin/true"]'
+cfg() {
+    local f="$BUNDLE/config.json"
+    jq "$@" "$f" >"$f.new" && mv "$f.new" "$f"
+}
+
+caprun() {
+    "$CAPRUN" --root "$ROOT" "$@"
+}
+
+# Leftovers make the test fail, after removing them so the next test starts clean.
+teardown() {
+    local problems=""
+    local d pid
+    if [ -d "$ROOT" ]; then
+        for d in "$ROOT"/*/; do
+            [ -d "$d" ] || continue
+            problems+="state dir left: $d; "
+            pid=$(jq -r '.pid // 0' "$d/state.json" 2>/dev/null || echo 0)
+            if [ "${pid:-0}" -gt 0 ] && [ -d "/proc/$pid" ]; then
+                problems+="process left: $pid; "
+                kill -9 "$pid" 2>/dev/null || true
+            fi
+            "$CAPRUN" --root "$ROOT" delete --force "$(basename "$d")" >/dev/null 2>&1 || true
+        done
+    fi
+    local cg
+    for cg in /sys/fs/cgroup/*/caprun/"$ID"* /sys/fs/cgroup/*/*/*/caprun/"$ID"* \
+              /sys/fs/cgroup/*/"$ID"* ; do
+        [ -d "$cg" ] || continue
+        problems+="cgroup left: $cg; "
+        rmdir "$cg" 2>/dev/null || true
+    done
+    local after
+    after="$(mount_table)"
+    if [ "$after" != "$MOUNTS_BEFORE" ]; then
+        problems+="host mount table changed: $(diff <(echo "$MOUNTS_BEFORE") <(echo "$after") | grep '^[<>]' | tr '\n' ' '); "
+    fi
+    rm -rf "$TMP"
+    if [ -n "$problems" ]; then
+        echo "teardown: $problems" >&2
+        return 1
+    fi
+}
+
+# Value of a key in the probe's JSON output (first line of $output unless given).
+json_get() {
+    local filter="$1" text="${2:-$output}"
+    jq -r "$filter" <<<"$text"
+}
+
+# The capability bit mask (16 hex digits, as /proc/self/status shows) of capability names.
+cap_mask() {
+    local n mask=0 name num
+    for name in "$@"; do
+        num=$(capsh --explain="$name" 2>/dev/null | sed -n '1s/^[a-z_]* (\([0-9]*\)).*/\1/p')
+        [ -n "$num" ] || { echo "unknown capability $name" >&2; return 1; }
+        mask=$((mask | (1 << num)))
+    done
+    printf '%016x\n' "$mask"
+}

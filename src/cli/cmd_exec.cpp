@@ -1,0 +1,54 @@
+// caprun exec: run a new process in a running container, from --process FILE (a
+// runtime-spec Process JSON, as containerd and podman pass it) or from a command line.
+#include "caprun/container.hpp"
+#include "caprun/error.hpp"
+#include "commands.hpp"
+
+namespace caprun::cli {
+
+namespace po = boost::program_options;
+
+int cmdExec(const GlobalOptions& g, const Args& args) {
+    auto desc = commandOptions("exec");
+    // clang-format off
+    desc.add_options()
+        ("process,p", po::value<std::string>(), "runtime-spec Process JSON file describing the process")
+        ("detach,d", "return once the process runs instead of waiting for it")
+        ("pid-file", po::value<std::string>(), "write the process's pid here (bare digits, atomically)")
+        ("console-socket", po::value<std::string>(), "unix socket that receives the pty master fd")
+        ("tty,t", "allocate a pty for the process")
+        ("env,e", po::value<std::vector<std::string>>()->composing(), "KEY=VALUE added to (or replacing in) the environment; repeatable")
+        ("cwd", po::value<std::string>(), "working directory inside the container")
+        ("user,u", po::value<std::string>(), "UID[:GID] to run as")
+        ("additional-gids,g", po::value<std::vector<std::string>>()->composing(), "supplementary group id; repeatable")
+        ("cap,c", po::value<std::vector<std::string>>()->composing(), "capability added to the bounding, effective, permitted and inheritable sets; repeatable")
+        ("no-new-privs", "set no_new_privileges for the process")
+        ("preserve-fds", po::value<unsigned>()->default_value(0), "pass fds 3..3+N-1 to the process");
+    // clang-format on
+    auto cl = parseCommandLine("exec", args, desc, true, 1);
+    if (printHelpIfAsked(cl, "exec [options] ID [COMMAND [ARG...]]", desc)) return 0;
+    if (g.hostStatus)
+        throw UsageError("exec: --host-status only describes a host for check");
+    expectPositionals("exec", cl, 1, static_cast<std::size_t>(-1), "container id");
+    ExecOptions o;
+    o.id = cl.positionals[0];
+    o.args.assign(cl.positionals.begin() + 1, cl.positionals.end());
+    if (cl.vm.count("process")) o.processFile = cl.vm["process"].as<std::string>();
+    if (!o.processFile.empty() && !o.args.empty())
+        throw UsageError("exec: give either --process FILE or a command, not both");
+    o.detach = cl.vm.count("detach") > 0;
+    if (cl.vm.count("pid-file")) o.pidFile = cl.vm["pid-file"].as<std::string>();
+    if (cl.vm.count("console-socket")) o.consoleSocket = cl.vm["console-socket"].as<std::string>();
+    o.tty = cl.vm.count("tty") > 0;
+    if (cl.vm.count("env")) o.env = cl.vm["env"].as<std::vector<std::string>>();
+    if (cl.vm.count("cwd")) o.cwd = cl.vm["cwd"].as<std::string>();
+    if (cl.vm.count("user")) o.user = cl.vm["user"].as<std::string>();
+    if (cl.vm.count("additional-gids"))
+        o.additionalGids = cl.vm["additional-gids"].as<std::vector<std::string>>();
+    if (cl.vm.count("cap")) o.capAdd = cl.vm["cap"].as<std::vector<std::string>>();
+    o.noNewPrivileges = cl.vm.count("no-new-privs") > 0;
+    o.preserveFds = cl.vm["preserve-fds"].as<unsigned>();
+    return execInContainer(g, o);
+}
+
+}  // namespace caprun::cli

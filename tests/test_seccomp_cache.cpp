@@ -13,6 +13,8 @@
 
 #include "caprun/seccomp.hpp"
 #include "caprun/seccomp_cache.hpp"
+#include "caprun/error.hpp"
+#include "caprun/spec.hpp"
 
 using namespace caprun;
 namespace fs = std::filesystem;
@@ -110,11 +112,12 @@ TEST_CASE("cache entries round-trip; corrupt, truncated and foreign entries are 
     std::string key = seccompCacheKey(r);
     CHECK(!cache.load(key));
     std::string why;
-    REQUIRE(cache.store(key, c.bpf, &why));
+    REQUIRE(cache.store(key, {c.bpf, "{\"m\":1}"}, &why));
     CHECK(why.empty());
     auto loaded = cache.load(key);
     REQUIRE(loaded);
-    CHECK(*loaded == c.bpf);
+    CHECK(loaded->bpf == c.bpf);
+    CHECK(loaded->meta == "{\"m\":1}");
     struct stat st {};
     REQUIRE(stat(cache.dir().c_str(), &st) == 0);
     CHECK((st.st_mode & 0777) == 0700);
@@ -148,13 +151,13 @@ TEST_CASE("cache entries round-trip; corrupt, truncated and foreign entries are 
     SUBCASE("another key's entry under this name") {
         ResolvedSeccomp other = resolveText(replaced(kBase, "\"errnoRet\":5", "\"errnoRet\":9"));
         std::string otherKey = seccompCacheKey(other);
-        REQUIRE(cache.store(otherKey, compileSeccomp(other).bpf));
+        REQUIRE(cache.store(otherKey, {compileSeccomp(other).bpf, ""}));
         fs::rename(cache.entryPath(otherKey), path);
         CHECK(!cache.load(key));
     }
     // A rebuilt entry replaces the bad one.
-    REQUIRE(cache.store(key, c.bpf));
-    CHECK(cache.load(key) == c.bpf);
+    REQUIRE(cache.store(key, {c.bpf, ""}));
+    CHECK(cache.load(key)->bpf == c.bpf);
 }
 
 TEST_CASE("prepareSeccomp compiles once, then loads from the cache") {
@@ -189,7 +192,7 @@ TEST_CASE("the cache is bounded: oldest entries are evicted") {
     std::vector<std::uint8_t> bpf(16, 0x06);  // size only matters here
     for (int i = 0; i < 5; ++i) {
         std::string key = std::string(31, 'a') + static_cast<char>('0' + i);
-        REQUIRE(cache.store(key, bpf));
+        REQUIRE(cache.store(key, {bpf, ""}));
         // Distinct ages without sleeping: set each entry's mtime explicitly.
         struct timespec times[2] = {{1000 + i, 0}, {1000 + i, 0}};
         REQUIRE(utimensat(AT_FDCWD, cache.entryPath(key).c_str(), times, 0) == 0);
@@ -203,14 +206,90 @@ TEST_CASE("the cache is bounded: oldest entries are evicted") {
     CHECK(cache.load(keys[4]));
 
     SeccompCacheLimits small;
-    small.maxBytes = 200;  // two entries of 56 + 64 bytes do not fit
+    small.maxBytes = 200;  // two entries of 64 + 64 bytes do not fit
     SeccompCache tiny(tmp.path + "/t", small);
     std::vector<std::uint8_t> big(64, 0x06);
-    REQUIRE(tiny.store(std::string(32, 'b'), big));
-    REQUIRE(tiny.store(std::string(32, 'c'), big));
+    REQUIRE(tiny.store(std::string(32, 'b'), {big, ""}));
+    REQUIRE(tiny.store(std::string(32, 'c'), {big, ""}));
     int left = 0;
     for (const auto& e : fs::directory_iterator(tiny.dir())) left += e.is_regular_file() ? 1 : 0;
     CHECK(left == 1);
-    CHECK(!tiny.store("not-a-key", big));
-    CHECK(!tiny.store(std::string(32, 'd'), std::vector<std::uint8_t>(7, 0)));
+    CHECK(!tiny.store("not-a-key", {big, ""}));
+    CHECK(!tiny.store(std::string(32, 'd'), {std::vector<std::uint8_t>(7, 0), ""}));
+}
+
+TEST_CASE("planSeccomp: the fast path loads without parsing, keyed by definition and host") {
+    TempDir tmp;
+    Spec spec;
+    SeccompHost host;
+    host.kernelRelease = "6.1.0";
+    host.capDropReasons[CAP_SYS_NICE] = "not in host bounding set";
+    SeccompPlan first = planSeccomp(spec, std::string("default"), host, tmp.path);
+    CHECK(first.compiled.enabled);
+    CHECK(!first.compiled.fromCache);
+    CHECK(first.source.kind == SeccompSource::Kind::BuiltinDefault);
+    CHECK(first.deniedWithoutCap.count("CAP_SYS_NICE") == 1);
+    SeccompPlan second = planSeccomp(spec, std::string("default"), host, tmp.path);
+    CHECK(second.compiled.fromCache);
+    CHECK(second.compiled.bpf == first.compiled.bpf);
+    CHECK(second.compiled.flagBits == first.compiled.flagBits);
+    CHECK(second.deniedWithoutCap == first.deniedWithoutCap);
+    CHECK(second.ruleCount == first.ruleCount);
+    CHECK(second.includedRuleCount == first.includedRuleCount);
+    // Same filter as the resolved path would compile.
+    CHECK(second.compiled.bpf == compileSeccomp(defaultProfile(0)).bpf);
+
+    // Anything that changes the resolution misses the cache.
+    SeccompHost nice = host;
+    nice.grantedBounding = 1ULL << CAP_SYS_NICE;
+    SeccompPlan withNice = planSeccomp(spec, std::string("default"), nice, tmp.path);
+    CHECK(!withNice.compiled.fromCache);
+    CHECK(withNice.compiled.bpf != first.compiled.bpf);
+    CHECK(withNice.deniedWithoutCap.count("CAP_SYS_NICE") == 0);
+    SeccompHost newer = host;
+    newer.kernelRelease = "6.2.0";
+    CHECK(!planSeccomp(spec, std::string("default"), newer, tmp.path).compiled.fromCache);
+
+    // A profile file: its bytes are the key; editing it misses.
+    std::string path = tmp.path + "/p.json";
+    auto writeProfile = [&](const std::string& text) {
+        std::ofstream out(path, std::ios::trunc);
+        out << text;
+    };
+    writeProfile(kBase);
+    CHECK(!planSeccomp(spec, path, host, tmp.path).compiled.fromCache);
+    CHECK(planSeccomp(spec, path, host, tmp.path).compiled.fromCache);
+    writeProfile(replaced(kBase, "\"errnoRet\":5", "\"errnoRet\":6"));
+    CHECK(!planSeccomp(spec, path, host, tmp.path).compiled.fromCache);
+
+    // Warnings survive a hit; strict policy is part of the key (it must still fail).
+    writeProfile(R"({"defaultAction":"SCMP_ACT_ERRNO","syscalls":[
+        {"names":["read","no_such_call"],"action":"SCMP_ACT_ALLOW"}]})");
+    SeccompPlan lenient = planSeccomp(spec, path, host, tmp.path);
+    REQUIRE(lenient.warnings.size() == 1);
+    SeccompPlan again = planSeccomp(spec, path, host, tmp.path);
+    CHECK(again.compiled.fromCache);
+    CHECK(again.warnings == lenient.warnings);
+    SeccompHost strict = host;
+    strict.strictUnknownSyscalls = true;
+    CHECK_THROWS_AS(planSeccomp(spec, path, strict, tmp.path), Error);
+
+    // config.json's filter, and a NOTIFY listener carried by a cached entry.
+    Spec withConfig = parseSpec(R"({"ociVersion":"1.1.0","root":{"path":"rootfs"},
+      "linux":{"seccomp":{"defaultAction":"SCMP_ACT_ALLOW","listenerPath":"/run/agent.sock",
+        "listenerMetadata":"m","syscalls":[{"names":["mkdirat"],"action":"SCMP_ACT_NOTIFY"}]}}})");
+    SeccompPlan cfg = planSeccomp(withConfig, std::nullopt, host, tmp.path);
+    CHECK(!cfg.compiled.fromCache);
+    SeccompPlan cfgAgain = planSeccomp(withConfig, std::nullopt, host, tmp.path);
+    CHECK(cfgAgain.compiled.fromCache);
+    CHECK(cfgAgain.compiled.usesNotify);
+    CHECK(cfgAgain.compiled.listenerPath == "/run/agent.sock");
+    CHECK(cfgAgain.compiled.listenerMetadata == "m");
+    CHECK(cfgAgain.compiled.flagBits == cfg.compiled.flagBits);
+    withConfig.linux->seccomp->syscalls[0].names = {"mknodat"};
+    CHECK(!planSeccomp(withConfig, std::nullopt, host, tmp.path).compiled.fromCache);
+
+    // No filter at all.
+    CHECK(!planSeccomp(spec, std::string("unconfined"), host, tmp.path).compiled.enabled);
+    CHECK(!planSeccomp(spec, std::nullopt, host, tmp.path).compiled.enabled);
 }

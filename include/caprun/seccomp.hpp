@@ -144,6 +144,25 @@ CompiledSeccomp compileSeccomp(const ResolvedSeccomp& r);
 // Compile or load from the cache under `stateRoot` (empty: no cache). Call before fork.
 CompiledSeccomp prepareSeccomp(const ResolvedSeccomp& r, const std::string& stateRoot);
 
+// Everything a container start needs from seccomp, computed in the runtime before clone.
+struct SeccompPlan {
+    SeccompSource source;
+    CompiledSeccomp compiled;           // compiled.enabled == false: no filter
+    std::vector<std::string> warnings;  // for the caller to log (unknown names, ignored flags)
+    // As ResolvedSeccomp::deniedWithoutCap: for the lenient-drop warning of the planner.
+    std::map<std::string, std::vector<std::string>> deniedWithoutCap;
+    std::size_t ruleCount = 0;
+    std::size_t includedRuleCount = 0;
+};
+
+// Select, resolve and compile; or, when the cache under `stateRoot` holds an entry for the
+// same definition bytes (profile file, built-in profile, or config.json's linux.seccomp)
+// and the same resolution inputs (granted bounding set, arch, kernel release, policy,
+// versions), load it without parsing or resolving: the fast path of a container start.
+// `stateRoot` empty: no cache. Throws like selectSeccomp and resolveSeccomp.
+SeccompPlan planSeccomp(const Spec& spec, const std::optional<std::string>& profileOption,
+                        const SeccompHost& host, const std::string& stateRoot);
+
 // Installs the filter in the calling thread (seccomp(2) SECCOMP_SET_MODE_FILTER). The caller
 // must either hold CAP_SYS_ADMIN in its user namespace or have set no_new_privs. Returns the
 // listener fd (O_CLOEXEC by the kernel) when the filter uses NOTIFY, else -1. Does not

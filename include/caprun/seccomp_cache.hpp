@@ -1,10 +1,12 @@
 // A cache of compiled seccomp filters under the state root, so the second container with
 // the same resolved filter skips libseccomp compilation.
 //
-// Entries are keyed by a hash of everything that shapes the BPF (resolved rules,
-// architectures, flags, libseccomp and caprun versions, kernel release). An entry stores
-// its full key hash and a checksum of its payload, so a corrupt, truncated or foreign
-// file is ignored (and replaced on the next store). Stores are atomic (temp file + rename);
+// Entries are keyed by a hash of everything that shapes the BPF: either the resolved filter
+// (resolved rules, architectures, flags, libseccomp and caprun versions, kernel release), or,
+// for the fast path of a container start, the filter's definition bytes plus every input
+// of its resolution (granted bounding set, native arch, kernel release, policy, versions).
+// An entry stores its full key and a checksum of its payload, so a corrupt, truncated or
+// foreign file is ignored (and replaced on the next store). Stores are atomic (temp file + rename);
 // the directory is bounded in entries and bytes, oldest entries evicted first.
 #pragma once
 
@@ -12,6 +14,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace caprun {
@@ -30,17 +33,27 @@ std::string seccompCacheKeyMaterial(const ResolvedSeccomp& r);
 // 128-bit hash of the key material as 32 hex digits.
 std::string seccompCacheKey(const ResolvedSeccomp& r);
 
+// 128-bit hash of arbitrary key material as 32 hex digits.
+std::string seccompCacheHash(std::string_view material);
+
+// What an entry holds: the BPF program and a small text of facts about it (JSON written by
+// the seccomp module: flags, listener, warnings) so a hit needs no re-resolution.
+struct SeccompCacheEntry {
+    std::vector<std::uint8_t> bpf;
+    std::string meta;
+};
+
 class SeccompCache {
   public:
     // `dir` is created (0700) on the first store.
     explicit SeccompCache(std::string dir, SeccompCacheLimits limits = {});
 
-    // The BPF bytes stored for `key`, or nullopt when absent, corrupt or foreign.
-    std::optional<std::vector<std::uint8_t>> load(const std::string& key) const;
+    // The entry stored for `key`, or nullopt when absent, corrupt or foreign.
+    std::optional<SeccompCacheEntry> load(const std::string& key) const;
 
     // Stores atomically, then evicts the oldest entries beyond the limits. Failures to write
     // are reported as false (a cache must not fail a container start); `why` says what.
-    bool store(const std::string& key, const std::vector<std::uint8_t>& bpf,
+    bool store(const std::string& key, const SeccompCacheEntry& entry,
                std::string* why = nullptr) const;
 
     const std::string& dir() const { return dir_; }

@@ -5,9 +5,11 @@
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <seccomp.h>
+#include <fcntl.h>
 #include <sys/capability.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/un.h>
 #include <sys/utsname.h>
@@ -335,48 +337,137 @@ Seccomp parseSeccompProfile(std::string_view text, const std::string& label,
     return s;
 }
 
-SelectedSeccomp selectSeccomp(const Spec& spec, const std::optional<std::string>& profileOption,
-                              std::uint32_t nativeArch) {
-    SelectedSeccomp sel;
+namespace {
+
+// The chosen filter before parsing: profile bytes, or config.json's parsed filter.
+struct Definition {
+    SeccompSource source;
+    std::string jsonPrefix;
+    std::string profileText;  // built-in or file profile
+    const Seccomp* configFilter = nullptr;
+};
+
+std::string readProfileFile(const std::string& path, const std::string& via) {
+    constexpr std::size_t kMaxProfileBytes = 4 * 1024 * 1024;
+    auto fail = [&](const std::string& why) {
+        throw Error("loading the seccomp profile from " + via + ": " + path + ": " + why);
+    };
+    int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    if (fd < 0) fail(errnoText(errno));
+    struct stat st {};
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        close(fd);
+        fail("not a regular file");
+    }
+    if (static_cast<std::size_t>(st.st_size) > kMaxProfileBytes) {
+        close(fd);
+        fail("larger than 4 MiB");
+    }
+    std::string text(static_cast<std::size_t>(st.st_size), '\0');
+    std::size_t done = 0;
+    while (done < text.size()) {
+        ssize_t n = read(fd, text.data() + done, text.size() - done);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) {
+            int err = errno;
+            close(fd);
+            fail(errnoText(err));
+        }
+        if (n == 0) break;
+        done += static_cast<std::size_t>(n);
+    }
+    close(fd);
+    text.resize(done);
+    return text;
+}
+
+Definition chooseDefinition(const Spec& spec, const std::optional<std::string>& profileOption) {
+    Definition d;
     std::optional<std::string> value;
     if (profileOption) {
         value = profileOption;
-        sel.source.via = "--seccomp-profile";
+        d.source.via = "--seccomp-profile";
     } else if (auto it = spec.annotations.find(kSeccompProfileAnnotation);
                it != spec.annotations.end()) {
         value = it->second;
-        sel.source.via = std::string("annotation ") + kSeccompProfileAnnotation;
+        d.source.via = std::string("annotation ") + kSeccompProfileAnnotation;
     }
     if (value) {
         if (value->empty())
-            throw Error(sel.source.via +
+            throw Error(d.source.via +
                         ": empty value; give a profile path, \"default\" or \"unconfined\"");
         if (*value == "default") {
-            sel.source.kind = SeccompSource::Kind::BuiltinDefault;
-            sel.filter =
-                parseSeccompProfile(builtinDefaultProfileJson(), sel.source.label(), nativeArch);
+            d.source.kind = SeccompSource::Kind::BuiltinDefault;
+            d.profileText = std::string(builtinDefaultProfileJson());
         } else if (*value == "unconfined") {
-            sel.source.kind = SeccompSource::Kind::None;
+            d.source.kind = SeccompSource::Kind::None;
         } else {
-            sel.source.kind = SeccompSource::Kind::ProfileFile;
-            sel.source.path = *value;
-            json::Document doc;
-            try {
-                doc = json::parseFile(*value, *value, 4 * 1024 * 1024);
-            } catch (const Error& e) {
-                throw Error("loading the seccomp profile from " + sel.source.via + ": " + e.what());
-            }
-            sel.filter = parseSeccompProfile(json::toString(*doc.doc), *value, nativeArch);
+            d.source.kind = SeccompSource::Kind::ProfileFile;
+            d.source.path = *value;
+            d.profileText = readProfileFile(*value, d.source.via);
         }
-        return sel;
+        return d;
     }
     if (spec.linux && spec.linux->seccomp) {
-        sel.source.kind = SeccompSource::Kind::ConfigJson;
-        sel.source.via = "config.json linux.seccomp";
-        sel.jsonPrefix = "linux.seccomp.";
-        sel.filter = spec.linux->seccomp;
+        d.source.kind = SeccompSource::Kind::ConfigJson;
+        d.source.via = "config.json linux.seccomp";
+        d.jsonPrefix = "linux.seccomp.";
+        d.configFilter = &*spec.linux->seccomp;
     }
+    return d;
+}
+
+SelectedSeccomp parseDefinition(const Definition& d, std::uint32_t nativeArch) {
+    SelectedSeccomp sel;
+    sel.source = d.source;
+    sel.jsonPrefix = d.jsonPrefix;
+    if (d.configFilter)
+        sel.filter = *d.configFilter;
+    else if (d.source.kind != SeccompSource::Kind::None)
+        sel.filter = parseSeccompProfile(d.profileText, d.source.label(), nativeArch);
     return sel;
+}
+
+// A canonical text of config.json's filter, for the fast cache key (paths included: they
+// appear in cached warnings).
+std::string definitionText(const Seccomp& f) {
+    std::string t;
+    t.reserve(8192);
+    auto list = [&](const char* key, const std::vector<std::string>& v) {
+        t += key;
+        for (const auto& x : v) t += " " + json::quote(x);
+        t += "\n";
+    };
+    t += "default " + f.defaultAction + " " +
+         (f.defaultErrnoRet ? std::to_string(*f.defaultErrnoRet) : "-") + "\n";
+    list("arches", f.architectures);
+    list("flags", f.flags);
+    t += "listener " + json::quote(f.listenerPath) + " " + json::quote(f.listenerMetadata) + "\n";
+    for (const auto& s : f.syscalls) {
+        t += "rule " + s.jsonPath + " " + s.action + " " +
+             (s.errnoRet ? std::to_string(*s.errnoRet) : "-") + "\n";
+        list(" names", s.names);
+        for (const auto& a : s.args)
+            t += " arg " + std::to_string(a.index) + " " + a.op + " " + std::to_string(a.value) +
+                 " " + std::to_string(a.valueTwo) + "\n";
+        for (const auto* gate : {&s.includes, &s.excludes}) {
+            if (!*gate) {
+                t += " gate -\n";
+                continue;
+            }
+            list(" gate caps", (*gate)->caps);
+            list(" arches", (*gate)->arches);
+            t += " minKernel " + json::quote((*gate)->minKernel) + "\n";
+        }
+    }
+    return t;
+}
+
+}  // namespace
+
+SelectedSeccomp selectSeccomp(const Spec& spec, const std::optional<std::string>& profileOption,
+                              std::uint32_t nativeArch) {
+    return parseDefinition(chooseDefinition(spec, profileOption), nativeArch);
 }
 
 // --- resolution ----------------------------------------------------------------------
@@ -985,10 +1076,10 @@ CompiledSeccomp prepareSeccomp(const ResolvedSeccomp& r, const std::string& stat
     if (!r.enabled || stateRoot.empty()) return compileSeccomp(r);
     SeccompCache cache(seccompCacheDir(stateRoot));
     const std::string key = seccompCacheKey(r);
-    if (auto bpf = cache.load(key)) {
+    if (auto entry = cache.load(key)) {
         CompiledSeccomp c;
         c.enabled = true;
-        c.bpf = std::move(*bpf);
+        c.bpf = std::move(entry->bpf);
         c.flagBits = r.flagBits;
         c.usesNotify = r.usesNotify;
         if (r.usesNotify) {
@@ -1004,8 +1095,134 @@ CompiledSeccomp prepareSeccomp(const ResolvedSeccomp& r, const std::string& stat
     }
     CompiledSeccomp c = compileSeccomp(r);
     c.cacheKey = key;
-    cache.store(key, c.bpf);  // best effort: a read-only state root must not fail a start
+    cache.store(key, {c.bpf, ""});  // best effort: a read-only state root must not fail a start
     return c;
+}
+
+namespace {
+
+// The facts a fast-path cache entry carries besides the BPF.
+std::string planMeta(const SeccompPlan& p) {
+    rapidjson::StringBuffer buf;
+    rapidjson::Writer<rapidjson::StringBuffer> w(buf);
+    auto str = [&](const std::string& s) {
+        w.String(s.c_str(), static_cast<rapidjson::SizeType>(s.size()));
+    };
+    w.StartObject();
+    w.Key("flagBits");
+    w.Uint(p.compiled.flagBits);
+    w.Key("usesNotify");
+    w.Bool(p.compiled.usesNotify);
+    w.Key("listenerPath");
+    str(p.compiled.listenerPath);
+    w.Key("listenerMetadata");
+    str(p.compiled.listenerMetadata);
+    w.Key("ruleCount");
+    w.Uint64(p.ruleCount);
+    w.Key("includedRuleCount");
+    w.Uint64(p.includedRuleCount);
+    w.Key("warnings");
+    w.StartArray();
+    for (const auto& x : p.warnings) str(x);
+    w.EndArray();
+    w.Key("deniedWithoutCap");
+    w.StartObject();
+    for (const auto& [cap, names] : p.deniedWithoutCap) {
+        w.Key(cap.c_str());
+        w.StartArray();
+        for (const auto& n : names) str(n);
+        w.EndArray();
+    }
+    w.EndObject();
+    w.EndObject();
+    return std::string(buf.GetString(), buf.GetSize());
+}
+
+// Fills `p` from a cache entry's meta; false when it is not what planMeta writes.
+bool applyPlanMeta(const std::string& meta, SeccompPlan& p) {
+    rapidjson::Document d;
+    if (d.Parse(meta.c_str(), meta.size()).HasParseError() || !d.IsObject()) return false;
+    auto has = [&](const char* k, rapidjson::Type t) {
+        return d.HasMember(k) && d[k].GetType() == t;
+    };
+    if (!d.HasMember("flagBits") || !d["flagBits"].IsUint() || !d.HasMember("usesNotify") ||
+        !d["usesNotify"].IsBool() || !has("listenerPath", rapidjson::kStringType) ||
+        !has("listenerMetadata", rapidjson::kStringType) ||
+        !has("warnings", rapidjson::kArrayType) ||
+        !has("deniedWithoutCap", rapidjson::kObjectType) || !d.HasMember("ruleCount") ||
+        !d["ruleCount"].IsUint64() || !d.HasMember("includedRuleCount") ||
+        !d["includedRuleCount"].IsUint64())
+        return false;
+    p.compiled.flagBits = d["flagBits"].GetUint();
+    p.compiled.usesNotify = d["usesNotify"].GetBool();
+    p.compiled.listenerPath = d["listenerPath"].GetString();
+    p.compiled.listenerMetadata = d["listenerMetadata"].GetString();
+    p.ruleCount = d["ruleCount"].GetUint64();
+    p.includedRuleCount = d["includedRuleCount"].GetUint64();
+    for (const auto& x : d["warnings"].GetArray()) {
+        if (!x.IsString()) return false;
+        p.warnings.emplace_back(x.GetString());
+    }
+    for (const auto& m : d["deniedWithoutCap"].GetObject()) {
+        if (!m.value.IsArray()) return false;
+        auto& list = p.deniedWithoutCap[m.name.GetString()];
+        for (const auto& n : m.value.GetArray()) {
+            if (!n.IsString()) return false;
+            list.emplace_back(n.GetString());
+        }
+    }
+    return true;
+}
+
+}  // namespace
+
+SeccompPlan planSeccomp(const Spec& spec, const std::optional<std::string>& profileOption,
+                        const SeccompHost& host, const std::string& stateRoot) {
+    Definition def = chooseDefinition(spec, profileOption);
+    SeccompPlan plan;
+    plan.source = def.source;
+    if (def.source.kind == SeccompSource::Kind::None) return plan;
+
+    const std::uint32_t native = effectiveNative(host.nativeArch);
+    SeccompHost h = host;
+    h.nativeArch = native;
+    if (h.kernelRelease.empty()) h.kernelRelease = runningKernelRelease();
+
+    std::string key;
+    std::optional<SeccompCache> cache;
+    if (!stateRoot.empty()) {
+        const auto* v = seccomp_version();
+        std::string material = "caprun-seccomp-plan/1\ncaprun " CAPRUN_VERSION "\nlibseccomp ";
+        material += std::to_string(v->major) + "." + std::to_string(v->minor) + "." +
+                    std::to_string(v->micro) + "\nkernel " + h.kernelRelease + "\nnative " +
+                    std::to_string(native) + "\ngranted " + std::to_string(h.grantedBounding) +
+                    "\nstrict " + (h.strictUnknownSyscalls ? "1" : "0") + "\nlabel " +
+                    def.source.label() + "\n";
+        material += def.configFilter ? definitionText(*def.configFilter) : def.profileText;
+        key = seccompCacheHash(material);
+        cache.emplace(seccompCacheDir(stateRoot));
+        if (auto entry = cache->load(key); entry && applyPlanMeta(entry->meta, plan)) {
+            plan.compiled.enabled = true;
+            plan.compiled.bpf = std::move(entry->bpf);
+            plan.compiled.fromCache = true;
+            plan.compiled.cacheKey = key;
+            return plan;
+        }
+        plan = SeccompPlan{};  // a half-applied bad entry leaves nothing behind
+        plan.source = def.source;
+    }
+
+    ResolvedSeccomp r = resolveSeccomp(parseDefinition(def, native), h);
+    plan.compiled = compileSeccomp(r);
+    plan.warnings = r.warnings;
+    plan.deniedWithoutCap = r.deniedWithoutCap;
+    plan.ruleCount = r.rules.size();
+    plan.includedRuleCount = r.includedRuleCount();
+    if (cache) {
+        plan.compiled.cacheKey = key;
+        cache->store(key, {plan.compiled.bpf, planMeta(plan)});  // best effort
+    }
+    return plan;
 }
 
 // --- install -------------------------------------------------------------------------

@@ -21,21 +21,25 @@ namespace caprun {
 namespace {
 
 constexpr char kMagic[8] = {'C', 'A', 'P', 'R', 'U', 'N', 'S', 'C'};
-constexpr std::uint32_t kFormatVersion = 1;
+constexpr std::uint32_t kFormatVersion = 2;
 constexpr std::size_t kMaxBpfBytes = 4096 * 8;  // BPF_MAXINSNS sock_filter entries
+constexpr std::size_t kMaxMetaBytes = 256 * 1024;
 
 struct EntryHeader {
     char magic[8];
     std::uint32_t version;
+    std::uint32_t metaBytes;
     std::uint32_t bpfBytes;
+    std::uint32_t reserved;
     char key[32];
-    std::uint64_t checksum;
+    std::uint64_t checksum;  // of meta then BPF
 };
-static_assert(sizeof(EntryHeader) == 56);
+static_assert(sizeof(EntryHeader) == 64);
 
-// Two independent 64-bit hashes (FNV-1a and a multiply-xorshift), each finished with the
-// splitmix64 mixer. Not cryptographic: the cache directory is private to the runtime's
-// user (0700); the hash only has to separate different filters.
+// Two independent 64-bit hashes over 8-byte words (multiply-xorshift with different
+// constants), each finished with the splitmix64 mixer. Not cryptographic: the cache
+// directory is private to the runtime's user (0700); the hash only has to separate
+// different filters, and it runs on every container start, so it must be cheap.
 std::uint64_t mix(std::uint64_t x) {
     x ^= x >> 30;
     x *= 0xbf58476d1ce4e5b9ULL;
@@ -45,24 +49,28 @@ std::uint64_t mix(std::uint64_t x) {
     return x;
 }
 
-std::uint64_t hashA(const void* data, std::size_t n) {
+std::uint64_t wordHash(const void* data, std::size_t n, std::uint64_t seed, std::uint64_t mul) {
     const auto* p = static_cast<const unsigned char*>(data);
-    std::uint64_t h = 0xcbf29ce484222325ULL;
-    for (std::size_t i = 0; i < n; ++i) {
-        h ^= p[i];
-        h *= 0x100000001b3ULL;
+    std::uint64_t h = seed ^ n;
+    std::size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        std::uint64_t w;
+        std::memcpy(&w, p + i, 8);
+        h = (h ^ w) * mul;
+        h ^= h >> 32;
     }
-    return mix(h ^ n);
+    std::uint64_t tail = 0;
+    std::memcpy(&tail, p + i, n - i);
+    h = (h ^ tail) * mul;
+    return mix(h);
+}
+
+std::uint64_t hashA(const void* data, std::size_t n) {
+    return wordHash(data, n, 0xcbf29ce484222325ULL, 0x100000001b3ULL | 0x9e3779b97f4a7c00ULL);
 }
 
 std::uint64_t hashB(const void* data, std::size_t n) {
-    const auto* p = static_cast<const unsigned char*>(data);
-    std::uint64_t h = 0x9e3779b97f4a7c15ULL;
-    for (std::size_t i = 0; i < n; ++i) {
-        h = (h ^ p[i]) * 0xff51afd7ed558ccdULL;
-        h ^= h >> 29;
-    }
-    return mix(h + n);
+    return wordHash(data, n, 0x9e3779b97f4a7c15ULL, 0xff51afd7ed558ccdULL);
 }
 
 std::string hex64(std::uint64_t v) {
@@ -133,9 +141,12 @@ std::string seccompCacheKeyMaterial(const ResolvedSeccomp& r) {
     return m;
 }
 
-std::string seccompCacheKey(const ResolvedSeccomp& r) {
-    std::string m = seccompCacheKeyMaterial(r);
+std::string seccompCacheHash(std::string_view m) {
     return hex64(hashA(m.data(), m.size())) + hex64(hashB(m.data(), m.size()));
+}
+
+std::string seccompCacheKey(const ResolvedSeccomp& r) {
+    return seccompCacheHash(seccompCacheKeyMaterial(r));
 }
 
 std::string seccompCacheDir(const std::string& stateRoot) {
@@ -149,14 +160,14 @@ std::string SeccompCache::entryPath(const std::string& key) const {
     return dir_ + "/" + key + ".bpf";
 }
 
-std::optional<std::vector<std::uint8_t>> SeccompCache::load(const std::string& key) const {
+std::optional<SeccompCacheEntry> SeccompCache::load(const std::string& key) const {
     if (!validKey(key)) return std::nullopt;
     Fd f(open(entryPath(key).c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY));
     if (f.fd < 0) return std::nullopt;
     struct stat st {};
     if (fstat(f.fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_uid != geteuid() ||
         st.st_size < static_cast<off_t>(sizeof(EntryHeader)) ||
-        st.st_size > static_cast<off_t>(sizeof(EntryHeader) + kMaxBpfBytes))
+        st.st_size > static_cast<off_t>(sizeof(EntryHeader) + kMaxMetaBytes + kMaxBpfBytes))
         return std::nullopt;
     std::vector<std::uint8_t> buf(static_cast<std::size_t>(st.st_size));
     std::size_t done = 0;
@@ -168,19 +179,25 @@ std::optional<std::vector<std::uint8_t>> SeccompCache::load(const std::string& k
     }
     EntryHeader h{};
     std::memcpy(&h, buf.data(), sizeof(h));
+    const std::size_t payload = buf.size() - sizeof(EntryHeader);
     if (std::memcmp(h.magic, kMagic, sizeof(kMagic)) != 0 || h.version != kFormatVersion ||
         std::memcmp(h.key, key.data(), sizeof(h.key)) != 0 || h.bpfBytes == 0 ||
-        h.bpfBytes % 8 != 0 || h.bpfBytes != buf.size() - sizeof(EntryHeader))
+        h.bpfBytes % 8 != 0 || h.bpfBytes > kMaxBpfBytes || h.metaBytes > kMaxMetaBytes ||
+        static_cast<std::size_t>(h.metaBytes) + h.bpfBytes != payload)
         return std::nullopt;
-    const std::uint8_t* bpf = buf.data() + sizeof(EntryHeader);
-    if (h.checksum != hashA(bpf, h.bpfBytes)) return std::nullopt;
+    const std::uint8_t* p = buf.data() + sizeof(EntryHeader);
+    if (h.checksum != hashA(p, payload)) return std::nullopt;
     // Mark as recently used for eviction; failure only makes eviction less precise.
     (void)futimens(f.fd, nullptr);
-    return std::vector<std::uint8_t>(bpf, bpf + h.bpfBytes);
+    SeccompCacheEntry e;
+    e.meta.assign(reinterpret_cast<const char*>(p), h.metaBytes);
+    e.bpf.assign(p + h.metaBytes, p + payload);
+    return e;
 }
 
-bool SeccompCache::store(const std::string& key, const std::vector<std::uint8_t>& bpf,
+bool SeccompCache::store(const std::string& key, const SeccompCacheEntry& entry,
                          std::string* why) const {
+    const auto& bpf = entry.bpf;
     auto failed = [&](const std::string& what) {
         if (why) *why = what;
         return false;
@@ -188,6 +205,7 @@ bool SeccompCache::store(const std::string& key, const std::vector<std::uint8_t>
     if (!validKey(key)) return failed("invalid cache key \"" + key + "\"");
     if (bpf.empty() || bpf.size() % 8 != 0 || bpf.size() > kMaxBpfBytes)
         return failed("not a BPF program of 1 to 4096 instructions");
+    if (entry.meta.size() > kMaxMetaBytes) return failed("metadata over 256 KiB");
     std::error_code ec;
     std::filesystem::create_directories(dir_, ec);
     if (ec) return failed("creating " + dir_ + ": " + ec.message());
@@ -199,10 +217,13 @@ bool SeccompCache::store(const std::string& key, const std::vector<std::uint8_t>
     EntryHeader h{};
     std::memcpy(h.magic, kMagic, sizeof(kMagic));
     h.version = kFormatVersion;
+    h.metaBytes = static_cast<std::uint32_t>(entry.meta.size());
     h.bpfBytes = static_cast<std::uint32_t>(bpf.size());
     std::memcpy(h.key, key.data(), sizeof(h.key));
-    h.checksum = hashA(bpf.data(), bpf.size());
-    if (!writeAll(f.fd, &h, sizeof(h)) || !writeAll(f.fd, bpf.data(), bpf.size())) {
+    std::vector<std::uint8_t> payload(entry.meta.begin(), entry.meta.end());
+    payload.insert(payload.end(), bpf.begin(), bpf.end());
+    h.checksum = hashA(payload.data(), payload.size());
+    if (!writeAll(f.fd, &h, sizeof(h)) || !writeAll(f.fd, payload.data(), payload.size())) {
         int err = errno;
         unlink(tmp.c_str());
         return failed("writing " + tmp + ": " + errnoText(err));

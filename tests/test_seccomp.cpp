@@ -25,6 +25,7 @@
 #include <random>
 #include <string>
 
+#include "caprun/cap_plan.hpp"
 #include "caprun/error.hpp"
 #include "caprun/seccomp.hpp"
 #include "caprun/spec.hpp"
@@ -644,4 +645,43 @@ TEST_CASE("SCMP_ACT_NOTIFY: the listener fd and the state reach the agent") {
     close(conn);
     close(agent);
     std::filesystem::remove_all(dir);
+}
+
+TEST_CASE(
+    "lenient drop of CAP_SYS_NICE: the plan's bounding set gates the filter and the warning names "
+    "the syscalls") {
+    Spec spec = parseSpec(R"({"ociVersion":"1.1.0","root":{"path":"rootfs"},
+      "process":{"user":{"uid":0,"gid":0},"args":["/probe"],"cwd":"/",
+        "capabilities":{"bounding":["CAP_KILL","CAP_SYS_NICE"],"effective":["CAP_KILL","CAP_SYS_NICE"],
+                        "permitted":["CAP_KILL","CAP_SYS_NICE"]}}})");
+    HostFacts host;
+    host.capLastCap = 40;
+    host.kernelRelease = "6.1.0";
+    const CapMask all = capsUpTo(40);
+    host.caps.bounding = host.caps.permitted = host.caps.effective = all & ~capBit(CAP_SYS_NICE);
+    PolicyChoice lenient;
+    CapabilityPlan plan = planCapabilities(spec, host, lenient, ExecutableInfo{});
+    REQUIRE(plan.dropped.size() == 1);
+
+    SeccompHost sh = seccompHostFor(plan);
+    CHECK(sh.grantedBounding == capBit(CAP_KILL));
+    CHECK(sh.capDropReasons.at(CAP_SYS_NICE) == "not in host bounding set");
+    CHECK(sh.kernelRelease == "6.1.0");
+    CHECK(!sh.strictUnknownSyscalls);
+    SeccompPlan sp = planSeccomp(spec, std::string("default"), sh, "");
+    std::string warning = plan.shortfallMessage(
+        [&](const CapDrop& d) { return seccompDropNote(sp.deniedWithoutCap, d); });
+    CHECK(warning.find("CAP_SYS_NICE") != std::string::npos);
+    CHECK(warning.find("seccomp keeps get_mempolicy, mbind, set_mempolicy, "
+                       "set_mempolicy_home_node, migrate_pages, move_pages denied without it") !=
+          std::string::npos);
+    ResolvedSeccomp r = resolveSeccomp(selectSeccomp(spec, std::string("default")), sh);
+    CHECK(ruleNaming(r, "get_mempolicy", false)->reason ==
+          "allowed only with CAP_SYS_NICE — not granted (dropped: not in host bounding set)");
+
+    // Strict policy carries over to unknown syscall names.
+    PolicyChoice strict;
+    strict.policy = CapPolicy::Strict;
+    CHECK(seccompHostFor(planCapabilities(spec, host, strict, ExecutableInfo{}))
+              .strictUnknownSyscalls);
 }

@@ -118,6 +118,23 @@ struct ResolvedSeccomp {
 // NOTIFY as default action or on write, unknown syscall names under strict policy.
 ResolvedSeccomp resolveSeccomp(const SelectedSeccomp& selected, const SeccompHost& host);
 
+struct CapabilityPlan;
+struct CapDrop;
+struct CheckReport;
+
+// The seccomp inputs a capability plan decides: the granted bounding set, why each
+// requested capability was dropped from it, strict policy, the host's kernel release.
+SeccompHost seccompHostFor(const CapabilityPlan& plan);
+
+// The note the planner's lenient warning adds to a dropped capability (pass it as
+// CapabilityPlan::shortfallMessage's `extra`): "seccomp keeps get_mempolicy, mbind denied
+// without it"; empty when no syscall depends on it.
+std::string seccompDropNote(const std::map<std::string, std::vector<std::string>>& deniedWithoutCap,
+                            const CapDrop& drop);
+
+// `caprun check`: appends the text and sets the "seccomp" member of the report.
+void addSeccompSection(CheckReport& report, const ResolvedSeccomp& r);
+
 // The syscalls that stay denied because `cap` ("CAP_SYS_NICE") is not granted; for the
 // capability planner's lenient-drop warning. Empty when none or when seccomp is off.
 std::vector<std::string> syscallsDeniedWithout(const ResolvedSeccomp& r, const std::string& cap);

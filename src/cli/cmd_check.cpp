@@ -1,8 +1,10 @@
 // caprun check: load and validate a bundle, and show what would run and why.
 #include <iostream>
 
+#include "caprun/cap_plan.hpp"
 #include "caprun/check_report.hpp"
 #include "caprun/error.hpp"
+#include "caprun/seccomp.hpp"
 #include "caprun/spec.hpp"
 #include "commands.hpp"
 
@@ -11,15 +13,15 @@ namespace caprun::cli {
 namespace po = boost::program_options;
 
 int cmdCheck(const GlobalOptions& g, const Args& args) {
-    (void)g;
     auto desc = commandOptions("check");
     // clang-format off
     desc.add_options()
         ("bundle,b", po::value<std::string>()->default_value("."), "bundle directory holding config.json")
-        ("format,f", po::value<std::string>()->default_value("text"), "output format: text or json");
+        ("format,f", po::value<std::string>()->default_value("text"), "output format: text or json")
+        ("seccomp-profile", po::value<std::string>(), "seccomp profile: a JSON file (dockerd's format), \"default\" (built in) or \"unconfined\"; replaces config.json's linux.seccomp");
     // clang-format on
     auto cl = parseCommandLine("check", args, desc);
-    if (printHelpIfAsked(cl, "check [--bundle DIR] [--format text|json]", desc)) return 0;
+    if (printHelpIfAsked(cl, "check [--bundle DIR] [--format text|json] [--seccomp-profile PATH|default|unconfined]", desc)) return 0;
     expectPositionals("check", cl, 0, 0, "");
     const std::string format = cl.vm["format"].as<std::string>();
     if (format != "text" && format != "json")
@@ -30,6 +32,16 @@ int cmdCheck(const GlobalOptions& g, const Args& args) {
     Spec spec = loadBundleSpec(bundle);
     CheckReport report;
     addSpecSummary(report, spec, bundle);
+
+    // Seccomp gates are evaluated against the bounding set the capability planner grants.
+    std::optional<std::string> seccompProfile;
+    if (cl.vm.count("seccomp-profile")) seccompProfile = cl.vm["seccomp-profile"].as<std::string>();
+    const std::string rootfs =
+        spec.root.path.empty() || spec.root.path.front() == '/' ? spec.root.path
+                                                                : bundle + "/" + spec.root.path;
+    const CapabilityPlan capPlan = planForContainer(spec, g, rootfs, hostFactsFor(g));
+    addSeccompSection(report, resolveSeccomp(selectSeccomp(spec, seccompProfile),
+                                             seccompHostFor(capPlan)));
 
     if (format == "json")
         std::cout << renderJson(report);

@@ -20,9 +20,12 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <set>
 
+#include "caprun/cap_plan.hpp"
+#include "caprun/check_report.hpp"
 #include "caprun/error.hpp"
 #include "caprun/json.hpp"
 #include "caprun/seccomp_cache.hpp"
@@ -435,7 +438,10 @@ std::string definitionText(const Seccomp& f) {
     t.reserve(8192);
     auto list = [&](const char* key, const std::vector<std::string>& v) {
         t += key;
-        for (const auto& x : v) t += " " + json::quote(x);
+        for (const auto& x : v) {
+            t += ' ';
+            t += json::quote(x);
+        }
         t += "\n";
     };
     t += "default " + f.defaultAction + " " +
@@ -448,8 +454,8 @@ std::string definitionText(const Seccomp& f) {
              (s.errnoRet ? std::to_string(*s.errnoRet) : "-") + "\n";
         list(" names", s.names);
         for (const auto& a : s.args)
-            t += " arg " + std::to_string(a.index) + " " + a.op + " " + std::to_string(a.value) +
-                 " " + std::to_string(a.valueTwo) + "\n";
+            t += std::string(" arg ") + std::to_string(a.index) + " " + a.op + " " +
+                 std::to_string(a.value) + " " + std::to_string(a.valueTwo) + "\n";
         for (const auto* gate : {&s.includes, &s.excludes}) {
             if (!*gate) {
                 t += " gate -\n";
@@ -457,7 +463,9 @@ std::string definitionText(const Seccomp& f) {
             }
             list(" gate caps", (*gate)->caps);
             list(" arches", (*gate)->arches);
-            t += " minKernel " + json::quote((*gate)->minKernel) + "\n";
+            t += " minKernel ";
+            t += json::quote((*gate)->minKernel);
+            t += '\n';
         }
     }
     return t;
@@ -678,7 +686,7 @@ ResolvedSeccomp resolveSeccomp(const SelectedSeccomp& selected, const SeccompHos
             }
         }
         if (!exclCaps.empty()) {
-            std::string part = phrase + " unless " + joinNames(exclCaps, " or ") + " — ";
+            std::string part = phrase + " without " + joinNames(exclCaps, " or ") + " — ";
             if (present.empty()) {
                 std::vector<std::string> whys;
                 for (const auto& g : rule.capGates)
@@ -699,8 +707,6 @@ ResolvedSeccomp resolveSeccomp(const SelectedSeccomp& selected, const SeccompHos
             outReason = "same action as the default (" + phrase + "), nothing to add";
         rule.included = outReason.empty();
         rule.reason = rule.included ? (capReason.empty() ? phrase : capReason) : outReason;
-        if (rule.included && !capReason.empty() && rule.args.size() > 0)
-            rule.reason += " (with argument conditions)";
 
         if (rule.included) {
             for (const auto& n : s.names) {
@@ -768,6 +774,31 @@ std::vector<std::string> syscallsDeniedWithout(const ResolvedSeccomp& r, const s
     return it == r.deniedWithoutCap.end() ? std::vector<std::string>{} : it->second;
 }
 
+SeccompHost seccompHostFor(const CapabilityPlan& plan) {
+    SeccompHost h;
+    h.grantedBounding = plan.granted.bounding;
+    h.kernelRelease = plan.host.kernelRelease;
+    h.strictUnknownSyscalls = plan.policy.policy == CapPolicy::Strict;
+    for (const auto& d : plan.dropped) {
+        if (!d.cap) continue;
+        for (const auto& part : d.parts) {
+            if (std::find(part.sets.begin(), part.sets.end(), CapSetKind::Bounding) ==
+                part.sets.end())
+                continue;
+            h.capDropReasons[*d.cap] =
+                part.kind == CapDropKind::HostLacks ? "not in host bounding set" : part.reason;
+        }
+    }
+    return h;
+}
+
+std::string seccompDropNote(const std::map<std::string, std::vector<std::string>>& deniedWithoutCap,
+                            const CapDrop& drop) {
+    auto it = deniedWithoutCap.find(canonicalCapName(drop.name));
+    if (it == deniedWithoutCap.end() || it->second.empty()) return "";
+    return "seccomp keeps " + joinNames(it->second) + " denied without it";
+}
+
 // --- rendering -----------------------------------------------------------------------
 
 namespace {
@@ -778,6 +809,48 @@ std::string defaultActionText(const ResolvedSeccomp& r) {
         (r.defaultActionValue & 0xffff0000U) == SCMP_ACT_TRACE(0))
         t += " (" + errnoName(r.defaultActionValue & 0xffff) + ")";
     return t;
+}
+
+}  // namespace
+
+namespace {
+
+// "arg0 & 0x7e020000 == 0", "arg0 != 40": a rule's argument conditions, readable.
+std::string argsText(const std::vector<SeccompArg>& args) {
+    auto hex = [](std::uint64_t v) {
+        char buf[24];
+        std::snprintf(buf, sizeof(buf), v > 9 ? "0x%llx" : "%llu",
+                      static_cast<unsigned long long>(v));
+        return std::string(buf);
+    };
+    bool repeated = false;
+    for (std::size_t i = 0; i < args.size(); ++i)
+        for (std::size_t j = i + 1; j < args.size(); ++j)
+            if (args[i].index == args[j].index) repeated = true;
+    std::vector<std::string> parts;
+    for (const auto& a : args) {
+        std::string arg = "arg" + std::to_string(a.index);
+        std::string op = a.op.size() > 9 ? a.op.substr(9) : a.op;  // strip "SCMP_CMP_"
+        if (op == "MASKED_EQ") {
+            parts.push_back(arg + " & " + hex(a.value) + " == " + hex(a.valueTwo));
+            continue;
+        }
+        const char* sym = op == "NE"   ? "!="
+                          : op == "LT" ? "<"
+                          : op == "LE" ? "<="
+                          : op == "EQ" ? "=="
+                          : op == "GE" ? ">="
+                                       : ">";
+        parts.push_back(arg + " " + sym + " " + hex(a.value));
+    }
+    // Several conditions on one argument: any of them (see compileSeccomp).
+    return joinNames(parts, repeated ? " or " : " and ");
+}
+
+std::string ruleSubject(const ResolvedSeccompRule& rule) {
+    std::string s = joinNames(rule.names);
+    if (!rule.args.empty()) s += " (if " + argsText(rule.args) + ")";
+    return s;
 }
 
 }  // namespace
@@ -807,13 +880,13 @@ std::string renderSeccompText(const ResolvedSeccomp& r) {
         for (const auto& rule : r.rules)
             if (rule.gated())
                 out += std::string("    ") + (rule.included ? "in   " : "out  ") +
-                       joinNames(rule.names) + ": " + rule.reason + "\n";
+                       ruleSubject(rule) + ": " + rule.reason + "\n";
     }
     if (anyOtherOut) {
         out += "  other rules left out:\n";
         for (const auto& rule : r.rules)
             if (!rule.gated() && !rule.included)
-                out += "    out  " + joinNames(rule.names) + ": " + rule.reason + "\n";
+                out += "    out  " + ruleSubject(rule) + ": " + rule.reason + "\n";
     }
     if (!r.deniedWithoutCap.empty()) {
         out += "  denied because a capability is not granted:\n";
@@ -954,6 +1027,14 @@ std::string renderSeccompJson(const ResolvedSeccomp& r) {
     strArray(r.warnings);
     w.EndObject();
     return std::string(buf.GetString(), buf.GetSize());
+}
+
+void addSeccompSection(CheckReport& report, const ResolvedSeccomp& r) {
+    rapidjson::Document d;
+    const std::string js = renderSeccompJson(r);
+    d.Parse(js.c_str(), js.size());
+    report.set("seccomp", rapidjson::Value(d, report.alloc()));
+    report.text += renderSeccompText(r);
 }
 
 // --- compilation ---------------------------------------------------------------------

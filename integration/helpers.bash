@@ -58,8 +58,15 @@ cfg() {
     jq "$@" "$f" >"$f.new" && mv "$f.new" "$f"
 }
 
+# caprun with this test's state root, run from the bundle directory (the default bundle).
 caprun() {
-    "$CAPRUN" --root "$ROOT" "$@"
+    (cd "$BUNDLE" && exec "$CAPRUN" --root "$ROOT" "$@")
+}
+
+# caprun in the background; RUNNER is caprun's own pid (signals go straight to it).
+caprun_bg() {
+    (cd "$BUNDLE" && exec "$CAPRUN" --root "$ROOT" "$@") &
+    RUNNER=$!
 }
 
 # Leftovers make the test fail, after removing them so the next test starts clean.

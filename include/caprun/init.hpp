@@ -23,7 +23,7 @@ struct ProcessSetup {
     std::vector<std::string> env;
     std::string cwd = "/";
     std::optional<std::string> hostname, domainname;  // set only with a new uts namespace
-    std::map<std::string, std::string> sysctl;
+    std::map<std::string, std::string> sysctl;  // the init writes them (applySysctl)
     std::vector<std::pair<int, struct rlimit>> rlimits;  // resource, values as decided
     std::optional<int> oomScoreAdj;
     std::optional<mode_t> umask;
@@ -59,7 +59,11 @@ int rlimitResource(const std::string& name, const std::string& jsonPath);
 std::string findExecutable(const std::vector<std::string>& args,
                            const std::vector<std::string>& env);
 
-// Steps before the process waits for `start` (or, for exec, before it execs): sysctl,
+// Writes linux.sysctl under /proc/sys (after the root switch, before /proc/sys is made
+// read-only). Errors name the key.
+void applySysctl(const std::map<std::string, std::string>& sysctl);
+
+// Steps before the process waits for `start` (or, for exec, before it execs):
 // hostname, terminal, oom_score_adj, rlimits, cwd (created if missing, inside the root),
 // credentials and capabilities, no_new_privs, and seccomp when no_new_privs is off.
 // Returns the resolved executable path. Throws Error naming the step.

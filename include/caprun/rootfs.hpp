@@ -71,7 +71,7 @@ struct RootfsPlan {
     std::vector<std::pair<std::string, std::string>> devSymlinks;  // link path, target
     std::vector<std::string> maskedPaths, readonlyPaths;
     bool noPivot = false;
-    bool bindDevices = false;  // in a user namespace mknod is refused: bind host nodes
+    bool inUserNamespace = false;  // mknod and v1 cgroup mounts are refused there: bind
     bool newCgroupNamespace = false;
 };
 
@@ -96,8 +96,11 @@ int openInRoot(int rootFd, const std::string& path, CreateMissing create);
 // devices and /dev symlinks.
 void prepareRootfs(const RootfsPlan& plan);
 
-// pivot_root (or the fallback), final propagation, masked and readonly paths, read-only
-// root. After it the process's root and cwd are the container's /.
-void finishRootfs(const RootfsPlan& plan);
+// pivot_root (or the fallback) and the final propagation. After it the process's root and
+// cwd are the container's /.
+void switchRoot(const RootfsPlan& plan);
+
+// Masked and readonly paths, read-only root: last, after sysctls were written.
+void protectRootfs(const RootfsPlan& plan);
 
 }  // namespace caprun

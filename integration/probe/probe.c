@@ -9,6 +9,10 @@
  *   probe rlimit nofile        "<soft> <hard>" (also nproc, core, memlock, stack, ...)
  *   probe fds                  {"0":"/dev/null",...} the fds open in this process
  *   probe list                 the syscall names it knows
+ *   probe subreaper CMD [ARG...]  (on the host) becomes a child subreaper, runs CMD, waits
+ *                              for it, then prints the pids of processes it adopted (their
+ *                              parent died), one per line: a runtime that leaves the container
+ *                              process as a direct child shows it here, no intermediate
  *
  * Each syscall result is "OK", or the errno name ("EPERM", "EINVAL", ...). Where the
  * harmless form fails with another errno after the permission check, that errno shows
@@ -28,6 +32,7 @@
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static int try_sethostname(void) {
@@ -247,6 +252,44 @@ static int print_fds(void) {
     return 0;
 }
 
+static int subreaper(int argc, char** argv) {
+    if (prctl(PR_SET_CHILD_SUBREAPER, 1) < 0) {
+        perror("probe: PR_SET_CHILD_SUBREAPER");
+        return 1;
+    }
+    pid_t child = fork();
+    if (child < 0) return 1;
+    if (child == 0) {
+        execvp(argv[0], argv);
+        perror("probe: exec");
+        _exit(127);
+    }
+    int status = 0;
+    while (waitpid(child, &status, 0) < 0 && errno == EINTR) {
+    }
+    (void)argc;
+    DIR* d = opendir("/proc");
+    struct dirent* e;
+    pid_t self = getpid();
+    while (d && (e = readdir(d)) != NULL) {
+        int pid = atoi(e->d_name);
+        if (pid <= 0) continue;
+        char path[64], buf[1024];
+        snprintf(path, sizeof path, "/proc/%d/stat", pid);
+        FILE* f = fopen(path, "re");
+        if (!f) continue;
+        size_t n = fread(buf, 1, sizeof buf - 1, f);
+        fclose(f);
+        buf[n] = 0;
+        char* rp = strrchr(buf, ')');
+        int ppid = 0;
+        char state;
+        if (rp && sscanf(rp + 2, "%c %d", &state, &ppid) == 2 && ppid == self) printf("%d\n", pid);
+    }
+    if (d) closedir(d);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
 int main(int argc, char** argv) {
     const char* cmd = argc > 1 ? argv[1] : "";
     if (strcmp(cmd, "") == 0) {
@@ -269,11 +312,13 @@ int main(int argc, char** argv) {
     }
     if (strcmp(cmd, "rlimit") == 0 && argc == 3) return print_rlimit(argv[2]);
     if (strcmp(cmd, "fds") == 0) return print_fds();
+    if (strcmp(cmd, "subreaper") == 0 && argc > 2) return subreaper(argc - 2, argv + 2);
     if (strcmp(cmd, "list") == 0) {
         for (size_t i = 0; i < NPROBES; i++) printf("%s\n", probes[i].name);
         return 0;
     }
     fprintf(stderr,
-            "usage: probe [caps | syscalls [NAME...] | rlimit NAME | fds | list]\n");
+            "usage: probe [caps | syscalls [NAME...] | rlimit NAME | fds | list |"
+            " subreaper CMD [ARG...]]\n");
     return 2;
 }

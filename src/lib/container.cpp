@@ -22,6 +22,7 @@
 #include "caprun/error.hpp"
 #include "caprun/global_options.hpp"
 #include "caprun/json.hpp"
+#include "caprun/lifecycle.hpp"
 #include "caprun/hooks.hpp"
 #include "caprun/init.hpp"
 #include "caprun/log.hpp"
@@ -316,7 +317,9 @@ struct ChildContext {
         std::string startState = split == std::string::npos ? createState : payload.substr(split + 1);
         runHooks(HookKind::CreateContainer, c.prep->spec.hooks.createContainer, createState);
 
-        finishRootfs(c.prep->rootfs);
+        switchRoot(c.prep->rootfs);
+        applySysctl(c.prep->process.setup.sysctl);
+        protectRootfs(c.prep->rootfs);
 
         ProcessSetup setup = c.prep->process.setup;
         setup.preserveFds = c.preserveFds;
@@ -517,29 +520,6 @@ void releaseInit(StateStore& store, ContainerState& st) {
     }(), stateJson(st, ContainerStatus::Running));
 }
 
-// What delete does for a container whose process has ended (foreground run).
-void removeStopped(StateStore& store, const ContainerState& st) {
-    Cgroup cg(st.cgroupPaths);
-    if (!cg.empty()) {
-        try {
-            cg.killAll(SIGKILL);
-        } catch (const std::exception& e) {
-            log::warn(std::string("killing what was left in the container's cgroup: ") + e.what());
-        }
-    }
-    runHooksLoggingFailures(HookKind::Poststop, st.poststop,
-                            stateJson(st, ContainerStatus::Stopped));
-    if (!cg.empty()) {
-        try {
-            cg.destroy();
-        } catch (const std::exception& e) {
-            log::warn(std::string("removing the container's cgroup: ") + e.what());
-        }
-    }
-    store.remove(st.id);
-}
-
-
 // ---- exec ----
 
 struct ExecChildContext {
@@ -674,13 +654,14 @@ int runContainer(const GlobalOptions& g, const CreateOptions& o, bool detach) {
     } catch (...) {
         killAndReap(c.pid);
         gForwardPid = 0;
-        ContainerLock relock = store.lockContainer(o.id);
-        removeStopped(store, c.state);
+        lock.release();
+        deleteContainer(g, o.id, true);
         throw;
     }
     gForwardPid = 0;
-    ContainerLock relock = store.lockContainer(o.id);
-    removeStopped(store, c.state);
+    // The container ended: delete it like `caprun delete` (what is left in its cgroup is
+    // killed, poststop hooks run, the cgroup and the state directory are removed).
+    deleteContainer(g, o.id, true);
     return waitStatusToExitCode(status);
 }
 
@@ -704,7 +685,6 @@ int execInContainer(const GlobalOptions& gIn, const ExecOptions& o) {
     if (!g.capPolicy && !st.capPolicy.empty()) g.capPolicy = st.capPolicy;
     ProcessPlan plan = planProcess(g, spec, proc, std::nullopt, g.root);
     plan.setup.preserveFds = o.preserveFds;
-    plan.setup.sysctl.clear();  // container-wide settings were made by create
 
     if (proc.terminal && o.consoleSocket.empty() && o.detach)
         throw Error("exec: a terminal with --detach needs --console-socket");

@@ -100,13 +100,18 @@ std::string findExecutable(const std::vector<std::string>& args,
     throw Error("exec: \"" + name + "\": executable file not found in $PATH (" + path + ")");
 }
 
-std::string prepareProcess(const ProcessSetup& p) {
-    for (const auto& [key, value] : p.sysctl) {
+void applySysctl(const std::map<std::string, std::string>& sysctl) {
+    for (const auto& [key, value] : sysctl) {
+        if (key.find("..") != std::string::npos || key.find('/') != std::string::npos)
+            throw Error("config.json: linux.sysctl: \"" + key + "\" is not a sysctl name");
         std::string file = key;
         for (auto& c : file)
             if (c == '.') c = '/';
         writeFile("/proc/sys/" + file, value, "setting sysctl " + key);
     }
+}
+
+std::string prepareProcess(const ProcessSetup& p) {
     if (p.hostname && ::sethostname(p.hostname->data(), p.hostname->size()) < 0)
         throwErrno("setting the hostname \"" + *p.hostname + "\"");
     if (p.domainname && ::setdomainname(p.domainname->data(), p.domainname->size()) < 0)

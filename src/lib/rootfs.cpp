@@ -336,7 +336,8 @@ void executeMount(int rootFd, const PlannedMount& m, const RootfsPlan& plan) {
     std::string what = "mounting " + (m.source.empty() ? m.type : m.source) + " on " +
                        m.destination + " (" + m.jsonPath + ")";
     if (m.kind == MountKind::Cgroup) {
-        mountCgroupFs(rootFd, m, plan.newCgroupNamespace);
+        // cgroup v1 hierarchies cannot be mounted from a user namespace: bind them.
+        mountCgroupFs(rootFd, m, plan.newCgroupNamespace && !plan.inUserNamespace);
         applyPropagation(rootFd, m);
         return;
     }
@@ -499,7 +500,7 @@ RootfsPlan planRootfs(const Spec& spec, const std::string& bundle, bool noPivot,
     plan.rootfs = spec.root.path.front() == '/' ? spec.root.path : bundle + "/" + spec.root.path;
     plan.readonly = spec.root.readonly;
     plan.noPivot = noPivot;
-    plan.bindDevices = newUserNamespace;
+    plan.inUserNamespace = newUserNamespace;
     plan.newCgroupNamespace = newCgroupNamespace;
     plan.rootPropagation = MS_SLAVE | MS_REC;
     if (spec.linux && !spec.linux->rootfsPropagation.empty()) {
@@ -584,11 +585,11 @@ void prepareRootfs(const RootfsPlan& plan) {
     Fd root(::open(plan.rootfs.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
     if (root.fd < 0) throwErrno("opening the rootfs " + plan.rootfs);
     for (const auto& m : plan.mounts) executeMount(root.fd, m, plan);
-    for (const auto& d : plan.devices) createDevice(root.fd, d, plan.bindDevices);
+    for (const auto& d : plan.devices) createDevice(root.fd, d, plan.inUserNamespace);
     for (const auto& [link, target] : plan.devSymlinks) createSymlink(root.fd, link, target);
 }
 
-void finishRootfs(const RootfsPlan& plan) {
+void switchRoot(const RootfsPlan& plan) {
     Fd newRoot(::open(plan.rootfs.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
     if (newRoot.fd < 0) throwErrno("opening the rootfs " + plan.rootfs);
     if (::fchdir(newRoot.fd) < 0) throwErrno("entering the rootfs " + plan.rootfs);
@@ -612,7 +613,9 @@ void finishRootfs(const RootfsPlan& plan) {
     if (plan.finalPropagation)
         mountOrThrow("", "/", nullptr, *plan.finalPropagation, "",
                      "applying linux.rootfsPropagation to /");
+}
 
+void protectRootfs(const RootfsPlan& plan) {
     Fd root(::open("/", O_PATH | O_DIRECTORY | O_CLOEXEC));
     if (root.fd < 0) throwErrno("opening the container's /");
     for (const auto& p : plan.maskedPaths) {

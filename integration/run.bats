@@ -1,0 +1,272 @@
+#!/usr/bin/env bats
+# caprun run end to end (issue 4): namespaces, rootfs, process settings, capabilities as
+# predicted, signals and exit codes, and nothing left behind (teardown checks every test).
+
+load helpers
+
+# Runs the container in the background and waits (bounded) until it created $1 in the
+# shared host directory $TMP/shared, mounted at /shared.
+share_dir() {
+    mkdir -p "$TMP/shared"
+    cfg --arg s "$TMP/shared" '.mounts += [{"destination":"/shared","type":"bind","source":$s,"options":["rbind","rw"]}]'
+}
+wait_for_file() {
+    local i
+    for i in $(seq 1 200); do
+        [ -e "$1" ] && return 0
+        sleep 0.05
+    done
+    echo "timed out waiting for $1" >&2
+    return 1
+}
+
+@test "run: the default spec runs the probe in the foreground and exits 0" {
+    run caprun run "$ID"
+    [ "$status" -eq 0 ]
+    [ "$(json_get .caps.uid)" = 0 ]
+    [ "$(json_get .caps.NoNewPrivs)" = 1 ]
+}
+
+@test "run: exit status is the container process's, 128+signal when it was killed" {
+    cfg '.process.args = ["/bin/sh", "-c", "exit 42"]'
+    run caprun run "$ID"
+    [ "$status" -eq 42 ]
+    # The init of a pid namespace cannot be killed from inside it: share the host's.
+    cfg '.process.args = ["/bin/sh", "-c", "kill -KILL $$"] | .linux.namespaces |= map(select(.type != "pid"))'
+    run caprun run "$ID"
+    [ "$status" -eq 137 ]
+    cfg '.process.args = ["/bin/does-not-exist"]'
+    run caprun run "$ID"
+    [ "$status" -ne 0 ]
+    [[ "$output" == *'"/bin/does-not-exist"'*"No such file or directory"* ]]
+}
+
+@test "run: signals sent to caprun reach the container process" {
+    share_dir
+    cfg '.process.args = ["/bin/sh", "-c", "trap \"echo got-term > /shared/term; exit 3\" TERM; trap \"echo got-usr1 > /shared/usr1\" USR1; touch /shared/ready; while :; do sleep 0.05; done"]'
+    caprun_bg run "$ID"
+    local runner=$RUNNER
+    wait_for_file "$TMP/shared/ready"
+    kill -USR1 "$runner"
+    wait_for_file "$TMP/shared/usr1"
+    kill -TERM "$runner"
+    local rc=0
+    wait "$runner" || rc=$?
+    [ "$rc" -eq 3 ]
+    [ "$(cat "$TMP/shared/term")" = got-term ]
+    [ "$(cat "$TMP/shared/usr1")" = got-usr1 ]
+}
+
+@test "run: a SIGKILLed caprun run does not leave the container process running" {
+    share_dir
+    cfg '.process.args = ["/bin/sh", "-c", "touch /shared/ready; exec sleep 1000"]'
+    caprun_bg run --pid-file "$TMP/pid" "$ID"
+    local runner=$RUNNER
+    wait_for_file "$TMP/shared/ready"
+    local pid
+    pid=$(cat "$TMP/pid")
+    [ -d "/proc/$pid" ]
+    kill -KILL "$runner"
+    wait "$runner" || true
+    local i
+    for i in $(seq 1 200); do [ -d "/proc/$pid" ] || break; sleep 0.05; done
+    [ ! -d "/proc/$pid" ]
+    # caprun could not clean up after itself: delete does.
+    caprun delete --force "$ID"
+}
+
+@test "run: no runtime fd leaks into the container, --preserve-fds passes fds on" {
+    cfg '.process.args = ["/bin/probe", "fds"]'
+    run caprun run "$ID"
+    [ "$status" -eq 0 ]
+    [ "$(json_get 'keys | join(",")')" = "0,1,2" ]
+    run caprun run --preserve-fds 1 "$ID" 3<"$BUNDLE/config.json"
+    [ "$status" -eq 0 ]
+    [ "$(json_get 'keys | join(",")')" = "0,1,2,3" ]
+}
+
+@test "run: the runtime binary is not reachable from inside the container" {
+    cfg --arg c "$CAPRUN" '.process.args = ["/bin/sh", "-c", "for p in /proc/[0-9]*; do readlink $p/exe; ls -l $p/fd 2>/dev/null; done; test ! -e \($c) && echo absent"]'
+    run caprun run "$ID"
+    [ "$status" -eq 0 ]
+    [[ "$output" == *absent* ]]
+    [[ "$output" != *caprun* ]]
+}
+
+@test "run: a mount destination through a symlink leaving the rootfs is refused" {
+    mkdir -p "$TMP/outside"
+    ln -s ../../../../../../../../../.."$TMP/outside" "$BUNDLE/rootfs/evil"
+    cfg '.mounts += [{"destination":"/evil/x","type":"tmpfs","source":"tmpfs"}]'
+    run caprun run "$ID"
+    [ "$status" -ne 0 ]
+    [[ "$output" == *'"/evil/x"'*"escapes the rootfs"* ]]
+    [ ! -e "$TMP/outside/x" ]
+    [ ! -d "$ROOT/$ID" ]
+}
+
+@test "run: an absolute symlink in a mount destination resolves inside the rootfs" {
+    mkdir -p "$TMP/hostdir"
+    ln -s "$TMP/hostdir" "$BUNDLE/rootfs/abs"
+    cfg '.mounts += [{"destination":"/abs","type":"tmpfs","source":"tmpfs","options":["size=1m"]}]'
+    cfg --arg d "$TMP/hostdir" '.process.args = ["/bin/sh", "-c", "touch /abs/inside && grep \" \($d) tmpfs \" /proc/mounts"]'
+    run caprun run "$ID"
+    [ "$status" -eq 0 ]
+    [ -e "$BUNDLE/rootfs$TMP/hostdir/inside" ] || [ -z "$(ls -A "$TMP/hostdir")" ]
+    [ -z "$(ls -A "$TMP/hostdir")" ]
+}
+
+@test "run: maskedPaths and readonlyPaths hold" {
+    cfg '.linux.maskedPaths += ["/etc", "/proc/cpuinfo"] | .linux.readonlyPaths += ["/home"] | .root.readonly = false'
+    cfg '.process.args = ["/bin/sh", "-c", "echo etc=$(ls -A /etc | wc -l); echo cpuinfo=$(cat /proc/cpuinfo | wc -c); touch /home/x 2>&1; echo 1 > /proc/sys/kernel/domainname 2>&1; touch /root/ok && echo root-writable"]'
+    run caprun run "$ID"
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"etc=0"* ]]
+    [[ "$output" == *"cpuinfo=0"* ]]
+    [[ "$output" == *"/home/x"*"Read-only file system"* ]]
+    [[ "$output" == *"Read-only file system"* ]]
+    [[ "$output" == *root-writable* ]]
+    [ ! -e "$BUNDLE/rootfs/home/x" ]
+}
+
+@test "run: mounts with their options, in order; root.readonly" {
+    mkdir -p "$TMP/ro" "$TMP/rw"
+    echo host-data >"$TMP/ro/file"
+    cfg --arg ro "$TMP/ro" --arg rw "$TMP/rw" '.mounts += [
+        {"destination":"/scratch","type":"tmpfs","source":"tmpfs","options":["size=1m","mode=1770","nosuid","noexec"]},
+        {"destination":"/scratch/inner","type":"tmpfs","source":"tmpfs","options":["size=2m"]},
+        {"destination":"/data/ro","type":"bind","source":$ro,"options":["rbind","ro","nodev"]},
+        {"destination":"/data/rw","source":$rw,"options":["bind","rw"]}]'
+    cfg '.process.args = ["/bin/sh", "-c", "stat -c mode=%a /scratch; grep -E \" /scratch(/inner)? \" /proc/mounts; cat /data/ro/file; touch /data/ro/nope 2>&1; echo x > /data/rw/written; touch /rootfile 2>&1; true"]'
+    run caprun run "$ID"
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"mode=1770"* ]]
+    [[ "$output" == *"tmpfs /scratch tmpfs rw,nosuid,noexec,relatime,size=1024k,mode=1770"* ]]
+    [[ "$output" == *"tmpfs /scratch/inner tmpfs rw,relatime,size=2048k"* ]]
+    [[ "$output" == *host-data* ]]
+    [[ "$output" == *"/data/ro/nope"*"Read-only file system"* ]]
+    [[ "$output" == *"/rootfile"*"Read-only file system"* ]]
+    [ "$(cat "$TMP/rw/written")" = x ]
+    [ ! -e "$TMP/ro/nope" ]
+}
+
+@test "run: hostname, domainname, sysctl, oomScoreAdj, rlimits, cwd (created), env, umask" {
+    cfg '.hostname = "box" | .domainname = "example.test" | .linux.sysctl = {"net.ipv4.ip_forward": "1"}
+         | .process.oomScoreAdj = 123 | .process.cwd = "/work/here" | .process.env += ["FOO=bar"]
+         | .process.user.umask = 63 | .process.rlimits = [{"type":"RLIMIT_NOFILE","hard":1000,"soft":900}]
+         | .root.readonly = false'
+    cfg '.process.args = ["/bin/sh", "-c", "hostname; domainname; cat /proc/sys/net/ipv4/ip_forward; cat /proc/self/oom_score_adj; pwd; echo FOO=$FOO; umask; probe rlimit nofile"]'
+    run caprun run "$ID"
+    [ "$status" -eq 0 ]
+    [ "${lines[0]}" = box ]
+    [ "${lines[1]}" = example.test ]
+    [ "${lines[2]}" = 1 ]
+    [ "${lines[3]}" = 123 ]
+    [ "${lines[4]}" = /work/here ]
+    [ "${lines[5]}" = FOO=bar ]
+    [ "${lines[6]}" = 0077 ]
+    [ "${lines[7]}" = "900 1000" ]
+    [ "$(cat /proc/sys/kernel/hostname)" != box ]
+}
+
+@test "run: cwd that climbs out of the rootfs through a symlink is refused" {
+    mkdir -p "$TMP/outside"
+    ln -s ../../../../../../../../.."$TMP/outside" "$BUNDLE/rootfs/evilcwd"
+    cfg '.process.cwd = "/evilcwd/sub" | .root.readonly = false'
+    run caprun run "$ID"
+    [ "$status" -ne 0 ]
+    [[ "$output" == *"escapes the rootfs"* ]]
+    [ ! -e "$TMP/outside/sub" ]
+}
+
+@test "run: default devices, /dev symlinks and linux.devices" {
+    cfg '.linux.devices = [{"path":"/dev/myfull","type":"c","major":1,"minor":7,"fileMode":384,"uid":0,"gid":0}]'
+    cfg '.process.args = ["/bin/sh", "-c", "for d in null zero full random urandom tty myfull; do stat -c \"%n %F %t:%T %a\" /dev/$d; done; for l in fd stdin stdout stderr ptmx; do echo /dev/$l=$(readlink /dev/$l); done; head -c 3 /dev/zero | wc -c; echo x > /dev/myfull 2>&1; true"]'
+    run caprun run "$ID"
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"/dev/null character special file 1:3 666"* ]]
+    [[ "$output" == *"/dev/zero character special file 1:5 666"* ]]
+    [[ "$output" == *"/dev/full character special file 1:7 666"* ]]
+    [[ "$output" == *"/dev/random character special file 1:8 666"* ]]
+    [[ "$output" == *"/dev/urandom character special file 1:9 666"* ]]
+    [[ "$output" == *"/dev/tty character special file 5:0 666"* ]]
+    [[ "$output" == *"/dev/myfull character special file 1:7 600"* ]]
+    [[ "$output" == *"/dev/fd=/proc/self/fd"* ]]
+    [[ "$output" == *"/dev/stdin=/proc/self/fd/0"* ]]
+    [[ "$output" == *"/dev/stdout=/proc/self/fd/1"* ]]
+    [[ "$output" == *"/dev/stderr=/proc/self/fd/2"* ]]
+    [[ "$output" == *"/dev/ptmx=pts/ptmx"* ]]
+    [[ "$output" == *"No space left on device"* ]]
+}
+
+@test "run: namespaces not listed are shared with the host; a path joins one" {
+    unshare --net sleep 1000 &
+    local holder=$!
+    local i
+    for i in $(seq 1 100); do
+        [ "$(readlink /proc/$holder/ns/net)" != "$(readlink /proc/self/ns/net)" ] && break
+        sleep 0.05
+    done
+    cfg --arg p "/proc/$holder/ns/net" '.linux.namespaces = [{"type":"pid"},{"type":"mount"},{"type":"uts"},{"type":"network","path":$p}]'
+    cfg '.process.args = ["/bin/sh", "-c", "readlink /proc/self/ns/net /proc/self/ns/ipc /proc/self/ns/uts"]'
+    run caprun run "$ID"
+    local holderNs
+    holderNs=$(readlink /proc/$holder/ns/net)
+    kill "$holder"
+    [ "$status" -eq 0 ]
+    [ "${lines[0]}" = "$holderNs" ]
+    [ "${lines[1]}" = "$(readlink /proc/self/ns/ipc)" ]
+    [ "${lines[2]}" != "$(readlink /proc/self/ns/uts)" ]
+}
+
+@test "run: a bad namespace path is a clear error naming it, nothing left behind" {
+    cfg '.linux.namespaces += [{"type":"ipc","path":"/nonexistent/ipc-ns"}] | .linux.namespaces |= map(select(.type != "ipc" or .path))'
+    run caprun run "$ID"
+    [ "$status" -ne 0 ]
+    [[ "$output" == *"joining the ipc namespace: opening /nonexistent/ipc-ns: No such file or directory"* ]]
+    cfg '.linux.namespaces |= map(if .type == "ipc" then .path = "/proc/self/ns/uts" else . end)'
+    run caprun run "$ID"
+    [ "$status" -ne 0 ]
+    [[ "$output" == *"/proc/self/ns/uts is not a ipc namespace"* ]]
+}
+
+@test "run: a user namespace with uid/gid mappings" {
+    chmod 755 "$TMP"  # the mapped root (host uid 100000) must reach the rootfs
+    cfg '.linux.namespaces += [{"type":"user"}]
+         | .linux.uidMappings = [{"containerID":0,"hostID":100000,"size":65536}]
+         | .linux.gidMappings = [{"containerID":0,"hostID":100000,"size":65536}]'
+    cfg '.process.args = ["/bin/sh", "-c", "cat /proc/self/uid_map /proc/self/gid_map; id -u; ls -ln /bin/busybox"]'
+    run caprun run "$ID"
+    [ "$status" -eq 0 ]
+    [[ "${lines[0]}" =~ ^\ +0\ +100000\ +65536$ ]]
+    [[ "${lines[1]}" =~ ^\ +0\ +100000\ +65536$ ]]
+    [ "${lines[2]}" = 0 ]
+    [[ "${lines[3]}" == *" 65534 "*" 65534 "* ]]  # host root is unmapped inside
+}
+
+@test "run: a time namespace with offsets" {
+    cfg '.linux.namespaces += [{"type":"time"}] | .linux.timeOffsets = {"boottime":{"secs":864000,"nanosecs":0}}'
+    cfg '.process.args = ["/bin/sh", "-c", "cut -d. -f1 /proc/uptime"]'
+    run caprun run "$ID"
+    [ "$status" -eq 0 ]
+    local host
+    host=$(cut -d. -f1 /proc/uptime)
+    [ "$output" -ge $((host + 864000)) ]
+}
+
+@test "run: process.terminal gives a pty of the container's devpts with consoleSize" {
+    cfg '.process.terminal = true | .process.consoleSize = {"height": 30, "width": 100}'
+    cfg '.process.args = ["/bin/sh", "-c", "tty; stty size"]'
+    run caprun run "$ID" </dev/null
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"/dev/pts/0"* ]]
+    [[ "$output" == *"30 100"* ]]
+}
+
+@test "run and create refuse --host-status" {
+    run caprun --host-status /proc/self/status run "$ID"
+    [ "$status" -ne 0 ]
+    [[ "$output" == *"--host-status"* ]]
+    run caprun --host-status /proc/self/status create "$ID"
+    [ "$status" -ne 0 ]
+    [[ "$output" == *"--host-status"* ]]
+}

@@ -1,0 +1,149 @@
+// The capability planner (DESIGN.md §2): intersects the five requested sets with what the
+// host offers under a strict or lenient policy, decides the rlimits and oom_score_adj that
+// need CAP_SYS_RESOURCE, and predicts the sets the process holds after execve. Pure: a
+// function of the spec, HostFacts and the policy (plus the executable's file capabilities,
+// read from the rootfs beforehand).
+#pragma once
+
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "caprun/capabilities.hpp"
+#include "caprun/global_options.hpp"
+#include "caprun/host_facts.hpp"
+#include "caprun/spec.hpp"
+
+namespace caprun {
+
+enum class CapPolicy { Lenient, Strict };
+
+struct PolicyChoice {
+    CapPolicy policy = CapPolicy::Lenient;
+    std::string source = "default";  // "--cap-policy", "annotation run.caprun.cap-policy", ...
+};
+
+const char* capPolicyName(CapPolicy p);
+
+constexpr const char* kCapPolicyAnnotation = "run.caprun.cap-policy";
+constexpr const char* kCapPolicyEnv = "CAPRUN_CAP_POLICY";
+
+// First match wins: --cap-policy, the annotation, the environment variable, else lenient.
+// An invalid value is an error naming where it came from. `env` may be null.
+PolicyChoice resolvePolicy(const std::optional<std::string>& option,
+                           const std::map<std::string, std::string>& annotations,
+                           const char* env);
+
+// Why a requested name was not granted in a set.
+enum class CapDropKind {
+    InvalidName,        // not a capability name at all
+    UnknownToKernel,    // a real name above cap_last_cap
+    HostLacks,          // not in the runtime's bounding (and so not offerable at all)
+    NotInHostPermitted, // in the host's bounding but not the runtime's permitted set
+    NotInPermitted,     // effective requested without permitted
+    InheritableBlocked, // inheritable outside what capset allows
+    AmbientNeedsBoth,   // ambient without granted permitted and inheritable
+    AmbientLocked,      // SECBIT_NO_CAP_AMBIENT_RAISE is set
+};
+
+// One requested name that was not granted, with every set it lost and why (sets with the
+// same reason are grouped).
+struct CapDrop {
+    std::string name;        // canonical CAP_X when it is a name, else as written
+    std::optional<int> cap;  // number when known
+    struct Part {
+        std::vector<CapSetKind> sets;
+        CapDropKind kind;
+        std::string reason;  // a sentence fragment naming the mask it was checked against
+    };
+    std::vector<Part> parts;
+    std::vector<CapSetKind> allSets() const;
+    // "CAP_SYS_RESOURCE (bounding, effective, permitted): <reason>; ..."
+    std::string describe() const;
+};
+
+// An rlimit as requested and as it will be applied.
+struct RlimitDecision {
+    std::string type;      // RLIMIT_NOFILE
+    std::string jsonPath;  // process.rlimits[0]
+    std::uint64_t requestedSoft = 0, requestedHard = 0;
+    std::uint64_t soft = 0, hard = 0;  // what will be set
+    std::uint64_t runtimeHard = 0;     // the runtime's own hard limit
+    bool shortfall = false;            // above runtimeHard without CAP_SYS_RESOURCE
+    std::string describe() const;      // the sentence used in errors and warnings
+};
+
+struct OomScoreDecision {
+    int requested = 0;
+    int value = 0;  // what will be written
+    int runtimeValue = 0;
+    bool shortfall = false;  // below the runtime's own without CAP_SYS_RESOURCE
+    std::string describe() const;
+};
+
+// File capabilities of the executable, read from its security.capability xattr.
+struct FileCapabilities {
+    CapMask permitted = 0, inheritable = 0;
+    bool effective = false;
+};
+
+struct ExecutableInfo {
+    std::string path;  // inside the rootfs, as resolved; empty if not found
+    std::string note;  // why it was not found / could not be read, for check
+    std::optional<FileCapabilities> fileCaps;
+    bool setuidRoot = false;
+};
+
+struct CapabilityPlan {
+    PolicyChoice policy;
+    HostFacts host;
+    bool capabilitiesObject = false;  // process.capabilities was present
+    std::map<CapSetKind, std::vector<std::string>> requestedNames;  // as written
+    CapSets requested;  // valid, known names only
+    CapSets granted;
+    std::vector<CapDrop> dropped;
+    std::vector<RlimitDecision> rlimits;
+    std::optional<OomScoreDecision> oomScoreAdj;
+    std::uint32_t uid = 0;
+    bool noNewPrivileges = false;
+    ExecutableInfo executable;
+    CapSets predicted;  // after execve
+    std::vector<std::string> predictionWarnings;
+
+    // Anything the host cannot grant (capabilities, rlimits, oom_score_adj)?
+    bool hasShortfall() const;
+    // Under strict policy: the one error that stops create/run (empty when nothing is
+    // short). Under lenient: the one warning (empty when nothing was dropped). `extra`
+    // may add a note per dropped capability (the seccomp rules that stay off because of it).
+    std::string shortfallMessage(
+        const std::function<std::string(const CapDrop&)>& extra = nullptr) const;
+    // Whether create/run must stop.
+    bool refusesToStart() const { return policy.policy == CapPolicy::Strict && hasShortfall(); }
+};
+
+// Resolves args[0] through the config's PATH inside `rootfs` (never leaving it) and reads
+// its file capabilities. Never throws: problems become ExecutableInfo::note.
+ExecutableInfo inspectExecutable(const Process& process, const std::string& rootfs);
+
+// The planner. `exe` comes from inspectExecutable (or a test).
+CapabilityPlan planCapabilities(const Spec& spec, const HostFacts& host, const PolicyChoice& policy,
+                                const ExecutableInfo& exe);
+
+// The post-execve sets (capabilities(7), "Transformation of capabilities during execve()").
+CapSets predictAfterExec(const CapSets& before, std::uint32_t uid, bool noNewPrivileges,
+                         const ExecutableInfo& exe, unsigned securebits, int capLastCap);
+
+// run/create refuse --host-status / --host-cap-last: they only make sense for check.
+void refuseHostStatusOutsideCheck(const GlobalOptions& g, const std::string& cmd);
+
+// The host to plan for: this one, or for check the one described by --host-status.
+HostFacts hostFactsFor(const GlobalOptions& g);
+
+// The whole planning step as run/create/check do it: policy (option, annotation,
+// environment), executable inspection inside `rootfs`, plan.
+CapabilityPlan planForContainer(const Spec& spec, const GlobalOptions& g,
+                                const std::string& rootfs, const HostFacts& host);
+
+}  // namespace caprun

@@ -1,0 +1,42 @@
+// What the host really offers the runtime, read once: the runtime's own capability sets,
+// the kernel's highest capability, securebits, kernel release, and the limits that only
+// CAP_SYS_RESOURCE can raise. Every decision is a pure function of this value and the spec,
+// so tests (and `caprun check --host-status`) can plan for any host.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+
+#include "caprun/capabilities.hpp"
+
+namespace caprun {
+
+struct RlimitValue {
+    std::uint64_t soft = 0;
+    std::uint64_t hard = 0;
+};
+
+struct HostFacts {
+    CapSets caps;         // the runtime's own five sets
+    int capLastCap = 40;  // /proc/sys/kernel/cap_last_cap
+    unsigned securebits = 0;
+    std::string kernelRelease;                    // uname -r
+    std::map<std::string, RlimitValue> rlimits;  // "RLIMIT_NOFILE" -> the runtime's own
+    int oomScoreAdj = 0;                          // the runtime's own
+    std::string source = "this host";             // or "host status file <path>"
+
+    // Reads everything from the running process.
+    static HostFacts probe();
+
+    // Capability sets from a captured /proc/<pid>/status (CapInh, CapPrm, CapEff, CapBnd,
+    // CapAmb); cap_last_cap is the highest bit of CapBnd unless given. Securebits, kernel
+    // release, rlimits and oom_score_adj are this host's (the status file has none of them).
+    static HostFacts fromProcStatus(const std::string& path, std::optional<int> capLastCap);
+};
+
+// The rlimit names caprun knows, with their RLIMIT_* numbers.
+const std::map<std::string, int>& rlimitNumbers();
+
+}  // namespace caprun

@@ -4,8 +4,20 @@
 //
 // Plan, then apply: resolveSeccomp() is a pure function of the parsed filter and a
 // SeccompHost value (granted bounding mask, native arch, kernel release), so unit tests
-// can feed any host. Compilation (prepareSeccomp, possibly from the cache) happens in the
-// runtime before fork; the container init only calls installSeccomp() on ready bytes.
+// can feed any host. Compilation happens in the runtime before clone; the container init
+// only calls installSeccomp() on ready bytes.
+//
+// A container start (create/run/exec), in the runtime before clone:
+//   CapabilityPlan cp = planForContainer(...);
+//   SeccompPlan sp = planSeccomp(spec, profileOption, seccompHostFor(cp), g.root);
+//   for (w : sp.warnings) log::warn(w);
+//   lenient warning: cp.shortfallMessage([&](const CapDrop& d) {
+//                        return seccompDropNote(sp.deniedWithoutCap, d); });
+// in the init, at the executor's moment: int fd = installSeccomp(sp.compiled); a listener
+// fd (NOTIFY) goes back to the runtime (SCM_RIGHTS on the sync socket), which calls
+//   sendSeccompListener(sp.compiled.listenerPath, fd,
+//       seccompListenerMessage(pid, sp.compiled.listenerMetadata, <state JSON, "creating">));
+// `caprun check`: addSeccompSection(report, resolveSeccomp(selectSeccomp(...), host)).
 #pragma once
 
 #include <cstdint>

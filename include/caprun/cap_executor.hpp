@@ -17,22 +17,22 @@ namespace caprun {
 // The kernel calls the executor makes. Each throws caprun::Error naming the step (and the
 // capability) on failure.
 class CapabilityKernel {
-public:
+  public:
     virtual ~CapabilityKernel() = default;
-    virtual void dropBounding(int cap) = 0;                          // PR_CAPBSET_DROP
-    virtual void setKeepCaps(bool on) = 0;                           // PR_SET_KEEPCAPS
-    virtual void setGroups(const std::vector<gid_t>& groups) = 0;    // setgroups
-    virtual void setGid(gid_t gid) = 0;                              // setresgid
-    virtual void setUid(uid_t uid) = 0;                              // setresuid
+    virtual void dropBounding(int cap) = 0;                        // PR_CAPBSET_DROP
+    virtual void setKeepCaps(bool on) = 0;                         // PR_SET_KEEPCAPS
+    virtual void setGroups(const std::vector<gid_t>& groups) = 0;  // setgroups
+    virtual void setGid(gid_t gid) = 0;                            // setresgid
+    virtual void setUid(uid_t uid) = 0;                            // setresuid
     virtual void setCaps(CapMask effective, CapMask permitted, CapMask inheritable) = 0;  // capset
-    virtual void clearAmbient() = 0;                                 // PR_CAP_AMBIENT_CLEAR_ALL
-    virtual void raiseAmbient(int cap) = 0;                          // PR_CAP_AMBIENT_RAISE
-    virtual void setNoNewPrivileges() = 0;                           // PR_SET_NO_NEW_PRIVS
+    virtual void clearAmbient() = 0;         // PR_CAP_AMBIENT_CLEAR_ALL
+    virtual void raiseAmbient(int cap) = 0;  // PR_CAP_AMBIENT_RAISE
+    virtual void setNoNewPrivileges() = 0;   // PR_SET_NO_NEW_PRIVS
 };
 
 // The real kernel.
 class LinuxCapabilityKernel final : public CapabilityKernel {
-public:
+  public:
     void dropBounding(int cap) override;
     void setKeepCaps(bool on) override;
     void setGroups(const std::vector<gid_t>& groups) override;

@@ -33,19 +33,18 @@ constexpr const char* kCapPolicyEnv = "CAPRUN_CAP_POLICY";
 // First match wins: --cap-policy, the annotation, the environment variable, else lenient.
 // An invalid value is an error naming where it came from. `env` may be null.
 PolicyChoice resolvePolicy(const std::optional<std::string>& option,
-                           const std::map<std::string, std::string>& annotations,
-                           const char* env);
+                           const std::map<std::string, std::string>& annotations, const char* env);
 
 // Why a requested name was not granted in a set.
 enum class CapDropKind {
-    InvalidName,        // not a capability name at all
-    UnknownToKernel,    // a real name above cap_last_cap
-    HostLacks,          // not in the runtime's bounding (and so not offerable at all)
-    NotInHostPermitted, // in the host's bounding but not the runtime's permitted set
-    NotInPermitted,     // effective requested without permitted
-    InheritableBlocked, // inheritable outside what capset allows
-    AmbientNeedsBoth,   // ambient without granted permitted and inheritable
-    AmbientLocked,      // SECBIT_NO_CAP_AMBIENT_RAISE is set
+    InvalidName,         // not a capability name at all
+    UnknownToKernel,     // a real name above cap_last_cap
+    HostLacks,           // not in the runtime's bounding (and so not offerable at all)
+    NotInHostPermitted,  // in the host's bounding but not the runtime's permitted set
+    NotInPermitted,      // effective requested without permitted
+    InheritableBlocked,  // inheritable outside what capset allows
+    AmbientNeedsBoth,    // ambient without granted permitted and inheritable
+    AmbientLocked,       // SECBIT_NO_CAP_AMBIENT_RAISE is set
 };
 
 // One requested name that was not granted, with every set it lost and why (sets with the
@@ -101,9 +100,12 @@ struct CapabilityPlan {
     HostFacts host;
     bool capabilitiesObject = false;  // process.capabilities was present
     std::map<CapSetKind, std::vector<std::string>> requestedNames;  // as written
-    CapSets requested;  // valid, known names only
+    CapSets requested;                                              // valid, known names only
     CapSets granted;
     std::vector<CapDrop> dropped;
+    // Without CAP_SETPCAP the runtime cannot shrink the bounding set: these capabilities
+    // would stay in it although not requested (a shortfall; lenient keeps them).
+    CapMask boundingKept = 0;
     std::vector<RlimitDecision> rlimits;
     std::optional<OomScoreDecision> oomScoreAdj;
     std::uint32_t uid = 0;
@@ -143,7 +145,7 @@ HostFacts hostFactsFor(const GlobalOptions& g);
 
 // The whole planning step as run/create/check do it: policy (option, annotation,
 // environment), executable inspection inside `rootfs`, plan.
-CapabilityPlan planForContainer(const Spec& spec, const GlobalOptions& g,
-                                const std::string& rootfs, const HostFacts& host);
+CapabilityPlan planForContainer(const Spec& spec, const GlobalOptions& g, const std::string& rootfs,
+                                const HostFacts& host);
 
 }  // namespace caprun

@@ -12,7 +12,9 @@ namespace caprun {
 
 using CapMask = std::uint64_t;
 
-constexpr CapMask capBit(int cap) { return CapMask{1} << cap; }
+constexpr CapMask capBit(int cap) {
+    return CapMask{1} << cap;
+}
 
 // All capabilities 0..lastCap.
 constexpr CapMask capsUpTo(int lastCap) {

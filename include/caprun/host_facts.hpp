@@ -22,10 +22,10 @@ struct HostFacts {
     CapSets caps;         // the runtime's own five sets
     int capLastCap = 40;  // /proc/sys/kernel/cap_last_cap
     unsigned securebits = 0;
-    std::string kernelRelease;                    // uname -r
+    std::string kernelRelease;                   // uname -r
     std::map<std::string, RlimitValue> rlimits;  // "RLIMIT_NOFILE" -> the runtime's own
-    int oomScoreAdj = 0;                          // the runtime's own
-    std::string source = "this host";             // or "host status file <path>"
+    int oomScoreAdj = 0;                         // the runtime's own
+    std::string source = "this host";            // or "host status file <path>"
 
     // Reads everything from the running process.
     static HostFacts probe();

@@ -2,6 +2,8 @@
 #include <iostream>
 
 #include "caprun/cap_plan.hpp"
+#include "caprun/cap_report.hpp"
+#include "caprun/log.hpp"
 #include "caprun/check_report.hpp"
 #include "caprun/error.hpp"
 #include "caprun/seccomp.hpp"
@@ -21,7 +23,11 @@ int cmdCheck(const GlobalOptions& g, const Args& args) {
         ("seccomp-profile", po::value<std::string>(), "seccomp profile: a JSON file (dockerd's format), \"default\" (built in) or \"unconfined\"; replaces config.json's linux.seccomp");
     // clang-format on
     auto cl = parseCommandLine("check", args, desc);
-    if (printHelpIfAsked(cl, "check [--bundle DIR] [--format text|json] [--seccomp-profile PATH|default|unconfined]", desc)) return 0;
+    if (printHelpIfAsked(
+            cl,
+            "check [--bundle DIR] [--format text|json] [--seccomp-profile PATH|default|unconfined]",
+            desc))
+        return 0;
     expectPositionals("check", cl, 0, 0, "");
     const std::string format = cl.vm["format"].as<std::string>();
     if (format != "text" && format != "json")
@@ -36,17 +42,24 @@ int cmdCheck(const GlobalOptions& g, const Args& args) {
     // Seccomp gates are evaluated against the bounding set the capability planner grants.
     std::optional<std::string> seccompProfile;
     if (cl.vm.count("seccomp-profile")) seccompProfile = cl.vm["seccomp-profile"].as<std::string>();
-    const std::string rootfs =
-        spec.root.path.empty() || spec.root.path.front() == '/' ? spec.root.path
-                                                                : bundle + "/" + spec.root.path;
+    const std::string rootfs = spec.root.path.empty() || spec.root.path.front() == '/'
+                                   ? spec.root.path
+                                   : bundle + "/" + spec.root.path;
     const CapabilityPlan capPlan = planForContainer(spec, g, rootfs, hostFactsFor(g));
-    addSeccompSection(report, resolveSeccomp(selectSeccomp(spec, seccompProfile),
-                                             seccompHostFor(capPlan)));
+    const auto seccomp =
+        resolveSeccomp(selectSeccomp(spec, seccompProfile), seccompHostFor(capPlan));
+    const CapDropNote note = [&](const CapDrop& d) {
+        return seccompDropNote(seccomp.deniedWithoutCap, d);
+    };
+    addCapabilitySection(report, capPlan, note);
+    addSeccompSection(report, seccomp);
 
     if (format == "json")
         std::cout << renderJson(report);
     else
         std::cout << report.text;
+    // Under strict policy check fails exactly as create/run would.
+    if (capPlan.refusesToStart()) throw Error(capPlan.shortfallMessage(note));
     return 0;
 }
 

@@ -1,0 +1,145 @@
+// Written by the lead engineer against the header of the same name; extend, do not replace.
+#include "caprun/host_facts.hpp"
+
+#include <linux/securebits.h>
+#include <sys/capability.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/utsname.h>
+
+#include <cerrno>
+#include <fstream>
+#include <sstream>
+
+#include "caprun/error.hpp"
+
+namespace caprun {
+
+namespace {
+
+std::optional<std::string> readFirstLine(const std::string& path) {
+    std::ifstream in(path);
+    std::string line;
+    if (!in || !std::getline(in, line)) return std::nullopt;
+    return line;
+}
+
+int highestBit(CapMask m) {
+    for (int i = 63; i >= 0; --i)
+        if (m & capBit(i)) return i;
+    return -1;
+}
+
+// Facts other than the capability sets, from the running process.
+void probeNonCapFacts(HostFacts& h) {
+    if (int sb = ::prctl(PR_GET_SECUREBITS, 0, 0, 0, 0); sb >= 0)
+        h.securebits = static_cast<unsigned>(sb);
+    utsname u{};
+    if (::uname(&u) == 0) h.kernelRelease = u.release;
+    for (const auto& [name, num] : rlimitNumbers()) {
+        rlimit rl{};
+        if (::getrlimit(num, &rl) == 0) h.rlimits[name] = {rl.rlim_cur, rl.rlim_max};
+    }
+    if (auto l = readFirstLine("/proc/self/oom_score_adj")) h.oomScoreAdj = std::stoi(*l);
+}
+
+}  // namespace
+
+const std::map<std::string, int>& rlimitNumbers() {
+    static const std::map<std::string, int> m = {{"RLIMIT_AS", RLIMIT_AS},
+                                                 {"RLIMIT_CORE", RLIMIT_CORE},
+                                                 {"RLIMIT_CPU", RLIMIT_CPU},
+                                                 {"RLIMIT_DATA", RLIMIT_DATA},
+                                                 {"RLIMIT_FSIZE", RLIMIT_FSIZE},
+                                                 {"RLIMIT_LOCKS", RLIMIT_LOCKS},
+                                                 {"RLIMIT_MEMLOCK", RLIMIT_MEMLOCK},
+                                                 {"RLIMIT_MSGQUEUE", RLIMIT_MSGQUEUE},
+                                                 {"RLIMIT_NICE", RLIMIT_NICE},
+                                                 {"RLIMIT_NOFILE", RLIMIT_NOFILE},
+                                                 {"RLIMIT_NPROC", RLIMIT_NPROC},
+                                                 {"RLIMIT_RSS", RLIMIT_RSS},
+                                                 {"RLIMIT_RTPRIO", RLIMIT_RTPRIO},
+                                                 {"RLIMIT_RTTIME", RLIMIT_RTTIME},
+                                                 {"RLIMIT_SIGPENDING", RLIMIT_SIGPENDING},
+                                                 {"RLIMIT_STACK", RLIMIT_STACK}};
+    return m;
+}
+
+HostFacts HostFacts::probe() {
+    HostFacts h;
+    if (auto l = readFirstLine("/proc/sys/kernel/cap_last_cap")) h.capLastCap = std::stoi(*l);
+    // Sets from the kernel directly: libcap's cap_get_proc for the three classic ones,
+    // prctl for bounding and ambient (one bit per call).
+    cap_t c = cap_get_proc();
+    if (c == nullptr) throwErrno("reading the runtime's capabilities (capget)");
+    for (int i = 0; i <= h.capLastCap && i < 64; ++i) {
+        cap_flag_value_t v = CAP_CLEAR;
+        auto cv = static_cast<cap_value_t>(i);
+        if (cap_get_flag(c, cv, CAP_EFFECTIVE, &v) == 0 && v == CAP_SET)
+            h.caps.effective |= capBit(i);
+        if (cap_get_flag(c, cv, CAP_PERMITTED, &v) == 0 && v == CAP_SET)
+            h.caps.permitted |= capBit(i);
+        if (cap_get_flag(c, cv, CAP_INHERITABLE, &v) == 0 && v == CAP_SET)
+            h.caps.inheritable |= capBit(i);
+        if (::prctl(PR_CAPBSET_READ, i, 0, 0, 0) == 1) h.caps.bounding |= capBit(i);
+        if (::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_IS_SET, i, 0, 0) == 1)
+            h.caps.ambient |= capBit(i);
+    }
+    cap_free(c);
+    probeNonCapFacts(h);
+    return h;
+}
+
+HostFacts HostFacts::fromProcStatus(const std::string& path, std::optional<int> capLastCap) {
+    std::ifstream in(path);
+    if (!in) {
+        int err = errno;
+        if (err == ENOENT) throw Error("--host-status: " + path + " does not exist");
+        throwSys("--host-status: reading " + path, err);
+    }
+    HostFacts h;
+    probeNonCapFacts(h);
+    h.source = "host status file " + path;
+    const std::pair<const char*, CapSetKind> fields[] = {{"CapInh", CapSetKind::Inheritable},
+                                                         {"CapPrm", CapSetKind::Permitted},
+                                                         {"CapEff", CapSetKind::Effective},
+                                                         {"CapBnd", CapSetKind::Bounding},
+                                                         {"CapAmb", CapSetKind::Ambient}};
+    bool seen[5] = {};
+    std::string line;
+    int lineNo = 0;
+    while (std::getline(in, line)) {
+        ++lineNo;
+        auto colon = line.find(':');
+        if (colon == std::string::npos) continue;
+        std::string key = line.substr(0, colon);
+        for (std::size_t i = 0; i < 5; ++i) {
+            if (key != fields[i].first) continue;
+            std::istringstream vs(line.substr(colon + 1));
+            std::string hex;
+            vs >> hex;
+            auto mask = parseCapMaskHex(hex);
+            if (!mask)
+                throw Error("--host-status: " + path + " line " + std::to_string(lineNo) + ": " +
+                            key + " is not a hex capability mask: \"" + hex + "\"");
+            h.caps[fields[i].second] = *mask;
+            seen[i] = true;
+        }
+    }
+    for (std::size_t i = 0; i < 5; ++i)
+        if (!seen[i])
+            throw Error("--host-status: " + path + " has no " + fields[i].first +
+                        " line; give a copy of /proc/<pid>/status");
+    if (capLastCap) {
+        h.capLastCap = *capLastCap;
+    } else {
+        h.capLastCap = highestBit(h.caps.bounding);
+        if (h.capLastCap < 0)
+            throw Error("--host-status: " + path +
+                        " has an empty CapBnd, so cap_last_cap cannot be inferred; give "
+                        "--host-cap-last N");
+    }
+    return h;
+}
+
+}  // namespace caprun

@@ -1,0 +1,110 @@
+// The executor's exact call sequence, recorded by a double of the kernel interface.
+#include <doctest/doctest.h>
+
+#include <linux/capability.h>
+
+#include "caprun/cap_executor.hpp"
+#include "caprun/error.hpp"
+
+using namespace caprun;
+
+namespace {
+
+class RecordingKernel : public CapabilityKernel {
+  public:
+    std::vector<std::string> calls;
+    std::string failAt;  // a call prefix that throws, like the kernel refusing it
+    void record(const std::string& c) {
+        calls.push_back(c);
+        if (!failAt.empty() && c.rfind(failAt, 0) == 0)
+            throw Error(c + ": Operation not permitted");
+    }
+    void dropBounding(int cap) override { record("drop-bounding " + capabilityName(cap)); }
+    void setKeepCaps(bool on) override { record(on ? "keep-caps on" : "keep-caps off"); }
+    void setGroups(const std::vector<gid_t>& g) override {
+        std::string s = "setgroups";
+        for (auto x : g) s += " " + std::to_string(x);
+        record(s);
+    }
+    void setGid(gid_t gid) override { record("setresgid " + std::to_string(gid)); }
+    void setUid(uid_t uid) override { record("setresuid " + std::to_string(uid)); }
+    void setCaps(CapMask e, CapMask p, CapMask i) override {
+        record("capset e=" + capMaskHex(e) + " p=" + capMaskHex(p) + " i=" + capMaskHex(i));
+    }
+    void clearAmbient() override { record("ambient clear"); }
+    void raiseAmbient(int cap) override { record("ambient raise " + capabilityName(cap)); }
+    void setNoNewPrivileges() override { record("no_new_privs"); }
+};
+
+constexpr CapMask bit(int c) {
+    return CapMask{1} << c;
+}
+
+}  // namespace
+
+TEST_CASE("executor: root plan without no_new_privs installs seccomp first") {
+    CapabilityPlan plan;
+    plan.granted.bounding = plan.granted.effective = plan.granted.permitted = bit(CAP_KILL);
+    User user;  // uid 0, gid 0
+    RecordingKernel k;
+    applyCapabilityPlan(plan, user, bit(CAP_CHOWN) | bit(CAP_KILL) | bit(CAP_SYS_ADMIN), k,
+                        [&] { k.record("seccomp"); });
+    CHECK(k.calls == std::vector<std::string>{
+                         "seccomp",
+                         "drop-bounding CAP_CHOWN",
+                         "drop-bounding CAP_SYS_ADMIN",
+                         "keep-caps on",
+                         "setgroups",
+                         "setresgid 0",
+                         "setresuid 0",
+                         "keep-caps off",
+                         "capset e=0000000000000020 p=0000000000000020 i=0000000000000000",
+                         "ambient clear",
+                     });
+}
+
+TEST_CASE("executor: non-root plan with no_new_privs installs seccomp last") {
+    CapabilityPlan plan;
+    plan.noNewPrivileges = true;
+    const CapMask nbs = bit(CAP_NET_BIND_SERVICE);
+    plan.granted = CapSets{nbs, nbs, nbs, nbs, nbs};
+    User user;
+    user.uid = 1000;
+    user.gid = 1000;
+    user.additionalGids = {5, 10};
+    RecordingKernel k;
+    applyCapabilityPlan(plan, user, nbs | bit(CAP_SYS_ADMIN), k, [&] { k.record("seccomp"); });
+    CHECK(k.calls == std::vector<std::string>{
+                         "drop-bounding CAP_SYS_ADMIN",
+                         "keep-caps on",
+                         "setgroups 5 10",
+                         "setresgid 1000",
+                         "setresuid 1000",
+                         "keep-caps off",
+                         "capset e=0000000000000400 p=0000000000000400 i=0000000000000400",
+                         "ambient clear",
+                         "ambient raise CAP_NET_BIND_SERVICE",
+                         "no_new_privs",
+                         "seccomp",
+                     });
+}
+
+TEST_CASE("executor: a failing step stops the sequence and names the step and capability") {
+    CapabilityPlan plan;
+    RecordingKernel k;
+    k.failAt = "drop-bounding CAP_SYS_MODULE";
+    CHECK_THROWS_WITH(
+        applyCapabilityPlan(plan, User{}, bit(CAP_SYS_MODULE) | bit(CAP_SYS_TIME), k, nullptr),
+        "drop-bounding CAP_SYS_MODULE: Operation not permitted");
+    CHECK(k.calls.size() == 1);
+}
+
+TEST_CASE("executor: the real kernel's errors name the step and the capability") {
+    LinuxCapabilityKernel k;
+    // Raising an ambient capability that is not permitted and inheritable always fails.
+    CHECK_THROWS_WITH(k.raiseAmbient(CAP_MAC_ADMIN),
+                      "raising CAP_MAC_ADMIN in the ambient set (PR_CAP_AMBIENT_RAISE): Operation "
+                      "not permitted");
+    CHECK_THROWS_WITH(k.dropBounding(200),
+                      "dropping CAP_200 from the bounding set (PR_CAPBSET_DROP): Invalid argument");
+}

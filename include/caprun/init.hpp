@@ -46,9 +46,11 @@ struct ProcessPlan {
     ProcessSetup setup;  // applyCredentials/installSeccomp capture the plan and the filter
 };
 
+// `rootfs` is where the executable is looked up for its file capabilities (empty: not
+// inspected).
 ProcessPlan planProcess(const GlobalOptions& g, const Spec& spec, const Process& process,
                         const std::optional<std::string>& seccompProfile,
-                        const std::string& stateRoot);
+                        const std::string& stateRoot, const std::string& rootfs = "");
 
 // "RLIMIT_NOFILE" -> RLIMIT_NOFILE; throws naming `jsonPath` for an unknown name.
 int rlimitResource(const std::string& name, const std::string& jsonPath);

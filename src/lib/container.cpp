@@ -237,7 +237,7 @@ Prepared prepare(const GlobalOptions& g, const CreateOptions& o) {
         throw Error("config.json: root.path: the rootfs " + p.rootfs.rootfs +
                     " is not a directory");
     // Capability policy and plan, rlimits, seccomp: strict policy fails here.
-    p.process = planProcess(g, p.spec, *p.spec.process, o.seccompProfile, g.root);
+    p.process = planProcess(g, p.spec, *p.spec.process, o.seccompProfile, g.root, p.rootfs.rootfs);
     return p;
 }
 

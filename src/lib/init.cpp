@@ -220,15 +220,19 @@ int rlimitResource(const std::string& name, const std::string& jsonPath) {
 
 #include <memory>
 
+#include "caprun/cap_executor.hpp"
+#include "caprun/cap_plan.hpp"
+#include "caprun/cap_report.hpp"
+#include "caprun/log.hpp"
 #include "caprun/seccomp.hpp"
 
 namespace caprun {
 
 ProcessPlan planProcess(const GlobalOptions& g, const Spec& spec, const Process& process,
                         const std::optional<std::string>& seccompProfile,
-                        const std::string& stateRoot) {
+                        const std::string& stateRoot, const std::string& rootfs) {
+    refuseHostStatusOutsideCheck(g, g.command.empty() ? "create" : g.command);
     ProcessPlan plan;
-    plan.policy = g.capPolicy.value_or("lenient");
     ProcessSetup& s = plan.setup;
     s.args = process.args;
     s.env = process.env;
@@ -236,30 +240,44 @@ ProcessPlan planProcess(const GlobalOptions& g, const Spec& spec, const Process&
     if (s.cwd.front() != '/')
         throw Error("config.json: process.cwd: \"" + s.cwd + "\" is not an absolute path");
     if (spec.linux) s.sysctl = spec.linux->sysctl;
-    for (const auto& r : process.rlimits) {
+
+    // The capability plan for this process (exec passes its own process, not spec's).
+    Spec view;
+    view.process = process;
+    view.annotations = spec.annotations;
+    const HostFacts host = HostFacts::probe();
+    auto cap = std::make_shared<const CapabilityPlan>(planForContainer(view, g, rootfs, host));
+    plan.policy = capPolicyName(cap->policy.policy);
+
+    // Seccomp gates follow the granted bounding set, so a dropped capability also keeps
+    // the syscalls it would unlock denied; the drop warning says which.
+    auto resolved = resolveSeccomp(selectSeccomp(spec, seccompProfile), seccompHostFor(*cap));
+    const CapDropNote note = [&](const CapDrop& d) {
+        return seccompDropNote(resolved.deniedWithoutCap, d);
+    };
+    if (cap->refusesToStart()) throw Error(cap->shortfallMessage(note));
+    if (std::string w = cap->shortfallMessage(note); !w.empty()) log::warn(w);
+    for (const auto& w : resolved.warnings) log::warn(w);
+    for (const auto& w : cap->predictionWarnings) log::info(w);
+
+    for (const auto& r : cap->rlimits) {
         struct rlimit lim {};
-        lim.rlim_cur = r.soft;
+        lim.rlim_cur = r.soft;  // as decided: clamped under lenient when short
         lim.rlim_max = r.hard;
         s.rlimits.emplace_back(rlimitResource(r.type, r.jsonPath), lim);
     }
-    s.oomScoreAdj = process.oomScoreAdj;
+    if (cap->oomScoreAdj) s.oomScoreAdj = cap->oomScoreAdj->value;
     s.umask = process.user.umask;
     s.noNewPrivileges = process.noNewPrivileges;
 
-    SeccompHost host;
-    host.grantedBounding = ~0ULL;
-    host.strictUnknownSyscalls = plan.policy == "strict";
-    auto resolved = resolveSeccomp(selectSeccomp(spec, seccompProfile), host);
     auto compiled = std::make_shared<CompiledSeccomp>(prepareSeccomp(resolved, stateRoot));
     if (compiled->enabled) s.installSeccomp = [compiled] { installSeccomp(*compiled); };
 
-    User user = process.user;
-    s.applyCredentials = [user](const std::function<void()>& installFilter) {
-        installFilter();
-        std::vector<gid_t> groups(user.additionalGids.begin(), user.additionalGids.end());
-        if (::setgroups(groups.size(), groups.data()) < 0) throwErrno("setgroups");
-        if (::setresgid(user.gid, user.gid, user.gid) < 0) throwErrno("setgid");
-        if (::setresuid(user.uid, user.uid, user.uid) < 0) throwErrno("setuid");
+    const User user = process.user;
+    const CapMask bounding = host.caps.bounding;
+    s.applyCredentials = [cap, user, bounding](const std::function<void()>& installFilter) {
+        LinuxCapabilityKernel kernel;
+        applyCapabilityPlan(*cap, user, bounding, kernel, installFilter);
     };
     return plan;
 }

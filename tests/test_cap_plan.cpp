@@ -444,3 +444,72 @@ TEST_CASE("the executable is found through PATH inside the rootfs, never outside
     }
     fs::remove_all(root);
 }
+
+TEST_CASE("hosts x policies, non-root with all five sets: exact granted sets and drops") {
+    const std::vector<std::string> asked{"CAP_NET_BIND_SERVICE", "CAP_SYS_MODULE", "CAP_BPF",
+                                         "CAP_SYS_RESOURCE"};
+    const CapMask askedMask =
+        bit(CAP_NET_BIND_SERVICE) | bit(CAP_SYS_MODULE) | bit(CAP_BPF) | bit(CAP_SYS_RESOURCE);
+    const Spec s = spec({asked, asked, asked, asked, asked}, 1000);
+    struct Row {
+        const char* name;
+        const HostFacts* host;
+        CapMask grantedBEIP;  // bounding, effective, inheritable, permitted
+        CapMask grantedAmbient;
+        std::vector<std::string> droppedNames;
+        bool boundingKept = false;
+    };
+    const std::vector<Row> rows = {
+        {"full host", &kFull, askedMask, askedMask, {}},
+        {"this machine",
+         &kThisMachine,
+         askedMask & ~bit(CAP_SYS_RESOURCE),
+         askedMask & ~bit(CAP_SYS_RESOURCE),
+         {"CAP_SYS_RESOURCE"}},
+        {"talos",
+         &kTalos,
+         askedMask & ~bit(CAP_SYS_MODULE),
+         0,
+         {"CAP_NET_BIND_SERVICE", "CAP_SYS_MODULE", "CAP_BPF", "CAP_SYS_RESOURCE"}},
+        {"old docker-in-docker",
+         &kOldDind,
+         askedMask & ~bit(CAP_BPF),
+         askedMask & ~bit(CAP_BPF),
+         {"CAP_BPF"}},
+        {"old kernel",
+         &kOldKernel,
+         askedMask & ~bit(CAP_BPF),
+         askedMask & ~bit(CAP_BPF),
+         {"CAP_BPF"}},
+        {"no CAP_SETPCAP", &kNoSetpcap, askedMask, askedMask, {}, true},
+    };
+    for (const auto& row : rows) {
+        for (const auto& pol : {kStrict, kLenient}) {
+            CAPTURE(row.name);
+            CAPTURE(capPolicyName(pol.policy));
+            auto pl = plan(s, *row.host, pol);
+            const CapMask kept = row.boundingKept && pol.policy == CapPolicy::Lenient
+                                     ? row.host->caps.bounding & ~askedMask
+                                     : 0;
+            CHECK(pl.granted.bounding == (row.grantedBEIP | kept));
+            CHECK(pl.granted.effective == row.grantedBEIP);
+            CHECK(pl.granted.inheritable == row.grantedBEIP);
+            CHECK(pl.granted.permitted == row.grantedBEIP);
+            CHECK(pl.granted.ambient == row.grantedAmbient);
+            std::vector<std::string> names;
+            for (const auto& d : pl.dropped) names.push_back(d.name);
+            CHECK(names == row.droppedNames);
+            const bool short_ = !row.droppedNames.empty() || row.boundingKept;
+            CHECK(pl.refusesToStart() == (pol.policy == CapPolicy::Strict && short_));
+            // A non-root process without file capabilities keeps exactly its ambient set.
+            CHECK(pl.predicted.permitted == row.grantedAmbient);
+            CHECK(pl.predicted.effective == row.grantedAmbient);
+            CHECK(pl.predicted.ambient == row.grantedAmbient);
+        }
+    }
+    // On this machine the one drop covers all five sets with one reason.
+    auto pl = plan(s, kThisMachine, kStrict);
+    CHECK(pl.dropped[0].describe() ==
+          "CAP_SYS_RESOURCE (bounding, effective, inheritable, permitted, ambient): not in the "
+          "runtime's bounding set; the host does not offer it (CapBnd=000001fffeffffff)");
+}

@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -298,7 +299,17 @@ TEST_CASE("spec: the default spec parses, and the rootless one maps the caller")
     auto r = parseSpec(caprun::defaultSpecJson(true));
     REQUIRE(r.linux->uidMappings.size() == 1);
     CHECK(r.linux->uidMappings[0].hostID == ::geteuid());
-    bool hasUser = false;
-    for (const auto& ns : r.linux->namespaces) hasUser |= ns.type == "user";
-    CHECK(hasUser);
+    std::vector<std::string> types;
+    for (const auto& ns : r.linux->namespaces) types.push_back(ns.type);
+    CHECK(types == std::vector<std::string>{"pid", "ipc", "uts", "mount", "user"});
+    CHECK_FALSE(r.linux->resources.has_value());
+    for (const auto& m : r.mounts) {
+        CHECK(m.destination != "/sys/fs/cgroup");
+        if (m.destination == "/dev/pts")
+            CHECK(std::find(m.options.begin(), m.options.end(), "gid=5") == m.options.end());
+        if (m.destination == "/sys") {
+            CHECK(m.source == "/sys");
+            CHECK(std::find(m.options.begin(), m.options.end(), "rbind") != m.options.end());
+        }
+    }
 }

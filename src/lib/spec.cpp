@@ -8,6 +8,9 @@
 #include <cerrno>
 #include <set>
 
+#include <rapidjson/prettywriter.h>
+#include <rapidjson/stringbuffer.h>
+
 #include "caprun/error.hpp"
 
 namespace caprun {
@@ -554,74 +557,59 @@ constexpr const char* kDefaultSpec = R"({
 }
 )";
 
-// runc's rootless variant: a user namespace mapping the caller to root, no network or
-// cgroup namespace, /sys bound from the host, no devpts gid, no device cgroup rules.
-constexpr const char* kRootlessSpec = R"({
-	"ociVersion": "1.2.0",
-	"process": {
-		"terminal": true,
-		"user": { "uid": 0, "gid": 0 },
-		"args": [ "sh" ],
-		"env": [
-			"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-			"TERM=xterm"
-		],
-		"cwd": "/",
-		"capabilities": {
-			"bounding": [ "CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE" ],
-			"effective": [ "CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE" ],
-			"permitted": [ "CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE" ]
-		},
-		"rlimits": [ { "type": "RLIMIT_NOFILE", "hard": 1024, "soft": 1024 } ],
-		"noNewPrivileges": true
-	},
-	"root": { "path": "rootfs", "readonly": true },
-	"hostname": "caprun",
-	"mounts": [
-		{ "destination": "/proc", "type": "proc", "source": "proc" },
-		{ "destination": "/dev", "type": "tmpfs", "source": "tmpfs",
-		  "options": [ "nosuid", "strictatime", "mode=755", "size=65536k" ] },
-		{ "destination": "/dev/pts", "type": "devpts", "source": "devpts",
-		  "options": [ "nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620" ] },
-		{ "destination": "/dev/shm", "type": "tmpfs", "source": "shm",
-		  "options": [ "nosuid", "noexec", "nodev", "mode=1777", "size=65536k" ] },
-		{ "destination": "/dev/mqueue", "type": "mqueue", "source": "mqueue",
-		  "options": [ "nosuid", "noexec", "nodev" ] },
-		{ "destination": "/sys", "type": "none", "source": "/sys",
-		  "options": [ "rbind", "nosuid", "noexec", "nodev", "ro" ] }
-	],
-	"linux": {
-		"uidMappings": [ { "containerID": 0, "hostID": @UID@, "size": 1 } ],
-		"gidMappings": [ { "containerID": 0, "hostID": @GID@, "size": 1 } ],
-		"namespaces": [
-			{ "type": "pid" }, { "type": "ipc" }, { "type": "uts" },
-			{ "type": "mount" }, { "type": "user" }
-		],
-		"maskedPaths": [
-			"/proc/acpi", "/proc/asound", "/proc/kcore", "/proc/keys", "/proc/latency_stats",
-			"/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug", "/sys/firmware",
-			"/proc/scsi"
-		],
-		"readonlyPaths": [
-			"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"
-		]
-	}
-}
-)";
-
-void replaceAll(std::string& s, std::string_view from, const std::string& to) {
-    for (auto pos = s.find(from); pos != std::string::npos; pos = s.find(from, pos + to.size()))
-        s.replace(pos, from.size(), to);
-}
-
 }  // namespace
 
 std::string defaultSpecJson(bool rootless) {
     if (!rootless) return kDefaultSpec;
-    std::string s = kRootlessSpec;
-    replaceAll(s, "@UID@", std::to_string(::geteuid()));
-    replaceAll(s, "@GID@", std::to_string(::getegid()));
-    return s;
+    // runc's rootless changes to the default: a user namespace mapping the caller to root,
+    // no network or cgroup namespace, /sys bound from the host, no devpts gid, no device
+    // cgroup rules (an unprivileged user cannot set them).
+    rapidjson::Document d;
+    d.Parse(kDefaultSpec);
+    auto& a = d.GetAllocator();
+    auto& linux = d["linux"];
+    linux.RemoveMember("resources");
+    auto& nss = linux["namespaces"];
+    for (auto it = nss.Begin(); it != nss.End();) {
+        std::string t = (*it)["type"].GetString();
+        it = (t == "network" || t == "cgroup") ? nss.Erase(it) : it + 1;
+    }
+    rapidjson::Value userNs(rapidjson::kObjectType);
+    userNs.AddMember("type", "user", a);
+    nss.PushBack(userNs, a);
+    for (const char* key : {"uidMappings", "gidMappings"}) {
+        rapidjson::Value m(rapidjson::kObjectType);
+        m.AddMember("containerID", 0, a);
+        m.AddMember("hostID", key[0] == 'u' ? ::geteuid() : ::getegid(), a);
+        m.AddMember("size", 1, a);
+        rapidjson::Value arr(rapidjson::kArrayType);
+        arr.PushBack(m, a);
+        linux.AddMember(rapidjson::StringRef(key), arr, a);
+    }
+    auto& mounts = d["mounts"];
+    for (auto it = mounts.Begin(); it != mounts.End();) {
+        std::string dest = (*it)["destination"].GetString();
+        if (dest == "/sys/fs/cgroup") {
+            it = mounts.Erase(it);
+            continue;
+        }
+        if (dest == "/dev/pts") {
+            auto& opts = (*it)["options"];
+            for (auto o = opts.Begin(); o != opts.End();)
+                o = std::string(o->GetString()) == "gid=5" ? opts.Erase(o) : o + 1;
+        }
+        if (dest == "/sys") {
+            (*it)["type"].SetString("none");
+            (*it)["source"].SetString("/sys");
+            (*it)["options"].PushBack("rbind", a);
+        }
+        ++it;
+    }
+    rapidjson::StringBuffer buf;
+    rapidjson::PrettyWriter<rapidjson::StringBuffer> w(buf);
+    w.SetIndent('\t', 1);
+    d.Accept(w);
+    return std::string(buf.GetString(), buf.GetSize()) + "\n";
 }
 
 }  // namespace caprun

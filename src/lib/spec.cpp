@@ -502,9 +502,10 @@ namespace caprun {
 
 namespace {
 
-// runc's default spec, with caprun's defaults. terminal is on as in runc's (`sh` in a pty).
+// runc's default spec (ociVersion as runc 1.1 writes it, which crun 1.8 also accepts).
+// terminal is on as in runc's (`sh` in a pty).
 constexpr const char* kDefaultSpec = R"({
-	"ociVersion": "1.2.0",
+	"ociVersion": "1.0.2-dev",
 	"process": {
 		"terminal": true,
 		"user": { "uid": 0, "gid": 0 },

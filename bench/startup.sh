@@ -31,14 +31,14 @@ fi
 
 cd "$work/bundle"
 cmd() { echo "$1 --root $work/state-$2 run bench"; }
-hyperfine --style basic --warmup 3 --runs "$runs" --export-json "$work/h.json" \
+hyperfine -N --style basic --warmup 3 --runs "$runs" --export-json "$work/h.json" \
     -n caprun "$(cmd "$caprun" caprun)" \
     -n crun "$(cmd crun crun)" \
     -n runc "$(cmd runc runc)" \
     -n unshare+chroot "unshare --pid --fork --mount --uts --ipc --net chroot $work/bundle/rootfs /bin/true"
 
-median() { sed -n "/\"command\": \".*$1.*\"/,/median/p" "$work/h.json" | grep '"median"' | head -1 | sed -E 's/.*: ([0-9.e-]+),?/\1/'; }
-c=$(median "$caprun"); k=$(median "crun --root"); r=$(median "runc --root"); u=$(median "unshare")
+median() { jq -r --arg n "$1" '.results[] | select(.command == $n) | .median' "$work/h.json"; }
+c=$(median caprun); k=$(median crun); r=$(median runc); u=$(median unshare+chroot)
 echo
 echo "median wall time (ms): caprun $(awk "BEGIN{printf \"%.2f\", $c*1000}")  crun $(awk "BEGIN{printf \"%.2f\", $k*1000}")  runc $(awk "BEGIN{printf \"%.2f\", $r*1000}")  unshare+chroot $(awk "BEGIN{printf \"%.2f\", $u*1000}")"
 echo "ratio caprun/crun:           $(awk "BEGIN{printf \"%.2f\", $c/$k}")   (target <= 0.75)"

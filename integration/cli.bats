@@ -101,3 +101,33 @@ teardown() {
     [ "$(wc -l < "$TMP/log.json")" -eq 1 ]
     grep -qE '^\{"level":"error","msg":"bundle directory [^"]+ does not exist","time":"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]+Z"\}$' "$TMP/log.json"
 }
+
+@test "check --host-status: plans for another host; strict fails with run's message; JSON keys" {
+    "$CAPRUN" spec --bundle "$TMP"
+    mkdir "$TMP/rootfs"
+    sed -i 's/"CAP_KILL",/"CAP_KILL", "CAP_SYS_MODULE", "CAP_BPF",/g' "$TMP/config.json"
+    # A Talos-like host without CAP_SYS_MODULE and CAP_SYS_BOOT, on a kernel with 41 caps.
+    printf 'Name:\tx\nCapInh:\t0000000000000000\nCapPrm:\t000001ffffbeffff\nCapEff:\t000001ffffbeffff\nCapBnd:\t000001ffffbeffff\nCapAmb:\t0000000000000000\n' > "$TMP/status"
+    run "$CAPRUN" --host-status "$TMP/status" check --bundle "$TMP"
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"Host (host status file $TMP/status): CapBnd=000001ffffbeffff"* ]]
+    [[ "$output" == *"CAP_SYS_MODULE (bounding, effective, permitted): not in the runtime's bounding set; the host does not offer it (CapBnd=000001ffffbeffff)"* ]]
+    [[ "$output" != *"CAP_BPF (bounding"* ]]
+    # The same host on an older kernel: CAP_BPF is unknown there.
+    run "$CAPRUN" --host-status "$TMP/status" --host-cap-last 37 check --bundle "$TMP"
+    [[ "$output" == *"CAP_BPF (bounding, effective, permitted): unknown to this kernel (cap_last_cap=37)"* ]]
+    run "$CAPRUN" --cap-policy strict --host-status "$TMP/status" check --bundle "$TMP" --format json
+    [ "$status" -eq 1 ]
+    [[ "$output" == *"cannot grant what config.json asks for (cap policy strict, from --cap-policy)"* ]]
+    [[ "$output" == *"--cap-policy=lenient"* ]]
+    json=$("$CAPRUN" --host-status "$TMP/status" check --bundle "$TMP" --format json)
+    for key in policy policySource host requested granted dropped predicted warnings; do
+        jq -e --arg k "$key" '.capabilities | has($k)' <<<"$json" >/dev/null || { echo "no $key"; false; }
+    done
+    [ "$(jq -r '.capabilities.dropped[0].cap' <<<"$json")" = "CAP_SYS_MODULE" ]
+    [ "$(jq -r '.capabilities.host.bounding' <<<"$json")" = "000001ffffbeffff" ]
+    # run and create refuse it: they run here, not on that host.
+    run "$CAPRUN" --host-status "$TMP/status" run --bundle "$TMP" x
+    [ "$status" -eq 1 ]
+    [[ "$output" == *"--host-status and --host-cap-last are only for \`caprun check\`"* ]]
+}

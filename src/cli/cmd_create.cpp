@@ -1,6 +1,7 @@
 // caprun create / run: option parsing shared by both; the work is in container.cpp.
 #include "caprun/container.hpp"
 #include "caprun/error.hpp"
+#include "caprun/cap_plan.hpp"
 #include "commands.hpp"
 
 namespace caprun::cli {
@@ -22,9 +23,7 @@ void addCreateOptions(po::options_description& desc) {
 
 CreateOptions createOptionsFrom(const GlobalOptions& g, const std::string& cmd,
                                 const CommandLine& cl) {
-    if (g.hostStatus)
-        throw UsageError(cmd + ": --host-status only describes a host for check; it cannot "
-                               "be used to create a real container");
+    refuseHostStatusOutsideCheck(g, cmd);
     expectPositionals(cmd, cl, 1, 1, "container id");
     CreateOptions o;
     o.id = cl.positionals[0];

@@ -251,13 +251,14 @@ ProcessPlan planProcess(const GlobalOptions& g, const Spec& spec, const Process&
 
     // Seccomp gates follow the granted bounding set, so a dropped capability also keeps
     // the syscalls it would unlock denied; the drop warning says which.
-    auto resolved = resolveSeccomp(selectSeccomp(spec, seccompProfile), seccompHostFor(*cap));
+    // planSeccomp loads a cached compiled filter without parsing when it can.
+    SeccompPlan sp = planSeccomp(spec, seccompProfile, seccompHostFor(*cap), stateRoot);
     const CapDropNote note = [&](const CapDrop& d) {
-        return seccompDropNote(resolved.deniedWithoutCap, d);
+        return seccompDropNote(sp.deniedWithoutCap, d);
     };
     if (cap->refusesToStart()) throw Error(cap->shortfallMessage(note));
     if (std::string w = cap->shortfallMessage(note); !w.empty()) log::warn(w);
-    for (const auto& w : resolved.warnings) log::warn(w);
+    for (const auto& w : sp.warnings) log::warn(w);
     for (const auto& w : cap->predictionWarnings) log::info(w);
 
     for (const auto& r : cap->rlimits) {
@@ -270,7 +271,7 @@ ProcessPlan planProcess(const GlobalOptions& g, const Spec& spec, const Process&
     s.umask = process.user.umask;
     s.noNewPrivileges = process.noNewPrivileges;
 
-    auto compiled = std::make_shared<CompiledSeccomp>(prepareSeccomp(resolved, stateRoot));
+    auto compiled = std::make_shared<CompiledSeccomp>(std::move(sp.compiled));
     if (compiled->enabled) s.installSeccomp = [compiled] { installSeccomp(*compiled); };
 
     const User user = process.user;

@@ -682,6 +682,9 @@ std::vector<bpf_insn> deviceFilterProgram(const std::vector<DeviceCgroupRule>& r
         for (std::size_t j : jumps)
             checks[j].off = static_cast<std::int16_t>(checks.size() - j - 1);
         prog.insert(prog.end(), checks.begin(), checks.end());
+        // A rule matching everything decides for all earlier rules: the verifier rejects
+        // the unreachable code that would follow it.
+        if (jumps.empty()) return prog;
     }
     prog.push_back(insn(BPF_ALU | BPF_MOV | BPF_K, BPF_REG_0, 0, 0, 0));
     prog.push_back(insn(BPF_JMP | BPF_EXIT, 0, 0, 0, 0));

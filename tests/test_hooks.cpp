@@ -1,0 +1,106 @@
+#include <doctest/doctest.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+#include "caprun/error.hpp"
+#include "caprun/hooks.hpp"
+
+namespace fs = std::filesystem;
+using namespace caprun;
+
+namespace {
+
+struct TempDir {
+    std::string path;
+    TempDir() {
+        char tmpl[] = "/tmp/caprun-hooks-test-XXXXXX";
+        path = ::mkdtemp(tmpl);
+    }
+    ~TempDir() { fs::remove_all(path); }
+};
+
+Hook sh(const std::string& script, std::vector<std::string> env = {},
+        std::optional<int> timeout = {}) {
+    return Hook{"/bin/sh", {"sh", "-c", script}, std::move(env), timeout};
+}
+
+std::string slurp(const std::string& path) {
+    std::ifstream in(path);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+}
+
+}  // namespace
+
+TEST_CASE("a hook gets the state JSON on stdin, its args and only its env") {
+    TempDir tmp;
+    const std::string state = R"({"ociVersion":"1.1.0","id":"c1","status":"creating","pid":7})";
+    Hook h{
+        "/bin/sh",
+        {"sh", "-c", "cat > " + tmp.path + "/stdin; echo \"$0 $1 [$FOO] [$HOME]\"", "zero", "one"},
+        {"FOO=bar"},
+        std::nullopt};
+    HookResult r = runHook(h, state);
+    CHECK(r.exited);
+    CHECK(r.status == 0);
+    CHECK_FALSE(r.timedOut);
+    CHECK(slurp(tmp.path + "/stdin") == state);
+    CHECK(r.output == "zero one [bar] []\n");
+
+    HookResult env = runHook(Hook{"/usr/bin/env", {"env"}, {"A=1", "B=2"}, std::nullopt}, "");
+    CHECK(env.output == "A=1\nB=2\n");
+    // No args: argv is just the path.
+    HookResult noArgs = runHook(Hook{"/bin/echo", {}, {}, std::nullopt}, "{}");
+    CHECK(noArgs.output == "\n");
+}
+
+TEST_CASE("a hook that ignores a large stdin does not take the runtime down") {
+    std::string big(1 << 20, 'x');
+    HookResult r = runHook(sh("exit 0"), big);
+    CHECK(r.exited);
+    CHECK(r.status == 0);
+}
+
+TEST_CASE("failures name the hook kind, the path and what happened") {
+    CHECK_THROWS_WITH_AS(runHooks(HookKind::CreateRuntime, {sh("echo boom >&2; exit 3")}, "{}"),
+                         "createRuntime hook /bin/sh failed with exit status 3: boom", Error);
+    CHECK_THROWS_WITH_AS(runHooks(HookKind::Prestart, {sh("kill -9 $$")}, "{}"),
+                         doctest::Contains("prestart hook /bin/sh was killed by signal 9"), Error);
+    CHECK_THROWS_WITH_AS(
+        runHooks(HookKind::Poststart, {Hook{"/nonexistent/hook", {}, {}, std::nullopt}}, "{}"),
+        doctest::Contains("/nonexistent/hook"), Error);
+    CHECK_THROWS_WITH_AS(
+        runHooks(HookKind::Poststart, {Hook{"relative", {}, {}, std::nullopt}}, "{}"),
+        doctest::Contains("must be absolute"), Error);
+}
+
+TEST_CASE("a hook past its timeout is killed and reported") {
+    // The hook would sleep far longer than its 1 s timeout.
+    HookResult r = runHook(sh("sleep 600", {}, 1), "{}");
+    CHECK(r.timedOut);
+    CHECK_FALSE(r.exited);
+    CHECK(r.status == 9);
+    CHECK_THROWS_WITH_AS(runHooks(HookKind::StartContainer, {sh("sleep 600", {}, 1)}, "{}"),
+                         doctest::Contains("startContainer hook /bin/sh did not finish within its "
+                                           "timeout of 1s and was killed"),
+                         Error);
+}
+
+TEST_CASE("the first failing hook stops the others; poststop runs them all") {
+    TempDir tmp;
+    std::string marker = tmp.path + "/second-ran";
+    std::vector<Hook> hooks = {sh("exit 1"), sh("touch " + marker)};
+    CHECK_THROWS_AS(runHooks(HookKind::CreateContainer, hooks, "{}"), Error);
+    CHECK_FALSE(fs::exists(marker));
+
+    CHECK(runHooksLoggingFailures(HookKind::Poststop, hooks, "{}") == 1);
+    CHECK(fs::exists(marker));
+    CHECK(runHooksLoggingFailures(HookKind::Poststop, {sh("true")}, "{}") == 0);
+    CHECK(hookKindName(HookKind::CreateRuntime) == "createRuntime");
+}

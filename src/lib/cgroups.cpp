@@ -222,7 +222,8 @@ CgroupManager selectCgroupManager(const GlobalOptions& g, const std::string& sys
     if (g.cgroupManager == "disabled") return CgroupManager::Disabled;
     bool systemd = g.systemdCgroup || g.cgroupManager == "systemd";
     if (!systemd) return CgroupManager::Cgroupfs;
-    std::string flag = g.systemdCgroup ? "--systemd-cgroup" : "--cgroup-manager systemd";
+    std::string flag =
+        g.cgroupManager == "systemd" ? "--cgroup-manager systemd" : "--systemd-cgroup";
     if (!fileExists(systemdRunDir))
         throw Error(flag + ": systemd is not running on this host (" + systemdRunDir +
                     " does not exist), so there is no systemd to create the container's "

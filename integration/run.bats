@@ -154,7 +154,7 @@ wait_for_file() {
          | .process.oomScoreAdj = 123 | .process.cwd = "/work/here" | .process.env += ["FOO=bar"]
          | .process.user.umask = 63 | .process.rlimits = [{"type":"RLIMIT_NOFILE","hard":1000,"soft":900}]
          | .root.readonly = false'
-    cfg '.process.args = ["/bin/sh", "-c", "hostname; domainname; cat /proc/sys/net/ipv4/ip_forward; cat /proc/self/oom_score_adj; pwd; echo FOO=$FOO; umask; probe rlimit nofile"]'
+    cfg '.process.args = ["/bin/sh", "-c", "hostname; cat /proc/sys/kernel/domainname; cat /proc/sys/net/ipv4/ip_forward; cat /proc/self/oom_score_adj; pwd; echo FOO=$FOO; umask; probe rlimit nofile"]'
     run caprun run "$ID"
     [ "$status" -eq 0 ]
     [ "${lines[0]}" = box ]
@@ -180,7 +180,7 @@ wait_for_file() {
 
 @test "run: default devices, /dev symlinks and linux.devices" {
     cfg '.linux.devices = [{"path":"/dev/myfull","type":"c","major":1,"minor":7,"fileMode":384,"uid":0,"gid":0}]'
-    cfg '.process.args = ["/bin/sh", "-c", "for d in null zero full random urandom tty myfull; do stat -c \"%n %F %t:%T %a\" /dev/$d; done; for l in fd stdin stdout stderr ptmx; do echo /dev/$l=$(readlink /dev/$l); done; head -c 3 /dev/zero | wc -c; echo x > /dev/myfull 2>&1; true"]'
+    cfg '.process.args = ["/bin/sh", "-c", "for d in null zero full random urandom tty myfull; do stat -c \"%n %F %t:%T %a\" /dev/$d; done; for l in fd stdin stdout stderr ptmx; do echo /dev/$l=$(readlink /dev/$l); done; head -c 3 /dev/zero | wc -c; echo x > /dev/myfull || echo myfull-is-full"]'
     run caprun run "$ID"
     [ "$status" -eq 0 ]
     [[ "$output" == *"/dev/null character special file 1:3 666"* ]]
@@ -195,7 +195,7 @@ wait_for_file() {
     [[ "$output" == *"/dev/stdout=/proc/self/fd/1"* ]]
     [[ "$output" == *"/dev/stderr=/proc/self/fd/2"* ]]
     [[ "$output" == *"/dev/ptmx=pts/ptmx"* ]]
-    [[ "$output" == *"No space left on device"* ]]
+    [[ "$output" == *"myfull-is-full"* ]]
 }
 
 @test "run: namespaces not listed are shared with the host; a path joins one" {

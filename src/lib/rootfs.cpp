@@ -282,17 +282,21 @@ std::string ownCgroupPath(const HostCgroupMount& m) {
     return "/";
 }
 
-void mountOneCgroup(const HostCgroupMount& m, const std::string& target, unsigned long flags,
-                    bool freshMount, const std::string& what) {
+void mountOneCgroup(const HostCgroupMount& m, int rootFd, const std::string& dest,
+                    unsigned long flags, bool freshMount, const std::string& what) {
+    Fd fd(openInRoot(rootFd, dest, CreateMissing::Directory));
     if (freshMount) {
-        mountOrThrow(m.v2 ? "cgroup2" : "cgroup", target, m.v2 ? "cgroup2" : "cgroup", flags,
-                     m.v2 ? "" : m.mountOptions, what + ": mounting " + m.mountpoint);
+        mountOrThrow(m.v2 ? "cgroup2" : "cgroup", fdPath(fd.fd), m.v2 ? "cgroup2" : "cgroup",
+                     flags, m.v2 ? "" : m.mountOptions, what + ": mounting " + m.mountpoint);
         return;
     }
-    // Without a cgroup namespace show only the container's own cgroup, as runc does.
+    // Without a cgroup namespace (or in a user namespace, where v1 hierarchies cannot be
+    // mounted) show only the container's own cgroup, as runc does.
     std::string source = m.mountpoint + ownCgroupPath(m);
-    mountOrThrow(source, target, nullptr, MS_BIND | MS_REC, "", what + ": binding " + source);
-    mountOrThrow("", target, nullptr, MS_BIND | MS_REMOUNT | flags, "",
+    mountOrThrow(source, fdPath(fd.fd), nullptr, MS_BIND | MS_REC, "", what + ": binding " + source);
+    Fd again(openInRoot(rootFd, dest, CreateMissing::No));  // the root of the new bind
+    mountOrThrow("", fdPath(again.fd), nullptr,
+                 MS_BIND | MS_REMOUNT | flags | lockedFlags(again.fd), "",
                  what + ": remounting " + source);
 }
 
@@ -302,8 +306,7 @@ void mountCgroupFs(int rootFd, const PlannedMount& m, bool freshMount) {
     auto hosts = hostCgroupMounts();
     for (const auto& h : hosts) {
         if (h.v2 && h.mountpoint == "/sys/fs/cgroup") {  // pure cgroup v2 host
-            Fd fd(openInRoot(rootFd, m.destination, CreateMissing::Directory));
-            mountOneCgroup(h, fdPath(fd.fd), flags, freshMount, what);
+            mountOneCgroup(h, rootFd, m.destination, flags, freshMount, what);
             return;
         }
     }
@@ -315,8 +318,7 @@ void mountCgroupFs(int rootFd, const PlannedMount& m, bool freshMount) {
     for (const auto& h : hosts) {
         std::string name = h.mountpoint.substr(h.mountpoint.find_last_of('/') + 1);
         if (h.mountpoint.rfind("/sys/fs/cgroup/", 0) != 0 || name.empty()) continue;
-        Fd fd(openInRoot(rootFd, m.destination + "/" + name, CreateMissing::Directory));
-        mountOneCgroup(h, fdPath(fd.fd), flags, freshMount, what);
+        mountOneCgroup(h, rootFd, m.destination + "/" + name, flags, freshMount, what);
     }
     if (flags & MS_RDONLY) {
         Fd fd(openInRoot(rootFd, m.destination, CreateMissing::No));

@@ -9,6 +9,7 @@
 
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -35,6 +36,14 @@ struct ProcessSetup {
     // capabilities when no_new_privileges is off).
     std::function<void(const std::function<void()>& installSeccomp)> applyCredentials;
     std::function<void()> installSeccomp;  // empty: no filter
+    // SCMP_ACT_NOTIFY: the filter's listener fd goes to this sink (the init sends it to the
+    // runtime, which hands it to the agent at listenerPath). With no_new_privs the filter is
+    // then installed at the end of setup, not right before execve, so the fd can still be
+    // passed while create waits.
+    bool seccompNotify = false;
+    std::string seccompListenerPath, seccompListenerMetadata;
+    std::shared_ptr<std::function<void(int)>> seccompListenerSink =
+        std::make_shared<std::function<void(int)>>();
 };
 
 // Everything decided about a process before clone: the capability policy and plan, the

@@ -29,6 +29,7 @@
 #include "caprun/namespaces.hpp"
 #include "caprun/rootfs.hpp"
 #include "caprun/spec.hpp"
+#include "caprun/seccomp.hpp"
 #include "caprun/state.hpp"
 
 namespace caprun {
@@ -46,6 +47,7 @@ enum class Msg : char {
     Ready = 'R',     // child -> parent: blocked before user code (or, for exec, about to exec)
     Failed = 'E',    // child -> parent: payload = error text
     Console = 'P',   // child -> parent: carries the pty master fd
+    SeccompListener = 'S',  // child -> parent: carries the seccomp NOTIFY listener fd
 };
 
 void sendMsg(int fd, Msg type, const std::string& payload = {}) {
@@ -324,6 +326,10 @@ struct ChildContext {
         ProcessSetup setup = c.prep->process.setup;
         setup.preserveFds = c.preserveFds;
         if (c.terminal) setup.terminalSlave = openContainerPty(c.sync, c.consoleSize);
+        *setup.seccompListenerSink = [&c](int fd) {
+            sendMsgWithFd(c.sync, Msg::SeccompListener, fd);
+            ::close(fd);
+        };
         if (c.prep->ns.creates(NamespaceKind::Uts)) {
             if (!c.prep->spec.hostname.empty()) setup.hostname = c.prep->spec.hostname;
             if (!c.prep->spec.domainname.empty()) setup.domainname = c.prep->spec.domainname;
@@ -447,7 +453,7 @@ Created createInternal(const GlobalOptions& g, const CreateOptions& o, bool fore
         std::string payload;
         int passed = -1;
         bool got = recvMsg(parentSock.fd, type, payload, &passed);
-        if (passed >= 0) master = UniqueFd(passed);
+        UniqueFd passedFd(passed);
         if (!got) {
             int status = 0;
             ::waitpid(pid, &status, 0);
@@ -468,7 +474,18 @@ Created createInternal(const GlobalOptions& g, const CreateOptions& o, bool fore
             continue;
         }
         if (type == Msg::Ready) break;
-        if (type == Msg::Console && master.fd >= 0) continue;
+        if (type == Msg::Console && passedFd.fd >= 0) {
+            master = std::move(passedFd);
+            continue;
+        }
+        if (type == Msg::SeccompListener && passedFd.fd >= 0) {
+            // The agent gets the listener while the container is "creating".
+            const ProcessSetup& ps = prep.process.setup;
+            sendSeccompListener(ps.seccompListenerPath, passedFd.fd,
+                                seccompListenerMessage(pid, ps.seccompListenerMetadata,
+                                                       stateJson(st, ContainerStatus::Creating)));
+            continue;
+        }
         throw Error("unexpected message from the container process during setup");
     }
 

@@ -146,7 +146,7 @@ std::string prepareProcess(const ProcessSetup& p) {
     if (p.noNewPrivileges && ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
         throwErrno("setting no_new_privileges");
     std::function<void()> earlySeccomp = [] {};
-    if (p.installSeccomp && !p.noNewPrivileges) earlySeccomp = p.installSeccomp;
+    if (p.installSeccomp && (!p.noNewPrivileges || p.seccompNotify)) earlySeccomp = p.installSeccomp;
     if (p.applyCredentials) p.applyCredentials(earlySeccomp);
     else earlySeccomp();
     if (::chdir(p.cwd.c_str()) < 0) throwErrno("entering process.cwd " + p.cwd);
@@ -168,7 +168,7 @@ void markFdsCloseOnExec(int first) {
 }
 
 void execProcess(const ProcessSetup& p, const std::string& executable) {
-    if (p.installSeccomp && p.noNewPrivileges) p.installSeccomp();
+    if (p.installSeccomp && p.noNewPrivileges && !p.seccompNotify) p.installSeccomp();
     int firstClosed = 3 + static_cast<int>(p.preserveFds);
     markFdsCloseOnExec(firstClosed);
     for (int fd = 3; fd < firstClosed; ++fd) {
@@ -272,7 +272,19 @@ ProcessPlan planProcess(const GlobalOptions& g, const Spec& spec, const Process&
     s.noNewPrivileges = process.noNewPrivileges;
 
     auto compiled = std::make_shared<CompiledSeccomp>(std::move(sp.compiled));
-    if (compiled->enabled) s.installSeccomp = [compiled] { installSeccomp(*compiled); };
+    if (compiled->enabled) {
+        s.seccompNotify = compiled->usesNotify;
+        s.seccompListenerPath = compiled->listenerPath;
+        s.seccompListenerMetadata = compiled->listenerMetadata;
+        s.installSeccomp = [compiled, sink = s.seccompListenerSink] {
+            int fd = installSeccomp(*compiled);
+            if (fd < 0) return;
+            if (*sink)
+                (*sink)(fd);
+            else
+                ::close(fd);  // no agent to hand it to (exec): the filter still applies
+        };
+    }
 
     const User user = process.user;
     const CapMask bounding = host.caps.bounding;

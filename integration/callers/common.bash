@@ -50,11 +50,11 @@ has_cap_bit() {
     (( (16#$mask >> bit) & 1 ))
 }
 
-# Processes still running caprun-launched programs from our rootfs.
+# Processes whose root directory is at or below $1 (containers from our rootfs).
 leftover_processes() {
     local p
     for p in /proc/[0-9]*; do
-        [ "$(readlink "$p/root" 2>/dev/null)" = "$1" ] && echo "${p#/proc/}"
+        [[ "$(readlink "$p/root" 2>/dev/null)" == "$1"* ]] && echo "${p#/proc/}"
     done
     return 0
 }

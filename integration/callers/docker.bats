@@ -1,0 +1,94 @@
+#!/usr/bin/env bats
+# caprun under dockerd (Debian's docker.io 20.10): a private dockerd (own socket, data-root,
+# exec-root, its own managed containerd, vfs storage, no networking) with caprun added as a
+# runtime, started and stopped by pid. The image is a busybox + probe rootfs imported
+# with `docker import`.
+
+load common
+
+setup_file() {
+    [ "$(id -u)" = 0 ] || skip "needs root"
+    command -v dockerd >/dev/null || skip "docker.io not installed (apt install docker.io)"
+    export T="$(mktemp -d /tmp/caprun-docker.XXXXXX)"
+    export SOCK="$T/docker.sock"
+    local d
+    export PREEXISTING=""
+    for d in /run/containerd /run/docker /etc/docker/key.json; do
+        [ -e "$d" ] && PREEXISTING+="$d "
+    done
+    make_rootfs "$T/rootfs"
+    # Two more runtime entries choose the capability policy per container, as a user would
+    # in /etc/docker/daemon.json.
+    cat >"$T/daemon.json" <<EOT
+{
+  "runtimes": {
+    "caprun-strict": {"path": "$CAPRUN", "runtimeArgs": ["--cap-policy=strict"]},
+    "caprun-lenient": {"path": "$CAPRUN", "runtimeArgs": ["--cap-policy=lenient"]}
+  }
+}
+EOT
+    dockerd --config-file "$T/daemon.json" --data-root "$T/data" --exec-root "$T/exec" \
+        --pidfile "$T/docker.pid" -H "unix://$SOCK" --bridge=none --iptables=false \
+        --ip6tables=false --ip-masq=false --storage-driver vfs \
+        --add-runtime "caprun=$CAPRUN" >"$T/dockerd.log" 2>&1 3>&- &
+    echo $! >"$T/dockerd.pid"
+    wait_until docker -H "unix://$SOCK" version
+    tar -C "$T/rootfs" -c . | docker -H "unix://$SOCK" import - caprun-test:1 >/dev/null
+}
+
+teardown_file() {
+    [ -n "${T:-}" ] || return 0
+    docker -H "unix://$SOCK" rm -f $(docker -H "unix://$SOCK" ps -aq) >/dev/null 2>&1 || true
+    stop_pid "$(cat "$T/dockerd.pid" 2>/dev/null)"
+    local left d
+    left="$(leftover_processes "$T/data")"
+    for d in /run/containerd /run/docker /etc/docker/key.json; do
+        [[ " $PREEXISTING " == *" $d "* ]] || rm -rf "$d"
+    done
+    grep -q " $T" /proc/self/mountinfo && left+=" mounts under $T"
+    umount -R "$T/data" 2>/dev/null || true
+    rm -rf "$T"
+    [ -z "$left" ] || { echo "left behind: $left" >&2; return 1; }
+}
+
+dk() { timeout 120 docker -H "unix://$SOCK" "$@"; }
+drun() { dk run --rm --network none "$@"; }
+
+@test "docker: run with the default seccomp profile; get_mempolicy needs SYS_NICE" {
+    run drun --runtime caprun caprun-test:1 /bin/probe
+    [ "$status" -eq 0 ]
+    [ "$(jq -r .syscalls.get_mempolicy <<<"$output")" = EPERM ]
+    ! has_cap_bit "$(jq -r .caps.CapEff <<<"$output")" 23
+    run drun --runtime caprun --cap-add SYS_NICE caprun-test:1 /bin/probe
+    [ "$status" -eq 0 ]
+    [ "$(jq -r .syscalls.get_mempolicy <<<"$output")" = OK ]
+    has_cap_bit "$(jq -r .caps.CapEff <<<"$output")" 23
+}
+
+@test "docker: exit code, docker exec and docker stop" {
+    run drun --runtime caprun caprun-test:1 /bin/sh -c 'exit 5'
+    [ "$status" -eq 5 ]
+    dk run -d --name dk-exec --network none --runtime caprun caprun-test:1 /bin/sh -c 'trap "exit 0" TERM; sleep 1000 & wait'
+    run dk exec dk-exec /bin/echo hi from exec
+    [ "$status" -eq 0 ]
+    [ "$output" = "hi from exec" ]
+    dk stop dk-exec
+    [ "$(dk inspect -f '{{.State.Status}} {{.State.ExitCode}}' dk-exec)" = "exited 0" ]
+    dk rm dk-exec
+}
+
+@test "docker: run -t gives the container a terminal" {
+    run drun -t --runtime caprun caprun-test:1 /bin/sh -c 'tty'
+    [ "$status" -eq 0 ]
+    [[ "$output" == /dev/pts/* ]]
+}
+
+@test "docker: a capability the host lacks fails under strict naming it; lenient runs" {
+    has_cap_bit "$(awk '/^CapBnd/ {print $2}' /proc/self/status)" 24 && skip "host has CAP_SYS_RESOURCE"
+    run drun --runtime caprun-strict --cap-add SYS_RESOURCE caprun-test:1 /bin/true
+    [ "$status" -ne 0 ]
+    [[ "$output" == *CAP_SYS_RESOURCE* ]]
+    run drun --runtime caprun-lenient --cap-add SYS_RESOURCE caprun-test:1 /bin/probe
+    [ "$status" -eq 0 ]
+    ! has_cap_bit "$(jq -r .caps.CapEff <<<"$output")" 24
+}

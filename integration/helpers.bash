@@ -47,9 +47,13 @@ setup() {
     MOUNTS_BEFORE="$(mount_table)"
 }
 
-# The host's mounts as "mountpoint fstype" lines, sorted (ids and peers vary).
+# The host's mounts as "mountpoint fstype" lines, sorted (ids and peers vary). Mounts of
+# other tools' private trees (other temp dirs, docker/containerd/podman state) are left
+# out: other test suites may be running containers on this host at the same time.
 mount_table() {
-    awk '{ for (i = 7; $i != "-"; i++); print $5, $(i + 1) }' /proc/self/mountinfo | sort
+    awk '{ for (i = 7; $i != "-"; i++); print $5, $(i + 1) }' /proc/self/mountinfo |
+        awk -v mine="$TMP" 'index($1, mine) == 1 || ($1 !~ /^\/tmp\// && $1 !~ /^\/(run|var\/lib)\/(docker|containerd|containers|netns|libpod|user)/)' |
+        sort
 }
 
 # Edits $BUNDLE/config.json with a jq filter: cfg '.process.args = ["/bin/true"]'

@@ -207,11 +207,12 @@ wait_for_file() {
         sleep 0.05
     done
     cfg --arg p "/proc/$holder/ns/net" '.linux.namespaces = [{"type":"pid"},{"type":"mount"},{"type":"uts"},{"type":"network","path":$p}]'
-    cfg '.process.args = ["/bin/sh", "-c", "readlink /proc/self/ns/net /proc/self/ns/ipc /proc/self/ns/uts"]'
+    cfg '.process.args = ["/bin/sh", "-c", "for n in net ipc uts; do readlink /proc/self/ns/$n; done"]'
     run caprun run "$ID"
     local holderNs
     holderNs=$(readlink /proc/$holder/ns/net)
     kill "$holder"
+    echo "$output"
     [ "$status" -eq 0 ]
     [ "${lines[0]}" = "$holderNs" ]
     [ "${lines[1]}" = "$(readlink /proc/self/ns/ipc)" ]
@@ -269,4 +270,129 @@ wait_for_file() {
     run caprun --host-status /proc/self/status create "$ID"
     [ "$status" -ne 0 ]
     [[ "$output" == *"--host-status"* ]]
+}
+
+# ---- capabilities: the probe's masks equal `caprun check --format json`'s prediction ----
+
+# Runs check and the container (args: probe caps) and compares the five masks.
+probe_matches_prediction() {
+    local predicted
+    predicted=$("$CAPRUN" --root "$ROOT" "$@" check --bundle "$BUNDLE" --format json | jq -c '.capabilities.predicted.masks')
+    [ -n "$predicted" ] && [ "$predicted" != null ]
+    run caprun "$@" run "$ID"
+    [ "$status" -eq 0 ]
+    local set key
+    for set in bounding:CapBnd effective:CapEff inheritable:CapInh permitted:CapPrm ambient:CapAmb; do
+        key=${set#*:}
+        set=${set%%:*}
+        [ "$(jq -r ".$set" <<<"$predicted")" = "$(json_get ".$key")" ] || {
+            echo "$set: predicted $(jq -r ".$set" <<<"$predicted"), probe $(json_get ".$key")"
+            return 1
+        }
+    done
+}
+
+@test "caps: default spec — the probe holds exactly the predicted sets" {
+    cfg '.process.args = ["/bin/probe", "caps"]'
+    probe_matches_prediction
+    [ "$(json_get .CapBnd)" = "$(cap_mask cap_kill cap_net_bind_service cap_audit_write)" ]
+}
+
+@test "caps: a root process with added capabilities; sethostname/chroot work only with them" {
+    cfg '.process.args = ["/bin/probe", "syscalls", "sethostname", "chroot"]'
+    run caprun run "$ID"
+    [ "$status" -eq 0 ]
+    [ "$(json_get .sethostname)" = EPERM ]
+    [ "$(json_get .chroot)" = EPERM ]
+    cfg '.process.capabilities |= with_entries(if .key != "ambient" and .key != "inheritable" then .value += ["CAP_SYS_ADMIN", "CAP_SYS_CHROOT"] else . end)'
+    run caprun run "$ID"
+    [ "$status" -eq 0 ]
+    [ "$(json_get .sethostname)" = OK ]
+    [ "$(json_get .chroot)" = OK ]
+    cfg '.process.args = ["/bin/probe", "caps"]'
+    probe_matches_prediction
+    [ "$(json_get .CapEff)" = "$(cap_mask cap_kill cap_net_bind_service cap_audit_write cap_sys_admin cap_sys_chroot)" ]
+}
+
+@test "caps: a non-root user with ambient capabilities" {
+    cfg '.process.user = {"uid": 1000, "gid": 1000} | .process.args = ["/bin/probe", "caps"]
+         | .process.capabilities = {"bounding": ["CAP_NET_BIND_SERVICE", "CAP_SYS_CHROOT"],
+             "effective": ["CAP_NET_BIND_SERVICE", "CAP_SYS_CHROOT"], "permitted": ["CAP_NET_BIND_SERVICE", "CAP_SYS_CHROOT"],
+             "inheritable": ["CAP_NET_BIND_SERVICE", "CAP_SYS_CHROOT"], "ambient": ["CAP_NET_BIND_SERVICE", "CAP_SYS_CHROOT"]}'
+    probe_matches_prediction
+    [ "$(json_get .uid)" = 1000 ]
+    [ "$(json_get .CapAmb)" = "$(cap_mask cap_net_bind_service cap_sys_chroot)" ]
+    cfg '.process.args = ["/bin/probe", "syscalls", "chroot", "sethostname"]'
+    run caprun run "$ID"
+    [ "$(json_get .chroot)" = OK ]
+    [ "$(json_get .sethostname)" = EPERM ]
+}
+
+@test "caps: a setcap'd probe run as non-root, with and without noNewPrivileges" {
+    cp "$BUNDLE/rootfs/bin/probe" "$BUNDLE/rootfs/bin/probe-fcap"
+    setcap cap_sys_chroot,cap_net_raw+ep "$BUNDLE/rootfs/bin/probe-fcap"
+    cfg '.process.user = {"uid": 1000, "gid": 1000} | .process.args = ["/bin/probe-fcap", "caps"]
+         | .process.capabilities.bounding += ["CAP_SYS_CHROOT", "CAP_NET_RAW"]'
+    cfg '.process.noNewPrivileges = false'
+    probe_matches_prediction
+    [ "$(json_get .CapPrm)" = "$(cap_mask cap_sys_chroot cap_net_raw)" ]
+    cfg '.process.noNewPrivileges = true'
+    probe_matches_prediction
+    [ "$(json_get .CapPrm)" = 0000000000000000 ]
+}
+
+# caprun under a capsh-reduced bounding set (a poorer host), from the bundle directory.
+caprun_on_poorer_host() {
+    local drop="$1"
+    shift
+    capsh --drop="$drop" -- -c 'cd "$1" && shift && exec "$@"' capsh "$BUNDLE" "$CAPRUN" --root "$ROOT" "$@"
+}
+
+@test "caps: a Talos-like host without cap_sys_module,cap_sys_boot — strict fails naming both, lenient runs without them" {
+    cfg '.process.args = ["/bin/probe"] | .process.capabilities |= with_entries(if .key != "ambient" and .key != "inheritable" then .value += ["CAP_SYS_MODULE", "CAP_SYS_BOOT"] else . end)'
+    run caprun_on_poorer_host cap_sys_module,cap_sys_boot --cap-policy strict run "$ID"
+    [ "$status" -ne 0 ]
+    [[ "$output" == *CAP_SYS_MODULE* ]]
+    [[ "$output" == *CAP_SYS_BOOT* ]]
+    [ ! -e "$ROOT/$ID" ]
+    run caprun_on_poorer_host cap_sys_module,cap_sys_boot --cap-policy lenient run "$ID"
+    [ "$status" -eq 0 ]
+    local json
+    json=$(grep '^{' <<<"$output" | tail -1)
+    local bnd=$((16#$(json_get .caps.CapBnd "$json")))
+    [ $((bnd & (1 << 16))) -eq 0 ]  # CAP_SYS_MODULE
+    [ $((bnd & (1 << 22))) -eq 0 ]  # CAP_SYS_BOOT
+    [ "$(json_get .syscalls.reboot "$json")" = EPERM ]
+    # The same request on this host (no drop) holds CAP_SYS_BOOT: reboot's permission check passes.
+    run caprun run "$ID"
+    [ "$(json_get .syscalls.reboot)" = EINVAL ]
+}
+
+@test "caps: a host without cap_sys_resource — strict fails naming it, lenient runs without it" {
+    cfg '.process.args = ["/bin/probe", "caps"] | .process.capabilities |= with_entries(if .key != "ambient" and .key != "inheritable" then .value += ["CAP_SYS_RESOURCE"] else . end)'
+    run caprun_on_poorer_host cap_sys_resource --cap-policy strict run "$ID"
+    [ "$status" -ne 0 ]
+    [[ "$output" == *CAP_SYS_RESOURCE* ]]
+    [ ! -e "$ROOT/$ID" ]
+    run caprun_on_poorer_host cap_sys_resource --cap-policy lenient run "$ID"
+    [ "$status" -eq 0 ]
+    [[ "$output" == *CAP_SYS_RESOURCE* ]]  # the warning names it
+    local json bnd
+    json=$(grep '^{' <<<"$output" | tail -1)
+    bnd=$((16#$(json_get .CapBnd "$json")))
+    [ $((bnd & (1 << 24))) -eq 0 ]
+}
+
+@test "rlimits: NOFILE above the runtime's hard limit without cap_sys_resource — strict error, lenient clamp" {
+    local hard
+    hard=$(capsh --drop=cap_sys_resource -- -c 'ulimit -Hn')
+    cfg --argjson h $((hard + 1000)) '.process.args = ["/bin/probe", "rlimit", "nofile"] | .process.rlimits = [{"type":"RLIMIT_NOFILE","hard":$h,"soft":$h}]'
+    run caprun_on_poorer_host cap_sys_resource --cap-policy strict run "$ID"
+    [ "$status" -ne 0 ]
+    [[ "$output" == *RLIMIT_NOFILE* ]]
+    [ ! -e "$ROOT/$ID" ]
+    run caprun_on_poorer_host cap_sys_resource --cap-policy lenient run "$ID"
+    [ "$status" -eq 0 ]
+    [[ "$output" == *RLIMIT_NOFILE* ]]  # the clamp warning
+    [ "${lines[-1]}" = "$hard $hard" ]
 }

@@ -17,7 +17,7 @@ void addCreateOptions(po::options_description& desc) {
         ("no-pivot", "switch root with MS_MOVE + chroot instead of pivot_root (for a ramfs/initramfs host; weaker)")
         ("no-new-keyring", "keep the caller's session keyring instead of a new one for the container")
         ("preserve-fds", po::value<unsigned>()->default_value(0), "pass fds 3..3+N-1 to the container process")
-        ("seccomp-profile", po::value<std::string>(), "seccomp profile file, or \"default\" for the built-in one (replaces linux.seccomp)");
+        ("seccomp-profile", po::value<std::string>(), "seccomp profile: a JSON file (dockerd's format), \"default\" (built in) or \"unconfined\" (no filter); replaces config.json's linux.seccomp");
     // clang-format on
 }
 

@@ -1,0 +1,85 @@
+#!/usr/bin/env bats
+# caprun under podman (Debian's podman 4.3 with conmon): `podman --runtime caprun run
+# --rootfs DIR`, with podman's storage and run root private to the test. caprun's state
+# root is its default (/run/caprun): podman's cleanup process (conmon's exit command) does
+# not repeat --runtime-flag, so callers like podman rely on the default root; the test
+# checks that the containers it made leave nothing there.
+
+load common
+
+setup_file() {
+    [ "$(id -u)" = 0 ] || skip "needs root"
+    command -v podman >/dev/null || skip "podman not installed (apt install podman)"
+    export T="$(mktemp -d /tmp/caprun-podman.XXXXXX)"
+    export ROOTFS="$T/rootfs" STATE=/run/caprun
+    local d
+    export PREEXISTING="" STATE_BEFORE=""
+    [ -d "$STATE" ] && STATE_BEFORE="$(ls -A "$STATE" | tr '\n' ' ')"
+    for d in /run/containers /run/libpod /var/lib/containers /run/caprun; do
+        [ -e "$d" ] && PREEXISTING+="$d "
+    done
+    make_rootfs "$ROOTFS"
+}
+
+teardown_file() {
+    [ -n "${T:-}" ] || return 0
+    pm rm -af >/dev/null 2>&1 || true
+    local left d
+    left="$(leftover_processes "$ROOTFS")"
+    left+="$(new_state_dirs)"
+    for d in /run/containers /run/libpod /var/lib/containers /run/caprun; do
+        [[ " $PREEXISTING " == *" $d "* ]] || rm -rf "$d"
+    done
+    umount -R "$T/storage" 2>/dev/null || true
+    rm -rf "$T"
+    [ -z "$left" ] || { echo "left behind: $left" >&2; return 1; }
+}
+
+# Container directories in caprun's state root that were not there before this file ran.
+new_state_dirs() {
+    local e
+    [ -d "$STATE" ] || return 0
+    for e in $(ls -A "$STATE"); do
+        [ "$e" = seccomp-cache ] && continue
+        [[ " $STATE_BEFORE " == *" $e "* ]] || echo -n " caprun state: $e"
+    done
+}
+
+pm() {
+    timeout 120 podman --root "$T/storage" --runroot "$T/runroot" --tmpdir "$T/tmp" \
+        --cgroup-manager cgroupfs --events-backend file --runtime "$CAPRUN" \
+        "$@"
+}
+
+@test "podman: run --rootfs prints and returns the exit code" {
+    run pm run --rm --network none --rootfs "$ROOTFS" /bin/sh -c 'echo hello from podman; exit 4'
+    [ "$status" -eq 4 ]
+    [[ "$output" == *"hello from podman"* ]]
+}
+
+@test "podman: exec and stop" {
+    pm run -d --name pm-exec --network none --rootfs "$ROOTFS" /bin/sh -c 'trap "exit 0" TERM; sleep 1000 & wait'
+    run pm exec pm-exec /bin/echo hi from exec
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"hi from exec"* ]]
+    pm stop pm-exec
+    [ "$(pm inspect -f '{{.State.Status}} {{.State.ExitCode}}' pm-exec)" = "exited 0" ]
+    pm rm pm-exec
+    [ -z "$(new_state_dirs)" ]
+}
+
+@test "podman: --cap-add SYS_NICE reaches the container" {
+    run pm run --rm --network none --cap-add SYS_NICE --rootfs "$ROOTFS" /bin/probe
+    [ "$status" -eq 0 ]
+    has_cap_bit "$(grep '^{' <<<"$output" | jq -r .caps.CapEff)" 23
+}
+
+@test "podman: strict policy (--runtime-flag) names the missing CAP_SYS_RESOURCE; lenient runs" {
+    has_cap_bit "$(awk '/^CapBnd/ {print $2}' /proc/self/status)" 24 && skip "host has CAP_SYS_RESOURCE"
+    run pm --runtime-flag cap-policy=strict run --rm --network none --cap-add SYS_RESOURCE --rootfs "$ROOTFS" /bin/true
+    [ "$status" -ne 0 ]
+    [[ "$output" == *CAP_SYS_RESOURCE* ]]
+    run pm --runtime-flag cap-policy=lenient run --rm --network none --cap-add SYS_RESOURCE --rootfs "$ROOTFS" /bin/probe
+    [ "$status" -eq 0 ]
+    ! has_cap_bit "$(grep '^{' <<<"$output" | jq -r .caps.CapEff)" 24
+}

@@ -513,3 +513,35 @@ TEST_CASE("hosts x policies, non-root with all five sets: exact granted sets and
           "CAP_SYS_RESOURCE (bounding, effective, inheritable, permitted, ambient): not in the "
           "runtime's bounding set; the host does not offer it (CapBnd=000001fffeffffff)");
 }
+
+TEST_CASE(
+    "a user namespace: permitted and effective are full inside it, rlimits still need "
+    "the host's CAP_SYS_RESOURCE") {
+    // A rootless runtime: nothing in permitted/effective, full bounding.
+    HostFacts rootless = host(all(40));
+    rootless.caps.permitted = rootless.caps.effective = 0;
+    const std::vector<std::string> asked = {"CAP_NET_ADMIN", "CAP_SYS_ADMIN"};
+    const CapMask askedMask = bit(CAP_NET_ADMIN) | bit(CAP_SYS_ADMIN);
+    Spec s = spec({asked, asked, {}, asked, {}});
+    s.process->rlimits = {Rlimit{"RLIMIT_NOFILE", 1048576, 1048576, "process.rlimits[0]"}};
+
+    // Without a user namespace the runtime cannot give what it does not hold.
+    auto outside = plan(s, rootless, kLenient);
+    CHECK_FALSE(outside.userNamespace);
+    CHECK(outside.granted.permitted == 0);
+    CHECK(outside.granted.effective == 0);
+    // ...nor shrink the bounding set without CAP_SETPCAP (lenient keeps it whole).
+    CHECK(outside.granted.bounding == all(40));
+    CHECK(outside.boundingKept == (all(40) & ~askedMask));
+
+    s.linux.emplace();
+    s.linux->namespaces = {Namespace{"user", ""}};
+    auto inside = plan(s, rootless, kStrict);
+    CHECK(inside.userNamespace);
+    CHECK(inside.granted == CapSets{askedMask, askedMask, 0, askedMask, 0});
+    CHECK(inside.dropped.empty());
+    // CAP_SYS_RESOURCE inside the namespace does not raise limits in the initial one.
+    REQUIRE(inside.rlimits.size() == 1);
+    CHECK(inside.rlimits[0].shortfall);
+    CHECK(inside.refusesToStart());
+}

@@ -98,6 +98,7 @@ struct ExecutableInfo {
 struct CapabilityPlan {
     PolicyChoice policy;
     HostFacts host;
+    bool userNamespace = false;       // planned against the offer inside a user namespace
     bool capabilitiesObject = false;  // process.capabilities was present
     std::map<CapSetKind, std::vector<std::string>> requestedNames;  // as written
     CapSets requested;                                              // valid, known names only

@@ -302,7 +302,18 @@ CapabilityPlan planCapabilities(const Spec& spec, const HostFacts& host, const P
     plan.policy = policy;
     plan.host = host;
     plan.executable = exe;
-    const HostFacts& h = host;
+    // Inside a user namespace (new or joined) the init holds every capability of that
+    // namespace in permitted and effective; only the bounding set (and inheritable) carry
+    // over from the runtime. rlimits and oom_score_adj are still checked against the initial
+    // namespace, so those decisions below use the real `host`.
+    HostFacts offer = host;
+    if (spec.linux)
+        for (const auto& ns : spec.linux->namespaces)
+            if (ns.type == "user") {
+                plan.userNamespace = true;
+                offer.caps.permitted = offer.caps.effective = capsUpTo(host.capLastCap);
+            }
+    const HostFacts& h = offer;
     DropCollector drops;
 
     const Process* proc = spec.process ? &*spec.process : nullptr;
@@ -440,7 +451,7 @@ CapabilityPlan planCapabilities(const Spec& spec, const HostFacts& host, const P
     }
 
     // Limits that only CAP_SYS_RESOURCE can raise.
-    const bool sysResource = (h.caps.effective & capBit(CAP_SYS_RESOURCE)) != 0;
+    const bool sysResource = (host.caps.effective & capBit(CAP_SYS_RESOURCE)) != 0;
     if (proc) {
         for (const auto& r : proc->rlimits) {
             RlimitDecision d;

@@ -60,6 +60,9 @@ std::string capabilityPlanText(const CapabilityPlan& plan, const CapDropNote& ex
       << " CapInh=" << capMaskHex(h.caps.inheritable) << " CapAmb=" << capMaskHex(h.caps.ambient)
       << " cap_last_cap=" << h.capLastCap << " securebits=0x" << std::hex << h.securebits
       << std::dec << "\n";
+    if (plan.userNamespace)
+        t << "User namespace: the init holds every capability of it in permitted and "
+             "effective; bounding and inheritable come from the host\n";
     if (!plan.capabilitiesObject) {
         t << "Capabilities: none requested (no process.capabilities)\n";
     }
@@ -154,6 +157,7 @@ rapidjson::Value capabilityPlanJson(const CapabilityPlan& plan, Alloc& al,
     host.AddMember("securebits", h.securebits, al);
     host.AddMember("kernelRelease", str(al, h.kernelRelease), al);
     host.AddMember("source", str(al, h.source), al);
+    host.AddMember("userNamespace", plan.userNamespace, al);
     set("host", std::move(host));
     set("requested", setsObject(al, plan.requested));
     set("granted", setsObject(al, plan.granted));

@@ -1,0 +1,114 @@
+#!/usr/bin/env bats
+# create / start: the process model (issue 6's create/start part, built with issue 4).
+
+load helpers
+
+share_dir() {
+    mkdir -p "$TMP/shared"
+    cfg --arg s "$TMP/shared" '.mounts += [{"destination":"/shared","type":"bind","source":$s,"options":["rbind","rw"]}]'
+}
+wait_for_file() {
+    local i
+    for i in $(seq 1 200); do [ -e "$1" ] && return 0; sleep 0.05; done
+    echo "timed out waiting for $1" >&2
+    return 1
+}
+
+@test "create leaves the process blocked before user code; start releases it" {
+    share_dir
+    cfg '.process.args = ["/bin/sh", "-c", "touch /shared/started; exec sleep 1000"]'
+    run caprun create --pid-file "$TMP/pid" "$ID"
+    [ "$status" -eq 0 ]
+    [ -z "$output" ]  # nothing of caprun's own on stdout/stderr
+    local pid
+    pid=$(cat "$TMP/pid")
+    [[ "$pid" =~ ^[0-9]+$ ]]
+    [ "$(wc -c <"$TMP/pid")" -eq ${#pid} ]  # bare digits, no newline
+    [ -d "/proc/$pid" ]
+    [ ! -e "$TMP/shared/started" ]
+    [ "$(caprun state "$ID" | jq -r .status)" = created ]
+    [ "$(caprun state "$ID" | jq -r .pid)" = "$pid" ]
+    run caprun start "$ID"
+    [ "$status" -eq 0 ]
+    wait_for_file "$TMP/shared/started"
+    [ "$(caprun state "$ID" | jq -r .status)" = running ]
+    run caprun start "$ID"
+    [ "$status" -ne 0 ]
+    [[ "$output" == *"not created"* ]]
+    caprun delete --force "$ID"
+}
+
+@test "create: the container process is a direct child of the caller's subreaper, no intermediate" {
+    cfg '.process.args = ["/bin/sleep", "1000"]'
+    run "$PROBE" subreaper "$CAPRUN" --root "$ROOT" create --bundle "$BUNDLE" --pid-file "$TMP/pid" "$ID"
+    [ "$status" -eq 0 ]
+    [ "$output" = "$(cat "$TMP/pid")" ]
+    caprun delete --force "$ID"
+}
+
+@test "create: an id in use fails; start of an unknown container says it does not exist" {
+    cfg '.process.args = ["/bin/sleep", "1000"]'
+    caprun create "$ID"
+    run caprun create "$ID"
+    [ "$status" -ne 0 ]
+    [[ "$output" == *"already exists"* ]]
+    run caprun start "$ID-nope"
+    [ "$status" -ne 0 ]
+    [[ "$output" == *"does not exist"* ]]
+    caprun delete --force "$ID"
+}
+
+@test "create: a terminal needs --console-socket; nothing is left after a failed create" {
+    cfg '.process.terminal = true'
+    run caprun create "$ID"
+    [ "$status" -ne 0 ]
+    [[ "$output" == *"--console-socket"* ]]
+    [ ! -e "$ROOT/$ID" ]
+    cfg '.process.terminal = false | .process.args = ["/bin/not-there"]'
+    run caprun create "$ID"
+    [ "$status" -ne 0 ]
+    [[ "$output" == *"/bin/not-there"* ]]
+    [ ! -e "$ROOT/$ID" ]
+}
+
+@test "created: the init is not dumpable, so the runtime binary cannot be opened through /proc/1/exe" {
+    cfg '.process.args = ["/bin/sleep", "1000"]'
+    caprun create "$ID"
+    run caprun exec "$ID" /bin/sh -c 'cat /proc/1/exe >/dev/null && echo opened'
+    [ "$status" -ne 0 ]
+    [[ "$output" != *opened* ]]
+    caprun delete --force "$ID"
+}
+
+@test "hooks run at their moments and where the spec says" {
+    share_dir
+    local log="$TMP/shared/hooks"
+    cfg --arg l "$log" '.hooks = {
+        "prestart": [{"path": "/bin/sh", "args": ["sh", "-c", "echo prestart >> \($l)"]}],
+        "createRuntime": [{"path": "/bin/sh", "args": ["sh", "-c", "echo createRuntime >> \($l)"]}],
+        "createContainer": [{"path": "/bin/sh", "args": ["sh", "-c", "echo createContainer $(readlink /proc/self/ns/mnt) >> \($l)"]}],
+        "startContainer": [{"path": "/bin/sh", "args": ["sh", "-c", "echo startContainer >> /shared/hooks"]}],
+        "poststart": [{"path": "/bin/sh", "args": ["sh", "-c", "echo poststart >> \($l)"]}],
+        "poststop": [{"path": "/bin/sh", "args": ["sh", "-c", "echo poststop >> \($l)"]}]}'
+    cfg '.process.args = ["/bin/sh", "-c", "echo process >> /shared/hooks"]'
+    run caprun run "$ID"
+    [ "$status" -eq 0 ]
+    run cat "$log"
+    [ "${lines[0]}" = prestart ]
+    [ "${lines[1]}" = createRuntime ]
+    [[ "${lines[2]}" == createContainer* ]]
+    [ "${lines[2]}" != "createContainer $(readlink /proc/self/ns/mnt)" ]  # container's mount ns
+    [ "${lines[3]}" = startContainer ]
+    # the process and poststart race; poststop is last
+    [[ "${lines[*]}" == *process* ]]
+    [[ "${lines[*]}" == *poststart* ]]
+    [ "${lines[6]}" = poststop ]
+}
+
+@test "a failing createRuntime hook fails create and leaves nothing behind" {
+    cfg '.hooks = {"createRuntime": [{"path": "/bin/false"}]}'
+    run caprun create "$ID"
+    [ "$status" -ne 0 ]
+    [[ "$output" == *createRuntime*"/bin/false"* ]]
+    [ ! -e "$ROOT/$ID" ]
+}

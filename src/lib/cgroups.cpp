@@ -888,11 +888,14 @@ void Cgroup::create() const {
                             writeFile(d + "/" + f, trim(readFile(parent + "/" + f)), "");
                 }
             }
-            if (key == kUnified) {
-                // Delegate the parents' controllers down to the new directories so the
-                // container's directory gets memory, cpu, ... files. Best effort: a parent
-                // with processes in it cannot delegate (EBUSY); the later write of a
-                // resource file then says which file is missing.
+            // On a pure v2 host, delegate the parents' controllers down to the new
+            // directories so the container's directory gets memory, cpu, ... files. On a
+            // hybrid host the resources live in the v1 hierarchies (as runc does): enabling
+            // a controller in the unified root would pin it there, and an administrator could
+            // no longer move it to v1 (crun needs hugetlb moved on these machines). Best
+            // effort: a parent with processes in it cannot delegate (EBUSY); the later write
+            // of a resource file then says which file is missing.
+            if (key == kUnified && paths_.size() == 1) {
                 for (const auto& d : made) {
                     std::string parent = d.substr(0, d.find_last_of('/'));
                     std::string avail;

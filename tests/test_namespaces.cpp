@@ -12,7 +12,8 @@ using namespace caprun;
 
 namespace {
 Spec withLinux(const std::string& linuxJson) {
-    return parseSpec(R"({"ociVersion":"1.0.2","root":{"path":"rootfs"},"linux":)" + linuxJson + "}");
+    return parseSpec(R"({"ociVersion":"1.0.2","root":{"path":"rootfs"},"linux":)" + linuxJson +
+                     "}");
 }
 }  // namespace
 
@@ -22,8 +23,8 @@ TEST_CASE("namespaces to create become clone flags; time and cgroup are handled 
             {"type":"uts"},{"type":"cgroup"},{"type":"time"}],
             "timeOffsets":{"monotonic":{"secs":5,"nanosecs":7}}})"));
     CHECK(plan.cloneFlags ==
-          static_cast<unsigned long long>(CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWNS |
-                                          CLONE_NEWIPC | CLONE_NEWUTS));
+          static_cast<unsigned long long>(CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWNS | CLONE_NEWIPC |
+                                          CLONE_NEWUTS));
     CHECK(plan.newTime);
     CHECK(plan.newCgroup);
     CHECK(plan.creates(NamespaceKind::Cgroup));
@@ -44,10 +45,12 @@ TEST_CASE("joined namespaces: user first, paths kept") {
 }
 
 TEST_CASE("namespace plan errors name what is wrong") {
-    CHECK_THROWS_WITH(planNamespaces(withLinux(R"({"namespaces":[{"type":"pidd"}]})")),
-                      doctest::Contains("linux.namespaces[0].type: unknown namespace type \"pidd\""));
-    CHECK_THROWS_WITH(planNamespaces(withLinux(R"({"namespaces":[{"type":"uts"},{"type":"uts"}]})")),
-                      doctest::Contains("linux.namespaces[1]"));
+    CHECK_THROWS_WITH(
+        planNamespaces(withLinux(R"({"namespaces":[{"type":"pidd"}]})")),
+        doctest::Contains("linux.namespaces[0].type: unknown namespace type \"pidd\""));
+    CHECK_THROWS_WITH(
+        planNamespaces(withLinux(R"({"namespaces":[{"type":"uts"},{"type":"uts"}]})")),
+        doctest::Contains("linux.namespaces[1]"));
     CHECK_THROWS_WITH(
         planNamespaces(withLinux(
             R"({"uidMappings":[{"containerID":0,"hostID":1000,"size":1}],"namespaces":[]})")),
@@ -69,8 +72,10 @@ TEST_CASE("id maps are written one line per mapping") {
 TEST_CASE("a bad namespace path is a clear error naming it") {
     NamespacePlan plan;
     plan.join.push_back({NamespaceKind::Network, "/nonexistent/netns"});
-    CHECK_THROWS_WITH(openJoinedNamespaces(plan),
-                      doctest::Contains("joining the network namespace: opening /nonexistent/netns: No such file"));
+    CHECK_THROWS_WITH(
+        openJoinedNamespaces(plan),
+        doctest::Contains(
+            "joining the network namespace: opening /nonexistent/netns: No such file"));
     NamespacePlan wrong;
     wrong.join.push_back({NamespaceKind::Network, "/proc/self/ns/uts"});
     CHECK_THROWS_WITH(openJoinedNamespaces(wrong),

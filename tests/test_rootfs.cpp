@@ -75,8 +75,9 @@ TEST_CASE("mount options become flags, propagation and data") {
 TEST_CASE("propagation names") {
     CHECK(propagationFlags("rslave", "x") == (MS_SLAVE | MS_REC));
     CHECK(propagationFlags("unbindable", "x") == MS_UNBINDABLE);
-    CHECK_THROWS_WITH(propagationFlags("sideways", "config.json: linux.rootfsPropagation"),
-                      doctest::Contains("linux.rootfsPropagation: unknown propagation \"sideways\""));
+    CHECK_THROWS_WITH(
+        propagationFlags("sideways", "config.json: linux.rootfsPropagation"),
+        doctest::Contains("linux.rootfsPropagation: unknown propagation \"sideways\""));
 }
 
 TEST_CASE("rootfs plan: paths, mount kinds, devices, propagation") {
@@ -115,8 +116,9 @@ TEST_CASE("rootfs plan: paths, mount kinds, devices, propagation") {
 
     auto abs = parseSpec(R"({"ociVersion":"1.0.2","root":{"path":"/srv/root"},
       "mounts":[{"destination":"relative","type":"tmpfs","source":"tmpfs"}]})");
-    CHECK_THROWS_WITH(planRootfs(abs, "/b", false, false, false),
-                      doctest::Contains("mounts[0].destination: \"relative\" is not an absolute path"));
+    CHECK_THROWS_WITH(
+        planRootfs(abs, "/b", false, false, false),
+        doctest::Contains("mounts[0].destination: \"relative\" is not an absolute path"));
 }
 
 TEST_CASE("openInRoot keeps symlinks inside the rootfs and refuses escapes") {

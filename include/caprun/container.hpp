@@ -58,8 +58,8 @@ int runContainer(const GlobalOptions& g, const CreateOptions& o, bool detach);
 
 struct ExecOptions {
     std::string id;
-    std::string processFile;         // --process: a runtime-spec Process JSON
-    std::vector<std::string> args;   // exec ID CMD...
+    std::string processFile;        // --process: a runtime-spec Process JSON
+    std::vector<std::string> args;  // exec ID CMD...
     bool detach = false;
     std::string pidFile;
     std::string consoleSocket;

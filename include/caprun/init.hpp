@@ -23,8 +23,8 @@ struct ProcessSetup {
     std::vector<std::string> args;
     std::vector<std::string> env;
     std::string cwd = "/";
-    std::optional<std::string> hostname, domainname;  // set only with a new uts namespace
-    std::map<std::string, std::string> sysctl;  // the init writes them (applySysctl)
+    std::optional<std::string> hostname, domainname;     // set only with a new uts namespace
+    std::map<std::string, std::string> sysctl;           // the init writes them (applySysctl)
     std::vector<std::pair<int, struct rlimit>> rlimits;  // resource, values as decided
     std::optional<int> oomScoreAdj;
     std::optional<mode_t> umask;

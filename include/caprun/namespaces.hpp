@@ -29,7 +29,7 @@ enum class NamespaceKind { Pid, Mount, Network, Ipc, Uts, User, Cgroup, Time };
 
 // "pid" -> NamespaceKind::Pid; throws Error naming the JSON path for an unknown type.
 NamespaceKind namespaceKindFromName(const std::string& type, const std::string& jsonPath);
-const char* namespaceName(NamespaceKind kind);   // spec spelling: "network"
+const char* namespaceName(NamespaceKind kind);      // spec spelling: "network"
 const char* namespaceProcName(NamespaceKind kind);  // /proc/<pid>/ns entry: "net"
 int namespaceCloneFlag(NamespaceKind kind);         // CLONE_NEWNET, ...
 

@@ -64,7 +64,7 @@ struct PlannedDevice {
 struct RootfsPlan {
     std::string rootfs;  // absolute host path
     bool readonly = false;
-    unsigned long rootPropagation = 0;  // applied to / of the new mount namespace first
+    unsigned long rootPropagation = 0;              // applied to / of the new mount namespace first
     std::optional<unsigned long> finalPropagation;  // linux.rootfsPropagation, after pivot
     std::vector<PlannedMount> mounts;
     std::vector<PlannedDevice> devices;  // defaults, then linux.devices (same path: spec wins)

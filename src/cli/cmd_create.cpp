@@ -33,7 +33,8 @@ CreateOptions createOptionsFrom(const GlobalOptions& g, const std::string& cmd,
     o.noPivot = cl.vm.count("no-pivot") > 0;
     o.noNewKeyring = cl.vm.count("no-new-keyring") > 0;
     o.preserveFds = cl.vm["preserve-fds"].as<unsigned>();
-    if (cl.vm.count("seccomp-profile")) o.seccompProfile = cl.vm["seccomp-profile"].as<std::string>();
+    if (cl.vm.count("seccomp-profile"))
+        o.seccompProfile = cl.vm["seccomp-profile"].as<std::string>();
     return o;
 }
 

@@ -27,8 +27,7 @@ int cmdExec(const GlobalOptions& g, const Args& args) {
     // clang-format on
     auto cl = parseCommandLine("exec", args, desc, true, 1);
     if (printHelpIfAsked(cl, "exec [options] ID [COMMAND [ARG...]]", desc)) return 0;
-    if (g.hostStatus)
-        throw UsageError("exec: --host-status only describes a host for check");
+    if (g.hostStatus) throw UsageError("exec: --host-status only describes a host for check");
     expectPositionals("exec", cl, 1, static_cast<std::size_t>(-1), "container id");
     ExecOptions o;
     o.id = cl.positionals[0];

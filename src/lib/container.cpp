@@ -41,12 +41,12 @@ namespace fs = std::filesystem;
 // ---- the sync socket between the runtime and the init ----
 
 enum class Msg : char {
-    Go = 'G',        // parent -> child: maps written, cgroup entered
-    NeedHooks = 'H', // child -> parent: namespaces and mounts exist; run prestart/createRuntime
-    HooksDone = 'O', // parent -> child: payload = createContainer state JSON \0 start state JSON
-    Ready = 'R',     // child -> parent: blocked before user code (or, for exec, about to exec)
-    Failed = 'E',    // child -> parent: payload = error text
-    Console = 'P',   // child -> parent: carries the pty master fd
+    Go = 'G',         // parent -> child: maps written, cgroup entered
+    NeedHooks = 'H',  // child -> parent: namespaces and mounts exist; run prestart/createRuntime
+    HooksDone = 'O',  // parent -> child: payload = createContainer state JSON \0 start state JSON
+    Ready = 'R',      // child -> parent: blocked before user code (or, for exec, about to exec)
+    Failed = 'E',     // child -> parent: payload = error text
+    Console = 'P',    // child -> parent: carries the pty master fd
     SeccompListener = 'S',  // child -> parent: carries the seccomp NOTIFY listener fd
 };
 
@@ -63,7 +63,9 @@ void sendMsg(int fd, Msg type, const std::string& payload = {}) {
 // Sends a message carrying one fd (SCM_RIGHTS).
 void sendMsgWithFd(int fd, Msg type, int passFd) {
     char byte = static_cast<char>(type);
-    struct iovec iov {&byte, 1};
+    struct iovec iov {
+        &byte, 1
+    };
     alignas(struct cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
     struct msghdr mh {};
     mh.msg_iov = &iov;
@@ -85,7 +87,9 @@ void sendMsgWithFd(int fd, Msg type, int passFd) {
 // Returns false on EOF (the other side is gone). A passed fd (O_CLOEXEC) goes to *passedFd.
 bool recvMsg(int fd, Msg& type, std::string& payload, int* passedFd = nullptr) {
     std::string buf(256 * 1024, '\0');
-    struct iovec iov {buf.data(), buf.size()};
+    struct iovec iov {
+        buf.data(), buf.size()
+    };
     alignas(struct cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
     struct msghdr mh {};
     mh.msg_iov = &iov;
@@ -231,8 +235,9 @@ Prepared prepare(const GlobalOptions& g, const CreateOptions& o) {
     if (!p.spec.linux) throw Error("config.json: linux: required to create a Linux container");
     p.ns = planNamespaces(p.spec);
     if (!p.ns.creates(NamespaceKind::Mount))
-        throw Error("config.json: linux.namespaces: caprun needs a new mount namespace "
-                    "(add {\"type\": \"mount\"})");
+        throw Error(
+            "config.json: linux.namespaces: caprun needs a new mount namespace "
+            "(add {\"type\": \"mount\"})");
     p.rootfs = planRootfs(p.spec, p.bundle, o.noPivot, p.ns.newUserNamespace(), p.ns.newCgroup);
     struct stat st {};
     if (::stat(p.rootfs.rootfs.c_str(), &st) < 0 || !S_ISDIR(st.st_mode))
@@ -269,15 +274,14 @@ struct Created {
     ContainerState state;
     pid_t pid = 0;
     UniqueFd pidfd;
-    UniqueFd fifo;          // the runtime's end of the exec FIFO (run only)
-    UniqueFd consoleMaster; // foreground terminal (run only)
+    UniqueFd fifo;           // the runtime's end of the exec FIFO (run only)
+    UniqueFd consoleMaster;  // foreground terminal (run only)
 };
 
 std::map<std::string, std::string> namespacePaths(const NamespacePlan& ns, pid_t pid) {
     std::map<std::string, std::string> out;
     for (auto k : ns.create)
-        out[namespaceName(k)] =
-            "/proc/" + std::to_string(pid) + "/ns/" + namespaceProcName(k);
+        out[namespaceName(k)] = "/proc/" + std::to_string(pid) + "/ns/" + namespaceProcName(k);
     for (const auto& j : ns.join) out[namespaceName(j.kind)] = j.path;
     return out;
 }
@@ -316,7 +320,8 @@ struct ChildContext {
         if (!recvMsg(c.sync, type, payload) || type != Msg::HooksDone) ::_exit(1);
         auto split = payload.find('\0');
         std::string createState = payload.substr(0, split);
-        std::string startState = split == std::string::npos ? createState : payload.substr(split + 1);
+        std::string startState =
+            split == std::string::npos ? createState : payload.substr(split + 1);
         runHooks(HookKind::CreateContainer, c.prep->spec.hooks.createContainer, createState);
 
         switchRoot(c.prep->rootfs);
@@ -368,8 +373,9 @@ Created createInternal(const GlobalOptions& g, const CreateOptions& o, bool fore
     Prepared prep = prepare(g, o);
     const Process& proc = *prep.spec.process;
     if (proc.terminal && o.consoleSocket.empty() && !foreground)
-        throw Error("process.terminal is true: --console-socket is required (or use run in "
-                    "the foreground)");
+        throw Error(
+            "process.terminal is true: --console-socket is required (or use run in "
+            "the foreground)");
     auto opened = openJoinedNamespaces(prep.ns);
     struct Closer {
         std::vector<OpenedNamespace>& o;
@@ -406,7 +412,7 @@ Created createInternal(const GlobalOptions& g, const CreateOptions& o, bool fore
     pid_t pid = cloneProcess(prep.ns.cloneFlags, &pidfd);
     if (pid == 0) {
         ::close(sv[0]);
-        ChildContext c{&prep,          &opened,           sv[1],         fifo.fd,
+        ChildContext c{&prep,         &opened,          sv[1],         fifo.fd,
                        proc.terminal, proc.consoleSize, o.preserveFds, foreground};
         childMain(c);
     }
@@ -434,9 +440,7 @@ Created createInternal(const GlobalOptions& g, const CreateOptions& o, bool fore
     st.terminal = proc.terminal;
     st.poststop = prep.spec.hooks.poststop;
 
-    auto childFailure = [&](const std::string& fallback) -> Error {
-        return Error(fallback);
-    };
+    auto childFailure = [&](const std::string& fallback) -> Error { return Error(fallback); };
 
     writeIdMaps(pid, prep.ns);
     if (rollback.cgroupCreated) {
@@ -526,15 +530,18 @@ void releaseInit(StateStore& store, ContainerState& st) {
     st.status = ContainerStatus::Running;
     store.save(st);
     // poststart failures are logged, the container keeps running (runtime-spec).
-    runHooksLoggingFailures(HookKind::Poststart, [&] {
-        // Only the poststart hooks of the bundle's config are known here.
-        try {
-            return loadBundleSpec(st.bundle).hooks.poststart;
-        } catch (const std::exception& e) {
-            log::warn(std::string("poststart hooks not run: ") + e.what());
-            return std::vector<Hook>{};
-        }
-    }(), stateJson(st, ContainerStatus::Running));
+    runHooksLoggingFailures(
+        HookKind::Poststart,
+        [&] {
+            // Only the poststart hooks of the bundle's config are known here.
+            try {
+                return loadBundleSpec(st.bundle).hooks.poststart;
+            } catch (const std::exception& e) {
+                log::warn(std::string("poststart hooks not run: ") + e.what());
+                return std::vector<Hook>{};
+            }
+        }(),
+        stateJson(st, ContainerStatus::Running));
 }
 
 // ---- exec ----
@@ -586,7 +593,8 @@ Process execProcessSpec(const ExecOptions& o, const Spec& spec) {
     if (o.tty) p.terminal = true;
     for (const auto& e : o.env) {
         auto eq = e.find('=');
-        if (eq == std::string::npos) throw UsageError("exec: --env \"" + e + "\": expected KEY=VALUE");
+        if (eq == std::string::npos)
+            throw UsageError("exec: --env \"" + e + "\": expected KEY=VALUE");
         std::string key = e.substr(0, eq + 1);
         bool replaced = false;
         for (auto& cur : p.env)
@@ -624,7 +632,8 @@ Process execProcessSpec(const ExecOptions& o, const Spec& spec) {
         }
     }
     if (o.noNewPrivileges) p.noNewPrivileges = true;
-    if (p.args.empty()) throw UsageError("exec: no command given (exec ID CMD... or --process FILE)");
+    if (p.args.empty())
+        throw UsageError("exec: no command given (exec ID CMD... or --process FILE)");
     return p;
 }
 
@@ -708,10 +717,9 @@ int execInContainer(const GlobalOptions& gIn, const ExecOptions& o) {
 
     // Join the init's namespaces: user first (it owns the others), mount last.
     NamespacePlan joinPlan;
-    static const NamespaceKind order[] = {NamespaceKind::User,    NamespaceKind::Ipc,
-                                          NamespaceKind::Uts,     NamespaceKind::Network,
-                                          NamespaceKind::Pid,     NamespaceKind::Cgroup,
-                                          NamespaceKind::Time,    NamespaceKind::Mount};
+    static const NamespaceKind order[] = {
+        NamespaceKind::User, NamespaceKind::Ipc,    NamespaceKind::Uts,  NamespaceKind::Network,
+        NamespaceKind::Pid,  NamespaceKind::Cgroup, NamespaceKind::Time, NamespaceKind::Mount};
     for (auto k : order) {
         auto it = st.namespacePaths.find(namespaceName(k));
         if (it == st.namespacePaths.end()) continue;

@@ -30,23 +30,40 @@ void writeFile(const std::string& path, const std::string& value, const std::str
 
 const char* rlimitName(int r) {
     switch (r) {
-        case RLIMIT_AS: return "RLIMIT_AS";
-        case RLIMIT_CORE: return "RLIMIT_CORE";
-        case RLIMIT_CPU: return "RLIMIT_CPU";
-        case RLIMIT_DATA: return "RLIMIT_DATA";
-        case RLIMIT_FSIZE: return "RLIMIT_FSIZE";
-        case RLIMIT_LOCKS: return "RLIMIT_LOCKS";
-        case RLIMIT_MEMLOCK: return "RLIMIT_MEMLOCK";
-        case RLIMIT_MSGQUEUE: return "RLIMIT_MSGQUEUE";
-        case RLIMIT_NICE: return "RLIMIT_NICE";
-        case RLIMIT_NOFILE: return "RLIMIT_NOFILE";
-        case RLIMIT_NPROC: return "RLIMIT_NPROC";
-        case RLIMIT_RSS: return "RLIMIT_RSS";
-        case RLIMIT_RTPRIO: return "RLIMIT_RTPRIO";
-        case RLIMIT_RTTIME: return "RLIMIT_RTTIME";
-        case RLIMIT_SIGPENDING: return "RLIMIT_SIGPENDING";
-        case RLIMIT_STACK: return "RLIMIT_STACK";
-        default: return "RLIMIT_?";
+        case RLIMIT_AS:
+            return "RLIMIT_AS";
+        case RLIMIT_CORE:
+            return "RLIMIT_CORE";
+        case RLIMIT_CPU:
+            return "RLIMIT_CPU";
+        case RLIMIT_DATA:
+            return "RLIMIT_DATA";
+        case RLIMIT_FSIZE:
+            return "RLIMIT_FSIZE";
+        case RLIMIT_LOCKS:
+            return "RLIMIT_LOCKS";
+        case RLIMIT_MEMLOCK:
+            return "RLIMIT_MEMLOCK";
+        case RLIMIT_MSGQUEUE:
+            return "RLIMIT_MSGQUEUE";
+        case RLIMIT_NICE:
+            return "RLIMIT_NICE";
+        case RLIMIT_NOFILE:
+            return "RLIMIT_NOFILE";
+        case RLIMIT_NPROC:
+            return "RLIMIT_NPROC";
+        case RLIMIT_RSS:
+            return "RLIMIT_RSS";
+        case RLIMIT_RTPRIO:
+            return "RLIMIT_RTPRIO";
+        case RLIMIT_RTTIME:
+            return "RLIMIT_RTTIME";
+        case RLIMIT_SIGPENDING:
+            return "RLIMIT_SIGPENDING";
+        case RLIMIT_STACK:
+            return "RLIMIT_STACK";
+        default:
+            return "RLIMIT_?";
     }
 }
 
@@ -82,8 +99,7 @@ std::string findExecutable(const std::vector<std::string>& args,
     const std::string& name = args[0];
     int err = 0;
     if (name.find('/') != std::string::npos) {
-        if (!isExecutableFile(name, &err))
-            throwSys("exec: \"" + name + "\" in the container", err);
+        if (!isExecutableFile(name, &err)) throwSys("exec: \"" + name + "\" in the container", err);
         return name;
     }
     std::string path = envValue(env, "PATH");
@@ -146,9 +162,12 @@ std::string prepareProcess(const ProcessSetup& p) {
     if (p.noNewPrivileges && ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
         throwErrno("setting no_new_privileges");
     std::function<void()> earlySeccomp = [] {};
-    if (p.installSeccomp && (!p.noNewPrivileges || p.seccompNotify)) earlySeccomp = p.installSeccomp;
-    if (p.applyCredentials) p.applyCredentials(earlySeccomp);
-    else earlySeccomp();
+    if (p.installSeccomp && (!p.noNewPrivileges || p.seccompNotify))
+        earlySeccomp = p.installSeccomp;
+    if (p.applyCredentials)
+        p.applyCredentials(earlySeccomp);
+    else
+        earlySeccomp();
     if (::chdir(p.cwd.c_str()) < 0) throwErrno("entering process.cwd " + p.cwd);
     return findExecutable(p.args, p.env);
 }
@@ -196,14 +215,22 @@ struct RlimitName {
 };
 
 constexpr RlimitName kRlimits[] = {
-    {"RLIMIT_AS", RLIMIT_AS},           {"RLIMIT_CORE", RLIMIT_CORE},
-    {"RLIMIT_CPU", RLIMIT_CPU},         {"RLIMIT_DATA", RLIMIT_DATA},
-    {"RLIMIT_FSIZE", RLIMIT_FSIZE},     {"RLIMIT_LOCKS", RLIMIT_LOCKS},
-    {"RLIMIT_MEMLOCK", RLIMIT_MEMLOCK}, {"RLIMIT_MSGQUEUE", RLIMIT_MSGQUEUE},
-    {"RLIMIT_NICE", RLIMIT_NICE},       {"RLIMIT_NOFILE", RLIMIT_NOFILE},
-    {"RLIMIT_NPROC", RLIMIT_NPROC},     {"RLIMIT_RSS", RLIMIT_RSS},
-    {"RLIMIT_RTPRIO", RLIMIT_RTPRIO},   {"RLIMIT_RTTIME", RLIMIT_RTTIME},
-    {"RLIMIT_SIGPENDING", RLIMIT_SIGPENDING}, {"RLIMIT_STACK", RLIMIT_STACK},
+    {"RLIMIT_AS", RLIMIT_AS},
+    {"RLIMIT_CORE", RLIMIT_CORE},
+    {"RLIMIT_CPU", RLIMIT_CPU},
+    {"RLIMIT_DATA", RLIMIT_DATA},
+    {"RLIMIT_FSIZE", RLIMIT_FSIZE},
+    {"RLIMIT_LOCKS", RLIMIT_LOCKS},
+    {"RLIMIT_MEMLOCK", RLIMIT_MEMLOCK},
+    {"RLIMIT_MSGQUEUE", RLIMIT_MSGQUEUE},
+    {"RLIMIT_NICE", RLIMIT_NICE},
+    {"RLIMIT_NOFILE", RLIMIT_NOFILE},
+    {"RLIMIT_NPROC", RLIMIT_NPROC},
+    {"RLIMIT_RSS", RLIMIT_RSS},
+    {"RLIMIT_RTPRIO", RLIMIT_RTPRIO},
+    {"RLIMIT_RTTIME", RLIMIT_RTTIME},
+    {"RLIMIT_SIGPENDING", RLIMIT_SIGPENDING},
+    {"RLIMIT_STACK", RLIMIT_STACK},
 };
 
 }  // namespace

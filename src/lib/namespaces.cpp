@@ -47,8 +47,7 @@ void writeProcFile(const std::string& path, const std::string& text, const std::
     int err = errno;
     ::close(fd);
     if (n < 0) throwSys(what + ": writing \"" + text + "\" to " + path, err);
-    if (static_cast<size_t>(n) != text.size())
-        throw Error(what + ": short write to " + path);
+    if (static_cast<size_t>(n) != text.size()) throw Error(what + ": short write to " + path);
 }
 
 }  // namespace
@@ -60,9 +59,15 @@ NamespaceKind namespaceKindFromName(const std::string& type, const std::string& 
                 "\" (expected pid, network, mount, ipc, uts, user, cgroup or time)");
 }
 
-const char* namespaceName(NamespaceKind kind) { return info(kind).name; }
-const char* namespaceProcName(NamespaceKind kind) { return info(kind).procName; }
-int namespaceCloneFlag(NamespaceKind kind) { return info(kind).flag; }
+const char* namespaceName(NamespaceKind kind) {
+    return info(kind).name;
+}
+const char* namespaceProcName(NamespaceKind kind) {
+    return info(kind).procName;
+}
+int namespaceCloneFlag(NamespaceKind kind) {
+    return info(kind).flag;
+}
 
 bool NamespacePlan::creates(NamespaceKind k) const {
     return std::find(create.begin(), create.end(), k) != create.end();
@@ -109,15 +114,18 @@ NamespacePlan planNamespaces(const Spec& spec) {
     plan.gidMappings = lx.gidMappings;
     bool hasMaps = !lx.uidMappings.empty() || !lx.gidMappings.empty();
     if (hasMaps && !plan.newUserNamespace())
-        throw Error("config.json: linux.uidMappings/gidMappings are set but no new user "
-                    "namespace is requested in linux.namespaces");
+        throw Error(
+            "config.json: linux.uidMappings/gidMappings are set but no new user "
+            "namespace is requested in linux.namespaces");
     if (plan.newUserNamespace() && (lx.uidMappings.empty() || lx.gidMappings.empty()))
-        throw Error("config.json: a new user namespace needs both linux.uidMappings and "
-                    "linux.gidMappings");
+        throw Error(
+            "config.json: a new user namespace needs both linux.uidMappings and "
+            "linux.gidMappings");
     plan.timeOffsets = lx.timeOffsets;
     if (!lx.timeOffsets.empty() && !plan.newTime)
-        throw Error("config.json: linux.timeOffsets is set but no new time namespace is "
-                    "requested in linux.namespaces");
+        throw Error(
+            "config.json: linux.timeOffsets is set but no new time namespace is "
+            "requested in linux.namespaces");
     for (const auto& [clock, off] : lx.timeOffsets) {
         if (clock != "monotonic" && clock != "boottime")
             throw Error("config.json: linux.timeOffsets." + clock +
@@ -152,8 +160,8 @@ std::vector<OpenedNamespace> openJoinedNamespaces(const NamespacePlan& plan) {
             opened.push_back({j.kind, j.path, fd});
             int type = ::ioctl(fd, NS_GET_NSTYPE);
             if (type < 0)
-                throw Error(what + ": " + j.path + " is not a namespace file (" +
-                            errnoText(errno) + ")");
+                throw Error(what + ": " + j.path + " is not a namespace file (" + errnoText(errno) +
+                            ")");
             if (type != info(j.kind).flag)
                 throw Error(what + ": " + j.path + " is not a " + namespaceName(j.kind) +
                             " namespace");

@@ -32,17 +32,28 @@ struct FlagWord {
 };
 
 constexpr FlagWord kFlagWords[] = {
-    {"defaults", false, 0},          {"ro", false, MS_RDONLY},
-    {"rw", true, MS_RDONLY},         {"suid", true, MS_NOSUID},
-    {"nosuid", false, MS_NOSUID},    {"dev", true, MS_NODEV},
-    {"nodev", false, MS_NODEV},      {"exec", true, MS_NOEXEC},
-    {"noexec", false, MS_NOEXEC},    {"sync", false, MS_SYNCHRONOUS},
-    {"async", true, MS_SYNCHRONOUS}, {"dirsync", false, MS_DIRSYNC},
-    {"remount", false, MS_REMOUNT},  {"mand", false, MS_MANDLOCK},
-    {"nomand", true, MS_MANDLOCK},   {"atime", true, MS_NOATIME},
-    {"noatime", false, MS_NOATIME},  {"diratime", true, MS_NODIRATIME},
-    {"nodiratime", false, MS_NODIRATIME}, {"relatime", false, MS_RELATIME},
-    {"norelatime", true, MS_RELATIME},    {"strictatime", false, MS_STRICTATIME},
+    {"defaults", false, 0},
+    {"ro", false, MS_RDONLY},
+    {"rw", true, MS_RDONLY},
+    {"suid", true, MS_NOSUID},
+    {"nosuid", false, MS_NOSUID},
+    {"dev", true, MS_NODEV},
+    {"nodev", false, MS_NODEV},
+    {"exec", true, MS_NOEXEC},
+    {"noexec", false, MS_NOEXEC},
+    {"sync", false, MS_SYNCHRONOUS},
+    {"async", true, MS_SYNCHRONOUS},
+    {"dirsync", false, MS_DIRSYNC},
+    {"remount", false, MS_REMOUNT},
+    {"mand", false, MS_MANDLOCK},
+    {"nomand", true, MS_MANDLOCK},
+    {"atime", true, MS_NOATIME},
+    {"noatime", false, MS_NOATIME},
+    {"diratime", true, MS_NODIRATIME},
+    {"nodiratime", false, MS_NODIRATIME},
+    {"relatime", false, MS_RELATIME},
+    {"norelatime", true, MS_RELATIME},
+    {"strictatime", false, MS_STRICTATIME},
     {"nostrictatime", true, MS_STRICTATIME},
 };
 
@@ -58,7 +69,9 @@ constexpr PropWord kPropWords[] = {
     {"unbindable", MS_UNBINDABLE}, {"runbindable", MS_UNBINDABLE | MS_REC},
 };
 
-std::string fdPath(int fd) { return "/proc/self/fd/" + std::to_string(fd); }
+std::string fdPath(int fd) {
+    return "/proc/self/fd/" + std::to_string(fd);
+}
 
 // Closes an fd on scope exit.
 struct Fd {
@@ -135,7 +148,8 @@ int openInRootImpl(int rootFd, const std::string& path, CreateMissing create, bo
             if (c.empty() || c == ".") continue;
             if (c == "..") {
                 if (stack.empty())
-                    throw Error("resolving \"" + path + "\" inside the rootfs: it escapes the "
+                    throw Error("resolving \"" + path +
+                                "\" inside the rootfs: it escapes the "
                                 "rootfs through \"..\" (a symlink pointing outside?)");
                 ::close(stack.back());
                 stack.pop_back();
@@ -286,14 +300,15 @@ void mountOneCgroup(const HostCgroupMount& m, int rootFd, const std::string& des
                     unsigned long flags, bool freshMount, const std::string& what) {
     Fd fd(openInRoot(rootFd, dest, CreateMissing::Directory));
     if (freshMount) {
-        mountOrThrow(m.v2 ? "cgroup2" : "cgroup", fdPath(fd.fd), m.v2 ? "cgroup2" : "cgroup",
-                     flags, m.v2 ? "" : m.mountOptions, what + ": mounting " + m.mountpoint);
+        mountOrThrow(m.v2 ? "cgroup2" : "cgroup", fdPath(fd.fd), m.v2 ? "cgroup2" : "cgroup", flags,
+                     m.v2 ? "" : m.mountOptions, what + ": mounting " + m.mountpoint);
         return;
     }
     // Without a cgroup namespace (or in a user namespace, where v1 hierarchies cannot be
     // mounted) show only the container's own cgroup, as runc does.
     std::string source = m.mountpoint + ownCgroupPath(m);
-    mountOrThrow(source, fdPath(fd.fd), nullptr, MS_BIND | MS_REC, "", what + ": binding " + source);
+    mountOrThrow(source, fdPath(fd.fd), nullptr, MS_BIND | MS_REC, "",
+                 what + ": binding " + source);
     Fd again(openInRoot(rootFd, dest, CreateMissing::No));  // the root of the new bind
     mountOrThrow("", fdPath(again.fd), nullptr,
                  MS_BIND | MS_REMOUNT | flags | lockedFlags(again.fd), "",
@@ -376,8 +391,7 @@ void executeMount(int rootFd, const PlannedMount& m, const RootfsPlan& plan) {
             mountOrThrow("/sys", fdPath(fd.fd), nullptr, MS_BIND | MS_REC, "", what);
             Fd again(openInRoot(rootFd, m.destination, CreateMissing::No));
             mountOrThrow("", fdPath(again.fd), nullptr,
-                         MS_BIND | MS_REMOUNT | MS_RDONLY | m.options.flags |
-                             lockedFlags(again.fd),
+                         MS_BIND | MS_REMOUNT | MS_RDONLY | m.options.flags | lockedFlags(again.fd),
                          "", what);
         } else {
             throwSys(what, err);
@@ -529,9 +543,12 @@ RootfsPlan planRootfs(const Spec& spec, const std::string& bundle, bool noPivot,
             pm.source = m.source.front() == '/' ? m.source : bundle + "/" + m.source;
         } else {
             pm.source = m.source;
-            if (m.type == "proc") pm.kind = MountKind::Proc;
-            else if (m.type == "sysfs") pm.kind = MountKind::Sysfs;
-            else if (m.type == "cgroup" || m.type == "cgroup2") pm.kind = MountKind::Cgroup;
+            if (m.type == "proc")
+                pm.kind = MountKind::Proc;
+            else if (m.type == "sysfs")
+                pm.kind = MountKind::Sysfs;
+            else if (m.type == "cgroup" || m.type == "cgroup2")
+                pm.kind = MountKind::Cgroup;
             else if (m.type.empty())
                 throw Error("config.json: " + m.jsonPath +
                             ".type: missing (only bind mounts may omit it)");
@@ -547,10 +564,14 @@ RootfsPlan planRootfs(const Spec& spec, const std::string& bundle, bool noPivot,
                 throw Error(jp + ".path: \"" + d.path + "\" is not an absolute path");
             PlannedDevice pd;
             pd.path = d.path;
-            if (d.type == "c" || d.type == "u") pd.type = 'c';
-            else if (d.type == "b") pd.type = 'b';
-            else if (d.type == "p") pd.type = 'p';
-            else throw Error(jp + ".type: \"" + d.type + "\" is not one of c, b, u, p");
+            if (d.type == "c" || d.type == "u")
+                pd.type = 'c';
+            else if (d.type == "b")
+                pd.type = 'b';
+            else if (d.type == "p")
+                pd.type = 'p';
+            else
+                throw Error(jp + ".type: \"" + d.type + "\" is not one of c, b, u, p");
             pd.major = d.major;
             pd.minor = d.minor;
             pd.fileMode = d.fileMode.value_or(0666);

@@ -70,6 +70,18 @@ void LinuxCapabilityKernel::setCaps(CapMask effective, CapMask permitted, CapMas
     data[1].permitted = static_cast<std::uint32_t>(permitted >> 32);
     data[0].inheritable = static_cast<std::uint32_t>(inheritable);
     data[1].inheritable = static_cast<std::uint32_t>(inheritable >> 32);
+    // After setresuid to a non-zero uid the kernel cleared effective, so CAP_SETPCAP no
+    // longer counts for widening inheritable: raise effective to permitted first.
+    if (CapMask e0 = 0, p0 = 0, i0 = 0;
+        readCaps(e0, p0, i0) && e0 != p0 && (inheritable & ~(i0 | p0)) != 0) {
+        __user_cap_data_struct raise[2]{};
+        raise[0].effective = raise[0].permitted = static_cast<std::uint32_t>(p0);
+        raise[1].effective = raise[1].permitted = static_cast<std::uint32_t>(p0 >> 32);
+        raise[0].inheritable = static_cast<std::uint32_t>(i0);
+        raise[1].inheritable = static_cast<std::uint32_t>(i0 >> 32);
+        __user_cap_header_struct h0{_LINUX_CAPABILITY_VERSION_3, 0};
+        (void)::syscall(SYS_capset, &h0, raise);  // failure shows in the capset below
+    }
     if (::syscall(SYS_capset, &hdr, data) == 0) return;
     int err = errno;
     // Say which capabilities the kernel refused: the ones the process does not hold.

@@ -27,15 +27,30 @@ if [ "$(id -u)" -ne 0 ]; then
 else
     shopt -s nullglob
     suites=(integration/*.bats integration/callers/*.bats)
+    # A hung test must not eat CI's time budget: bats stops a test after
+    # BATS_TEST_TIMEOUT seconds and a whole suite is stopped after SUITE_TIMEOUT.
+    export BATS_TEST_TIMEOUT="${BATS_TEST_TIMEOUT:-300}"
+    suite_timeout="${SUITE_TIMEOUT:-1500}"
     for suite in "${suites[@]}"; do
         echo "== $suite"
-        bats --tap "$suite" > "$log_dir/bats.log" 2>&1 < /dev/null
-        cat "$log_dir/bats.log"
-        p=$(grep -cE '^ok [0-9]+' "$log_dir/bats.log" | head -1)
-        s=$(grep -cE '^ok [0-9]+ .*# skip' "$log_dir/bats.log" | head -1)
-        f=$(grep -cE '^not ok [0-9]+' "$log_dir/bats.log" | head -1)
+        log="$log_dir/$(basename "$suite").log"
+        # Written to a file and followed, so a CI log shows how far a suite got and a
+        # process that leaked the output descriptor cannot keep this loop waiting.
+        timeout --kill-after=30 "$suite_timeout" bats --tap "$suite" >"$log" 2>&1 \
+            </dev/null &
+        suite_pid=$!
+        tail -n +1 -f --pid="$suite_pid" "$log"
+        wait "$suite_pid"
+        suite_rc=$?
+        p=$(grep -cE '^ok [0-9]+' "$log" | head -1)
+        s=$(grep -cE '^ok [0-9]+ .*# skip' "$log" | head -1)
+        f=$(grep -cE '^not ok [0-9]+' "$log" | head -1)
         # A suite that died before reporting anything counts as one failure.
         if [ "$p" -eq 0 ] && [ "$f" -eq 0 ]; then f=1; fi
+        if [ "$suite_rc" -eq 124 ] || [ "$suite_rc" -eq 137 ]; then
+            echo "# $suite was stopped after ${suite_timeout}s: counted as one more failure"
+            f=$((f + 1))
+        fi
         passed=$((passed + p - s)); skipped=$((skipped + s)); failed=$((failed + f))
     done
 fi

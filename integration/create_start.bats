@@ -113,3 +113,25 @@ wait_for_file() {
     [[ "$output" == *createRuntime*"/bin/false"* ]]
     [ ! -e "$ROOT/$ID" ]
 }
+
+@test "session keyring: the container's own, shared by exec; --no-new-keyring keeps the caller's" {
+    share_dir
+    cfg '.process.args = ["/bin/sh", "-c", "probe keyring > /shared/k.tmp && mv /shared/k.tmp /shared/init; exec sleep 1000"]'
+    caprun run -d "$ID" >"$TMP/run.out" 2>&1
+    wait_for_file "$TMP/shared/init"
+    local init
+    init=$(cat "$TMP/shared/init")
+    [[ "$init" == "keyring;0;0;"*";_ses.$ID" ]]
+    run caprun exec "$ID" /bin/probe keyring
+    [ "$status" -eq 0 ]
+    [ "$output" = "$init" ]
+    caprun delete --force "$ID"
+
+    local mine
+    mine=$("$PROBE" keyring)
+    cfg '.process.args = ["/bin/probe", "keyring"]'
+    run caprun run --no-new-keyring "$ID"
+    [ "$status" -eq 0 ]
+    [ "$output" = "$mine" ]
+    [[ "$output" != *"_ses.$ID" ]]
+}

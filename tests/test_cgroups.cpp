@@ -480,3 +480,30 @@ TEST_CASE("cgroup v2 for real: eBPF device filter, freezer, pids, kill, destroy"
     cg.destroy();
     CHECK_FALSE(fs::exists(dir));
 }
+
+TEST_CASE(
+    "cgroup create/destroy: the parents create made go again, unless another cgroup uses them") {
+    fs::path base = fs::temp_directory_path() / ("caprun-cg-parents-" + std::to_string(::getpid()));
+    fs::create_directories(base);
+    std::string b = (base / "b").string();
+    Cgroup cg(
+        std::map<std::string, std::string>{{"memory", b + "/c/leaf"}, {"pids", b + "/d/leaf"}});
+    cg.create();
+    CHECK(cg.createdParents() == std::vector<std::string>{b, b + "/c", b + "/d"});
+    CHECK(fs::is_directory(b + "/c/leaf"));
+    CHECK(fs::is_directory(b + "/d/leaf"));
+
+    // As state.json keeps it: another container's cgroup appears below b meanwhile.
+    Cgroup fromState(cg.paths(), cg.createdParents());
+    fs::create_directory(b + "/other");
+    fromState.destroy();
+    CHECK_FALSE(fs::exists(b + "/c"));
+    CHECK_FALSE(fs::exists(b + "/d"));
+    CHECK(fs::exists(b + "/other"));  // b stays: it is in use
+
+    fs::remove(b + "/other");
+    fromState.destroy();  // the leaves are gone already: not an error
+    CHECK_FALSE(fs::exists(b));
+    CHECK(fs::exists(base));  // it existed before create
+    fs::remove(base);
+}

@@ -117,7 +117,9 @@ class Cgroup {
   public:
     Cgroup() = default;
     // From state.json's cgroupPaths.
-    explicit Cgroup(std::map<std::string, std::string> paths) : paths_(std::move(paths)) {}
+    explicit Cgroup(std::map<std::string, std::string> paths,
+                    std::vector<std::string> createdParents = {})
+        : paths_(std::move(paths)), createdParents_(std::move(createdParents)) {}
 
     // Pure: where the container's cgroup goes. cgroupsPath absolute: below each
     // hierarchy's root; relative: below the runtime's own cgroup in that hierarchy;
@@ -127,11 +129,15 @@ class Cgroup {
                         const std::string& id);
 
     const std::map<std::string, std::string>& paths() const { return paths_; }
+    // The parent directories create() made (top first), which destroy() removes again when
+    // nothing else uses them; kept in state.json.
+    const std::vector<std::string>& createdParents() const { return createdParents_; }
     bool empty() const { return paths_.empty(); }
 
     // mkdir -p each directory; on v2 enables the needed controllers in the parents'
-    // cgroup.subtree_control. On failure removes what it created.
-    void create() const;
+    // cgroup.subtree_control. On failure removes what it created. Remembers the parents
+    // it had to create (createdParents()).
+    void create();
 
     // Writes pid into cgroup.procs of every directory.
     void enter(pid_t pid) const;
@@ -156,11 +162,14 @@ class Cgroup {
     void killAll(int sig) const;
 
     // Removes the directories (deepest first, retrying while the kernel still lists exiting
-    // tasks). Absent directories are not an error.
+    // tasks), then the created parents that are empty — a parent another container still
+    // uses stays (the caller that made it, e.g. dockerd's /docker, is not asked). Absent
+    // directories are not an error.
     void destroy() const;
 
   private:
     std::map<std::string, std::string> paths_;
+    std::vector<std::string> createdParents_;
 };
 
 }  // namespace caprun

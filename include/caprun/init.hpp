@@ -29,8 +29,10 @@ struct ProcessSetup {
     std::optional<int> oomScoreAdj;
     std::optional<mode_t> umask;
     bool noNewPrivileges = false;
-    unsigned preserveFds = 0;  // fds 3..3+n-1 stay open across execve
-    int terminalSlave = -1;    // pty slave: becomes the controlling terminal and stdio
+    unsigned preserveFds = 0;    // fds 3..3+n-1 stay open across execve
+    std::string sessionKeyring;  // joined before the user switch; empty: keep the caller's
+    bool userNamespace = false;  // the process is in a new user namespace (keyring permission)
+    int terminalSlave = -1;      // pty slave: becomes the controlling terminal and stdio
     // Switches user and groups and applies the capability sets (the capability executor),
     // calling `installSeccomp` at the moment the executor chooses (before dropping
     // capabilities when no_new_privileges is off).

@@ -39,6 +39,7 @@ struct ContainerState {
     // cgroup directories in use: controller name -> absolute directory; the key
     // "unified" is the cgroup v2 directory (v2 and hybrid). Empty: no cgroup (disabled).
     std::map<std::string, std::string> cgroupPaths;
+    std::vector<std::string> cgroupCreatedParents;  // removed on delete when empty
     bool systemdCgroup = false;
 
     // Namespaces of the init that exec joins: type ("pid", "mount", ...) -> path
@@ -47,6 +48,7 @@ struct ContainerState {
     bool ownPidNamespace = true;  // false: sharing the host's or another pid namespace
     std::string capPolicy;        // "strict"|"lenient" as decided at create; exec reuses it
     bool terminal = false;        // the init has a pty
+    std::string sessionKeyring;   // joined by the init and by exec; empty: --no-new-keyring
     std::vector<Hook> poststop;   // run by delete
 };
 

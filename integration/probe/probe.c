@@ -8,6 +8,8 @@
  *   probe syscalls [NAME...]   {"sethostname":"OK","chroot":"EPERM",...}
  *   probe rlimit nofile        "<soft> <hard>" (also nproc, core, memlock, stack, ...)
  *   probe fds                  {"0":"/dev/null",...} the fds open in this process
+ *   probe keyring              its session keyring as KEYCTL_DESCRIBE gives it
+ *                              ("keyring;0;0;3f090000;_ses.ID"), or the errno name
  *   probe list                 the syscall names it knows
  *   probe subreaper CMD [ARG...]  (on the host) becomes a child subreaper, runs CMD, waits
  *                              for it, then prints the pids of processes it adopted (their
@@ -252,6 +254,19 @@ static int print_fds(void) {
     return 0;
 }
 
+static int print_session_keyring(void) {
+    char buf[512];
+    /* KEY_SPEC_SESSION_KEYRING is -3; describe does not create a missing one. */
+    long n = syscall(SYS_keyctl, 6 /* KEYCTL_DESCRIBE */, -3, buf, sizeof buf - 1, 0);
+    if (n < 0) {
+        printf("%s\n", strerrorname_np(errno) ? strerrorname_np(errno) : "errno");
+        return 1;
+    }
+    buf[sizeof buf - 1] = 0;
+    printf("%s\n", buf);
+    return 0;
+}
+
 static int subreaper(int argc, char** argv) {
     if (prctl(PR_SET_CHILD_SUBREAPER, 1) < 0) {
         perror("probe: PR_SET_CHILD_SUBREAPER");
@@ -312,6 +327,7 @@ int main(int argc, char** argv) {
     }
     if (strcmp(cmd, "rlimit") == 0 && argc == 3) return print_rlimit(argv[2]);
     if (strcmp(cmd, "fds") == 0) return print_fds();
+    if (strcmp(cmd, "keyring") == 0) return print_session_keyring();
     if (strcmp(cmd, "subreaper") == 0 && argc > 2) return subreaper(argc - 2, argv + 2);
     if (strcmp(cmd, "list") == 0) {
         for (size_t i = 0; i < NPROBES; i++) printf("%s\n", probes[i].name);
@@ -319,6 +335,6 @@ int main(int argc, char** argv) {
     }
     fprintf(stderr,
             "usage: probe [caps | syscalls [NAME...] | rlimit NAME | fds | list |"
-            " subreaper CMD [ARG...]]\n");
+            " keyring | subreaper CMD [ARG...]]\n");
     return 2;
 }

@@ -790,10 +790,11 @@ void collectPids(const std::string& dir, std::vector<pid_t>& out) {
     ::closedir(d);
 }
 
-void removeCgroupDir(const std::string& dir) {
+// The child cgroups of dir; nullopt when dir does not exist.
+std::optional<std::vector<std::string>> childCgroups(const std::string& dir) {
     DIR* d = ::opendir(dir.c_str());
     if (d == nullptr) {
-        if (errno == ENOENT) return;
+        if (errno == ENOENT) return std::nullopt;
         throwErrno("opening cgroup " + dir + " to remove it");
     }
     std::vector<std::string> children;
@@ -802,7 +803,13 @@ void removeCgroupDir(const std::string& dir) {
         if (name != "." && name != ".." && e->d_type == DT_DIR) children.push_back(name);
     }
     ::closedir(d);
-    for (const auto& c : children) removeCgroupDir(dir + "/" + c);
+    return children;
+}
+
+void removeCgroupDir(const std::string& dir) {
+    auto children = childCgroups(dir);
+    if (!children) return;
+    for (const auto& c : *children) removeCgroupDir(dir + "/" + c);
     // Tasks that were just killed may still be listed for a moment; retry EBUSY.
     for (int attempt = 0;; ++attempt) {
         if (::rmdir(dir.c_str()) == 0 || errno == ENOENT) return;
@@ -871,7 +878,7 @@ std::vector<std::string> mkdirs(const std::string& dir) {
 
 }  // namespace
 
-void Cgroup::create() const {
+void Cgroup::create() {
     std::vector<std::string> created;
     try {
         for (const auto& [key, dir] : paths_) {
@@ -916,6 +923,12 @@ void Cgroup::create() const {
     } catch (...) {
         for (auto it = created.rbegin(); it != created.rend(); ++it) ::rmdir(it->c_str());
         throw;
+    }
+    createdParents_.clear();
+    for (const auto& d : created) {
+        bool leaf = false;
+        for (const auto& [key, dir] : paths_) leaf = leaf || d == dir;
+        if (!leaf) createdParents_.push_back(d);
     }
 }
 
@@ -1093,6 +1106,20 @@ void Cgroup::killAll(int sig) const {
 
 void Cgroup::destroy() const {
     for (const auto& [key, dir] : paths_) removeCgroupDir(dir);
+    // Deepest first. A parent with a child cgroup or a process of its own is in use by
+    // someone else and stays; otherwise it is removed like the container's own directory
+    // (the kernel reports EBUSY until the child just removed has gone offline).
+    for (auto it = createdParents_.rbegin(); it != createdParents_.rend(); ++it) {
+        try {
+            auto children = childCgroups(*it);
+            if (!children || !children->empty()) continue;
+            if (fileExists(*it + "/cgroup.procs") && !trim(readFile(*it + "/cgroup.procs")).empty())
+                continue;
+            removeCgroupDir(*it);
+        } catch (const Error& e) {
+            log::warn(std::string("leaving the cgroup create made: ") + e.what());
+        }
+    }
 }
 
 }  // namespace caprun

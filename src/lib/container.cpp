@@ -22,6 +22,7 @@
 #include "caprun/error.hpp"
 #include "caprun/global_options.hpp"
 #include "caprun/json.hpp"
+#include "caprun/keyring.hpp"
 #include "caprun/lifecycle.hpp"
 #include "caprun/hooks.hpp"
 #include "caprun/init.hpp"
@@ -245,6 +246,8 @@ Prepared prepare(const GlobalOptions& g, const CreateOptions& o) {
                     " is not a directory");
     // Capability policy and plan, rlimits, seccomp: strict policy fails here.
     p.process = planProcess(g, p.spec, *p.spec.process, o.seccompProfile, g.root, p.rootfs.rootfs);
+    if (!o.noNewKeyring) p.process.setup.sessionKeyring = sessionKeyringName(o.id);
+    p.process.setup.userNamespace = p.ns.newUserNamespace();
     return p;
 }
 
@@ -433,10 +436,12 @@ Created createInternal(const GlobalOptions& g, const CreateOptions& o, bool fore
     st.annotations = prep.spec.annotations;
     st.status = ContainerStatus::Creating;
     st.cgroupPaths = rollback.cgroup.paths();
+    st.cgroupCreatedParents = rollback.cgroup.createdParents();
     st.systemdCgroup = false;
     st.namespacePaths = namespacePaths(prep.ns, pid);
     st.ownPidNamespace = prep.ns.creates(NamespaceKind::Pid);
     st.capPolicy = prep.process.policy;
+    st.sessionKeyring = prep.process.setup.sessionKeyring;
     st.terminal = proc.terminal;
     st.poststop = prep.spec.hooks.poststop;
 
@@ -711,6 +716,8 @@ int execInContainer(const GlobalOptions& gIn, const ExecOptions& o) {
     if (!g.capPolicy && !st.capPolicy.empty()) g.capPolicy = st.capPolicy;
     ProcessPlan plan = planProcess(g, spec, proc, std::nullopt, g.root);
     plan.setup.preserveFds = o.preserveFds;
+    plan.setup.sessionKeyring = st.sessionKeyring;
+    plan.setup.userNamespace = st.namespacePaths.count("user") > 0;
 
     if (proc.terminal && o.consoleSocket.empty() && o.detach)
         throw Error("exec: a terminal with --detach needs --console-socket");

@@ -13,6 +13,7 @@
 
 #include "caprun/console.hpp"
 #include "caprun/error.hpp"
+#include "caprun/keyring.hpp"
 #include "caprun/rootfs.hpp"
 
 namespace caprun {
@@ -128,6 +129,7 @@ void applySysctl(const std::map<std::string, std::string>& sysctl) {
 }
 
 std::string prepareProcess(const ProcessSetup& p) {
+    if (!p.sessionKeyring.empty()) joinSessionKeyring(p.sessionKeyring, p.userNamespace);
     if (p.hostname && ::sethostname(p.hostname->data(), p.hostname->size()) < 0)
         throwErrno("setting the hostname \"" + *p.hostname + "\"");
     if (p.domainname && ::setdomainname(p.domainname->data(), p.domainname->size()) < 0)

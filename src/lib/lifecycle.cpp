@@ -145,7 +145,7 @@ void deleteContainer(const GlobalOptions& g, const std::string& id, bool force) 
     }
     ContainerState s = store.load(id);
     ContainerStatus status = liveStatus(s);
-    Cgroup cg(s.cgroupPaths);
+    Cgroup cg(s.cgroupPaths, s.cgroupCreatedParents);
     if ((status == ContainerStatus::Running || status == ContainerStatus::Paused) && !force)
         throw Error("cannot delete container " + id + " that is not stopped: it is " +
                     statusName(status) + " (use delete --force, or kill it first)");

@@ -179,6 +179,8 @@ std::string serializeState(const ContainerState& s) {
     writeString(w, statusName(s.status));
     w.Key("cgroupPaths");
     writeStringMap(w, s.cgroupPaths);
+    w.Key("cgroupCreatedParents");
+    writeStringArray(w, s.cgroupCreatedParents);
     w.Key("systemdCgroup");
     w.Bool(s.systemdCgroup);
     w.Key("namespacePaths");
@@ -187,6 +189,8 @@ std::string serializeState(const ContainerState& s) {
     w.Bool(s.ownPidNamespace);
     w.Key("capPolicy");
     writeString(w, s.capPolicy);
+    w.Key("sessionKeyring");
+    writeString(w, s.sessionKeyring);
     w.Key("terminal");
     w.Bool(s.terminal);
     w.Key("poststop");
@@ -231,10 +235,12 @@ ContainerState parseState(std::string_view text, const std::string& label) {
     if (auto a = root.get("annotations")) s.annotations = a->asStringMap();
     s.status = parseStatusName(root.require("status").asString());
     if (auto c = root.get("cgroupPaths")) s.cgroupPaths = c->asStringMap();
+    if (auto c = root.get("cgroupCreatedParents")) s.cgroupCreatedParents = c->asStringArray();
     s.systemdCgroup = root.optBool("systemdCgroup").value_or(false);
     if (auto n = root.get("namespacePaths")) s.namespacePaths = n->asStringMap();
     s.ownPidNamespace = root.optBool("ownPidNamespace").value_or(true);
     s.capPolicy = root.optString("capPolicy").value_or("");
+    s.sessionKeyring = root.optString("sessionKeyring").value_or("");
     s.terminal = root.optBool("terminal").value_or(false);
     if (auto hooks = root.get("poststop")) {
         for (const auto& item : hooks->items()) {

@@ -4,33 +4,15 @@
 #
 # Needs (Debian packages): busybox-static, jq, libcap2-bin (capsh, setcap), bats.
 
-CAPRUN="${CAPRUN:-$BATS_TEST_DIRNAME/../build/src/cli/caprun}"
-PROBE="${CAPRUN_PROBE:-$BATS_TEST_DIRNAME/../build/integration/probe/caprun-probe}"
-CAPRUN="$(readlink -f "$CAPRUN")"
-PROBE="$(readlink -f "$PROBE")"
-
-# A rootfs template built once per file; each test copies it (tests change their copy).
-build_rootfs_template() {
-    local dir="$1"
-    mkdir -p "$dir"/{bin,sbin,usr/bin,usr/sbin,etc,proc,sys,dev,tmp,root,home/user,run}
-    chmod 1777 "$dir/tmp"
-    cp /bin/busybox "$dir/bin/busybox"
-    local applet
-    for applet in $(/bin/busybox --list); do
-        [ -e "$dir/bin/$applet" ] || ln -s busybox "$dir/bin/$applet"
-    done
-    cp "$PROBE" "$dir/bin/probe"
-    printf 'root:x:0:0:root:/root:/bin/sh\nuser:x:1000:1000:user:/home/user:/bin/sh\n' >"$dir/etc/passwd"
-    printf 'root:x:0:\nuser:x:1000:\n' >"$dir/etc/group"
-    chown 1000:1000 "$dir/home/user"
-}
+source "$BATS_TEST_DIRNAME/lib.bash"
 
 setup_file() {
     [ "$(id -u)" = 0 ] || skip "container tests run as root"
     [ -x "$CAPRUN" ] || { echo "caprun not built at $CAPRUN" >&2; return 1; }
     [ -x "$PROBE" ] || { echo "probe not built at $PROBE" >&2; return 1; }
+    # A rootfs template built once per file; each test copies it (tests change their copy).
     export ROOTFS_TEMPLATE="$BATS_FILE_TMPDIR/rootfs"
-    build_rootfs_template "$ROOTFS_TEMPLATE"
+    make_rootfs "$ROOTFS_TEMPLATE"
 }
 
 # Per test: $TMP, $BUNDLE (rootfs + default config.json running the probe), $ROOT (state),
@@ -45,6 +27,7 @@ setup() {
     "$CAPRUN" spec --bundle "$BUNDLE"
     cfg '.process.terminal = false | .process.args = ["/bin/probe"]'
     MOUNTS_BEFORE="$(mount_table)"
+    CGROUPS_BEFORE="$(cgroup_dirs)"
 }
 
 # The host's mounts as "mountpoint fstype" lines, sorted (ids and peers vary). Mounts of
@@ -89,13 +72,12 @@ teardown() {
             "$CAPRUN" --root "$ROOT" delete --force "$(basename "$d")" >/dev/null 2>&1 || true
         done
     fi
-    local cg
-    for cg in /sys/fs/cgroup/*/caprun/"$ID"* /sys/fs/cgroup/*/*/*/caprun/"$ID"* \
-              /sys/fs/cgroup/*/"$ID"* ; do
-        [ -d "$cg" ] || continue
-        problems+="cgroup left: $cg; "
-        rmdir "$cg" 2>/dev/null || true
-    done
+    local cgroups
+    cgroups="$(new_cgroup_dirs "$CGROUPS_BEFORE")"
+    if [ -n "$cgroups" ]; then
+        problems+="cgroups left: $(echo $cgroups); "
+        remove_cgroup_dirs "$cgroups"
+    fi
     local after
     after="$(mount_table)"
     if [ "$after" != "$MOUNTS_BEFORE" ]; then

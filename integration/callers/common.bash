@@ -2,23 +2,7 @@
 # helpers to stop daemons by pid and to check that nothing is left behind.
 # Needs (Debian packages): containerd, docker.io, podman, jq, busybox-static.
 
-CAPRUN="${CAPRUN:-$BATS_TEST_DIRNAME/../../build/src/cli/caprun}"
-PROBE="${CAPRUN_PROBE:-$BATS_TEST_DIRNAME/../../build/integration/probe/caprun-probe}"
-CAPRUN="$(readlink -f "$CAPRUN")"
-PROBE="$(readlink -f "$PROBE")"
-
-make_rootfs() {
-    local dir="$1" applet
-    mkdir -p "$dir"/{bin,proc,sys,dev,tmp,etc,root,run}
-    chmod 1777 "$dir/tmp"
-    cp /bin/busybox "$dir/bin/busybox"
-    for applet in $(/bin/busybox --list); do
-        [ -e "$dir/bin/$applet" ] || ln -s busybox "$dir/bin/$applet"
-    done
-    cp "$PROBE" "$dir/bin/probe"
-    printf 'root:x:0:0:root:/root:/bin/sh\n' >"$dir/etc/passwd"
-    printf 'root:x:0:\n' >"$dir/etc/group"
-}
+source "$BATS_TEST_DIRNAME/../lib.bash"
 
 # Waits (bounded) until "$@" succeeds.
 wait_until() {
@@ -50,11 +34,44 @@ has_cap_bit() {
     (( (16#$mask >> bit) & 1 ))
 }
 
-# Processes whose root directory is at or below $1 (containers from our rootfs).
-leftover_processes() {
-    local p
-    for p in /proc/[0-9]*; do
-        [[ "$(readlink "$p/root" 2>/dev/null)" == "$1"* ]] && echo "${p#/proc/}"
-    done
-    return 0
+# caprun as it behaves on a host whose bounding set lacks some capabilities, whatever this
+# machine has: writes a wrapper script at $1 that drops $2 (a capsh --drop list) and then
+# runs caprun. Callers remove caprun's --log file with the container, so the wrapper
+# appends each call's log to $1.log for the test to read caprun's warnings.
+make_poorer_runtime() {
+    local wrapper="$1" drop="$2"
+    cat >"$wrapper" <<EOT
+#!/bin/bash
+log="" prev=""
+for a in "\$@"; do
+    [ "\$prev" = --log ] && log="\$a"
+    case "\$a" in --log=*) log="\${a#--log=}" ;; esac
+    prev="\$a"
+done
+capsh --drop=$drop -- -c 'exec "\$0" "\$@"' "$CAPRUN" "\$@"
+rc=\$?
+[ -n "\$log" ] && [ -f "\$log" ] && cat "\$log" >>"$wrapper.log"
+exit \$rc
+EOT
+    chmod +x "$wrapper"
+}
+
+# The warnings in a JSON log file of caprun's ($1; a make_poorer_runtime wrapper's copies
+# are in <wrapper>.log).
+logged_warnings() {
+    [ -f "$1" ] || return 0
+    jq -r 'select(.level == "warn") | .msg' "$1"
+}
+
+# Cgroup directories a test left: new since setup_file (CGROUPS_BEFORE), except those the
+# caller keeps for itself, matched by the extended regex $CALLER_OWN_CGROUPS (podman's
+# conmon cgroup). Removes what it reports, so the next test starts clean.
+check_cgroups_left() {
+    local left
+    left="$(new_cgroup_dirs "$CGROUPS_BEFORE")"
+    [ -n "${CALLER_OWN_CGROUPS:-}" ] && left="$(grep -Ev "$CALLER_OWN_CGROUPS" <<<"$left" || true)"
+    [ -z "$left" ] && return 0
+    remove_cgroup_dirs "$left"
+    echo "cgroups left: $(echo $left)" >&2
+    return 1
 }

@@ -149,6 +149,37 @@ wait_for_file() {
     [ ! -e "$TMP/ro/nope" ]
 }
 
+@test "run: linux.rootfsPropagation is the propagation of the container's /" {
+    # The optional fields of / in the container's mountinfo (between field 6 and "-").
+    local root_fields='{ for (i = 7; $i != "-"; i++) f = f " " $i; if ($5 == "/") print "tags:" f }'
+    cfg --arg a "$root_fields" '.process.args = ["/bin/awk", $a, "/proc/self/mountinfo"]'
+    local p
+    for p in shared rshared private unbindable runbindable; do
+        cfg --arg p "$p" '.linux.rootfsPropagation = $p'
+        run caprun run "$ID"
+        [ "$status" -eq 0 ]
+        case "$p" in
+            *shared) [[ "$output" == "tags:"*"shared:"* ]] ;;
+            *unbindable) [ "$output" = "tags: unbindable" ] ;;
+            private) [ "$output" = "tags:" ] ;;
+        esac
+    done
+    cfg '.linux.rootfsPropagation = "sideways"'
+    run caprun run "$ID"
+    [ "$status" -ne 0 ]
+    [[ "$output" == *"linux.rootfsPropagation"*sideways* ]]
+}
+
+@test "run --no-pivot: MS_MOVE + chroot into the rootfs (the ramfs fallback's path)" {
+    cfg '.process.args = ["/bin/sh", "-c", "ls /; readlink /proc/self/root; probe caps"]'
+    run caprun run --no-pivot "$ID"
+    [ "$status" -eq 0 ]
+    [ "$(ls "$BUNDLE/rootfs" | tr '\n' ' ')" = "$(head -n -2 <<<"$output" | tr '\n' ' ')" ]
+    [ "${lines[-2]}" = / ]
+    # Set up like a pivoted container otherwise: the same capabilities.
+    [ "$(json_get .CapEff "${lines[-1]}")" = "$(json_get .CapEff "$(caprun run "$ID-pivot" | tail -1)")" ]
+}
+
 @test "run: hostname, domainname, sysctl, oomScoreAdj, rlimits, cwd (created), env, umask" {
     cfg '.hostname = "box" | .domainname = "example.test" | .linux.sysctl = {"net.ipv4.ip_forward": "1"}
          | .process.oomScoreAdj = 123 | .process.cwd = "/work/here" | .process.env += ["FOO=bar"]

@@ -96,11 +96,12 @@ int openInRoot(int rootFd, const std::string& path, CreateMissing create);
 // devices and /dev symlinks.
 void prepareRootfs(const RootfsPlan& plan);
 
-// pivot_root (or the fallback) and the final propagation. After it the process's root and
-// cwd are the container's /.
+// pivot_root (or, with --no-pivot or on a ramfs root where pivot_root is impossible,
+// MS_MOVE + chroot). After it the process's root and cwd are the container's /.
 void switchRoot(const RootfsPlan& plan);
 
-// Masked and readonly paths, read-only root: last, after sysctls were written.
+// Masked and readonly paths, read-only root, then linux.rootfsPropagation: last, after
+// sysctls were written.
 void protectRootfs(const RootfsPlan& plan);
 
 }  // namespace caprun

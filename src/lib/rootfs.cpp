@@ -522,8 +522,9 @@ RootfsPlan planRootfs(const Spec& spec, const std::string& bundle, bool noPivot,
     if (spec.linux && !spec.linux->rootfsPropagation.empty()) {
         unsigned long p =
             propagationFlags(spec.linux->rootfsPropagation, "config.json: linux.rootfsPropagation");
-        // pivot_root refuses a shared parent: start from rslave and share after the pivot.
-        if (!(p & MS_SHARED)) plan.rootPropagation = p;
+        // pivot_root refuses a shared parent, and an unbindable rootfs cannot be bound on
+        // itself: both start from rslave and get their propagation after the pivot.
+        if (!(p & (MS_SHARED | MS_UNBINDABLE))) plan.rootPropagation = p;
         plan.finalPropagation = p;
     }
     for (const auto& m : spec.mounts) {
@@ -633,9 +634,6 @@ void switchRoot(const RootfsPlan& plan) {
         if (::chroot(".") < 0) throwErrno("chroot into the rootfs");
     }
     if (::chdir("/") < 0) throwErrno("entering / of the container");
-    if (plan.finalPropagation)
-        mountOrThrow("", "/", nullptr, *plan.finalPropagation, "",
-                     "applying linux.rootfsPropagation to /");
 }
 
 void protectRootfs(const RootfsPlan& plan) {
@@ -669,6 +667,10 @@ void protectRootfs(const RootfsPlan& plan) {
         mountOrThrow("", "/", nullptr, MS_BIND | MS_REMOUNT | MS_RDONLY | lockedFlags(root.fd), "",
                      "making the rootfs read-only");
     }
+    // Last: an (r)unbindable tree would refuse the binds above (masks, read-only paths).
+    if (plan.finalPropagation)
+        mountOrThrow("", "/", nullptr, *plan.finalPropagation, "",
+                     "applying linux.rootfsPropagation to /");
 }
 
 }  // namespace caprun

@@ -72,6 +72,19 @@ teardown() {
     [ "$(json_get .get_mempolicy "$(probe_json)")" = OK ]
 }
 
+@test "exec gets the filter of the profile create was given, not config.json's" {
+    # config.json has no linux.seccomp: without the profile, exec would run unfiltered.
+    cfg 'del(.linux.seccomp) | .process.args = ["/bin/sleep", "1000"]'
+    caprun run -d --seccomp-profile default "$ID" >"$TMP/run.out" 2>&1
+    run caprun exec "$ID" /bin/probe syscalls get_mempolicy
+    [ "$status" -eq 0 ]
+    [ "$(json_get .get_mempolicy "$(probe_json)")" = EPERM ]
+    run caprun exec --cap CAP_SYS_NICE "$ID" /bin/probe syscalls get_mempolicy
+    [ "$status" -eq 0 ]
+    [ "$(json_get .get_mempolicy "$(probe_json)")" = OK ]
+    caprun delete --force "$ID"
+}
+
 @test "default profile: settimeofday and delete_module are EPERM without their capabilities" {
     cfg '.process.args = ["/bin/probe", "syscalls", "settimeofday", "delete_module", "reboot"]'
     run caprun run --seccomp-profile default "$ID"

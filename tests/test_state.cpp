@@ -43,6 +43,9 @@ ContainerState sample() {
     s.namespacePaths = {{"pid", "/proc/4242/ns/pid"}, {"network", "/var/run/netns/n1"}};
     s.ownPidNamespace = false;
     s.capPolicy = "lenient";
+    s.cgroupCreatedParents = {"/sys/fs/cgroup/memory/default"};
+    s.sessionKeyring = "_ses.web";
+    s.seccompProfile = "/etc/caprun/profile.json";
     s.terminal = true;
     Hook h;
     h.path = "/usr/bin/cleanup";
@@ -88,6 +91,9 @@ TEST_CASE("state.json keeps every field across a save and a load") {
     CHECK(back.namespacePaths == s.namespacePaths);
     CHECK_FALSE(back.ownPidNamespace);
     CHECK(back.capPolicy == "lenient");
+    CHECK(back.cgroupCreatedParents == std::vector<std::string>{"/sys/fs/cgroup/memory/default"});
+    CHECK(back.sessionKeyring == "_ses.web");
+    CHECK(back.seccompProfile == std::optional<std::string>("/etc/caprun/profile.json"));
     CHECK(back.terminal);
     REQUIRE(back.poststop.size() == 2);
     CHECK(back.poststop[0].path == "/usr/bin/cleanup");

@@ -49,7 +49,8 @@ struct ContainerState {
     std::string capPolicy;        // "strict"|"lenient" as decided at create; exec reuses it
     bool terminal = false;        // the init has a pty
     std::string sessionKeyring;   // joined by the init and by exec; empty: --no-new-keyring
-    std::vector<Hook> poststop;   // run by delete
+    std::optional<std::string> seccompProfile;  // create's --seccomp-profile; exec uses it too
+    std::vector<Hook> poststop;                 // run by delete
 };
 
 // Serialisation of state.json (a private format of caprun, versioned by "caprunStateVersion").

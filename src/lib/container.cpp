@@ -226,6 +226,7 @@ struct Prepared {
     NamespacePlan ns;
     RootfsPlan rootfs;
     ProcessPlan process;  // capabilities, rlimits, user, seccomp: decided and compiled
+    std::optional<std::string> seccompProfile;  // --seccomp-profile, a path made absolute
 };
 
 Prepared prepare(const GlobalOptions& g, const CreateOptions& o) {
@@ -246,6 +247,9 @@ Prepared prepare(const GlobalOptions& g, const CreateOptions& o) {
                     " is not a directory");
     // Capability policy and plan, rlimits, seccomp: strict policy fails here.
     p.process = planProcess(g, p.spec, *p.spec.process, o.seccompProfile, g.root, p.rootfs.rootfs);
+    p.seccompProfile = o.seccompProfile;
+    if (p.seccompProfile && *p.seccompProfile != "default" && *p.seccompProfile != "unconfined")
+        p.seccompProfile = absolutePath(*p.seccompProfile);  // exec reuses it from elsewhere
     if (!o.noNewKeyring) p.process.setup.sessionKeyring = sessionKeyringName(o.id);
     p.process.setup.userNamespace = p.ns.newUserNamespace();
     return p;
@@ -442,6 +446,7 @@ Created createInternal(const GlobalOptions& g, const CreateOptions& o, bool fore
     st.ownPidNamespace = prep.ns.creates(NamespaceKind::Pid);
     st.capPolicy = prep.process.policy;
     st.sessionKeyring = prep.process.setup.sessionKeyring;
+    st.seccompProfile = prep.seccompProfile;
     st.terminal = proc.terminal;
     st.poststop = prep.spec.hooks.poststop;
 
@@ -714,7 +719,7 @@ int execInContainer(const GlobalOptions& gIn, const ExecOptions& o) {
     Process proc = execProcessSpec(o, spec);
     GlobalOptions g = gIn;
     if (!g.capPolicy && !st.capPolicy.empty()) g.capPolicy = st.capPolicy;
-    ProcessPlan plan = planProcess(g, spec, proc, std::nullopt, g.root);
+    ProcessPlan plan = planProcess(g, spec, proc, st.seccompProfile, g.root);
     plan.setup.preserveFds = o.preserveFds;
     plan.setup.sessionKeyring = st.sessionKeyring;
     plan.setup.userNamespace = st.namespacePaths.count("user") > 0;

@@ -191,6 +191,10 @@ std::string serializeState(const ContainerState& s) {
     writeString(w, s.capPolicy);
     w.Key("sessionKeyring");
     writeString(w, s.sessionKeyring);
+    if (s.seccompProfile) {
+        w.Key("seccompProfile");
+        writeString(w, *s.seccompProfile);
+    }
     w.Key("terminal");
     w.Bool(s.terminal);
     w.Key("poststop");
@@ -241,6 +245,7 @@ ContainerState parseState(std::string_view text, const std::string& label) {
     s.ownPidNamespace = root.optBool("ownPidNamespace").value_or(true);
     s.capPolicy = root.optString("capPolicy").value_or("");
     s.sessionKeyring = root.optString("sessionKeyring").value_or("");
+    s.seccompProfile = root.optString("seccompProfile");
     s.terminal = root.optBool("terminal").value_or(false);
     if (auto hooks = root.get("poststop")) {
         for (const auto& item : hooks->items()) {

@@ -250,6 +250,32 @@ wait_for_file() {
     [ "${lines[2]}" != "$(readlink /proc/self/ns/uts)" ]
 }
 
+@test "run: a new user namespace joins a network namespace the host owns; hooks stay on the host" {
+    chmod 755 "$TMP"  # the mapped root (host uid 100000) must reach the rootfs
+    unshare --net sleep 1000 &
+    local holder=$!
+    local i
+    for i in $(seq 1 100); do
+        [ "$(readlink /proc/$holder/ns/net)" != "$(readlink /proc/self/ns/net)" ] && break
+        sleep 0.05
+    done
+    cfg --arg p "/proc/$holder/ns/net" '.linux.namespaces += [{"type":"user"}, {"type":"network","path":$p}]
+         | .linux.namespaces |= (map(select(.type != "network")) + [{"type":"network","path":$p}])
+         | .linux.uidMappings = [{"containerID":0,"hostID":100000,"size":65536}]
+         | .linux.gidMappings = [{"containerID":0,"hostID":100000,"size":65536}]'
+    # prestart hooks run in the runtime's namespaces, after the container process exists.
+    cfg --arg f "$TMP/hook-ns" '.hooks.prestart = [{"path":"/bin/sh","args":["sh","-c","readlink /proc/self/ns/net /proc/self/ns/pid > \($f)"]}]'
+    cfg '.process.args = ["/bin/sh", "-c", "readlink /proc/self/ns/net; id -u"]'
+    run caprun run "$ID"
+    local holderNs
+    holderNs=$(readlink /proc/$holder/ns/net)
+    kill "$holder"
+    [ "$status" -eq 0 ]
+    [ "${lines[0]}" = "$holderNs" ]
+    [ "${lines[1]}" = 0 ]
+    [ "$(cat "$TMP/hook-ns")" = "$(readlink /proc/self/ns/net /proc/self/ns/pid)" ]
+}
+
 @test "run: a bad namespace path is a clear error naming it, nothing left behind" {
     cfg '.linux.namespaces += [{"type":"ipc","path":"/nonexistent/ipc-ns"}] | .linux.namespaces |= map(select(.type != "ipc" or .path))'
     run caprun run "$ID"

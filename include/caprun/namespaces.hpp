@@ -9,9 +9,12 @@
 //   /proc/self/timens_offsets, and the clone puts the child in it.
 // - A cgroup namespace takes the process's cgroup at creation as its root, so the child
 //   unshare()s it only after the parent has moved it into the container's cgroup.
-// - Joining a pid namespace also only affects children: the runtime setns()es into it
-//   before clone. Every other path is joined by the child, user namespace first (the
-//   others are usually owned by it), before it does anything else.
+// - Paths are joined before new namespaces are created, as runc does: the runtime
+//   setns()es into the pid, network, ipc, uts, cgroup and time paths just before clone3
+//   (the child is created in them; with a new user namespace the child could no longer
+//   join namespaces the host's user namespace owns) and returns to its own right after,
+//   so hooks and everything else it does stay on the host. The child joins the user
+//   namespace path first and the mount namespace path, before it does anything else.
 // - With a new user namespace the parent writes /proc/<child>/{uid,gid}_map while the
 //   child waits on the sync socket.
 #pragma once
@@ -78,11 +81,20 @@ struct OpenedNamespace {
 std::vector<OpenedNamespace> openJoinedNamespaces(const NamespacePlan& plan);
 void closeNamespaces(std::vector<OpenedNamespace>& opened);
 
-// Parent, before clone: setns into a joined pid namespace (affects children only) and
-// unshare a new time namespace with its offsets.
-void prepareParentNamespaces(const NamespacePlan& plan, const std::vector<OpenedNamespace>& opened);
+// Whether the parent joins this kind of namespace path before clone (all but user and
+// mount, which the child joins).
+bool joinedByParent(NamespaceKind kind);
 
-// Child: setns each opened namespace except pid (already done by the parent).
+// Parent, before clone: saves its own namespaces, setns()es into the joined paths that
+// joinedByParent() says and unshares a new time namespace with its offsets. Returns what
+// restoreParentNamespaces() needs to go back.
+std::vector<OpenedNamespace> prepareParentNamespaces(const NamespacePlan& plan,
+                                                     const std::vector<OpenedNamespace>& opened);
+
+// Parent, right after clone: back into its own namespaces; closes `saved`.
+void restoreParentNamespaces(std::vector<OpenedNamespace>& saved);
+
+// Child: setns each opened namespace the parent did not join (user first, then mount).
 void joinNamespaces(const std::vector<OpenedNamespace>& opened);
 
 // Child, once in its cgroup: unshare a new cgroup namespace.

@@ -154,6 +154,22 @@ pid_t cloneProcess(unsigned long long flags, int* pidfd) {
     return static_cast<pid_t>(r);
 }
 
+// clone3 inside the namespace paths the parent joins (namespaces.hpp says which), the
+// runtime back in its own namespaces afterwards. Returns 0 in the child.
+pid_t cloneInNamespaces(const NamespacePlan& plan, const std::vector<OpenedNamespace>& opened,
+                        unsigned long long flags, int* pidfd) {
+    auto own = prepareParentNamespaces(plan, opened);
+    pid_t pid = 0;
+    try {
+        pid = cloneProcess(flags, pidfd);
+    } catch (...) {
+        restoreParentNamespaces(own);
+        throw;
+    }
+    if (pid != 0) restoreParentNamespaces(own);
+    return pid;
+}
+
 void writeFileAtomically(const std::string& path, const std::string& content,
                          const std::string& what) {
     std::string tmp = path + ".caprun-" + std::to_string(::getpid());
@@ -413,10 +429,8 @@ Created createInternal(const GlobalOptions& g, const CreateOptions& o, bool fore
         throwErrno("creating the sync socket");
     UniqueFd parentSock(sv[0]), childSock(sv[1]);
 
-    prepareParentNamespaces(prep.ns, opened);
-
     int pidfd = -1;
-    pid_t pid = cloneProcess(prep.ns.cloneFlags, &pidfd);
+    pid_t pid = cloneInNamespaces(prep.ns, opened, prep.ns.cloneFlags, &pidfd);
     if (pid == 0) {
         ::close(sv[0]);
         ChildContext c{&prep,         &opened,          sv[1],         fifo.fd,
@@ -753,10 +767,8 @@ int execInContainer(const GlobalOptions& gIn, const ExecOptions& o) {
     if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
         throwErrno("creating the sync socket");
     UniqueFd parentSock(sv[0]), childSock(sv[1]);
-    prepareParentNamespaces(joinPlan, opened);  // the pid namespace, for the child
-
     int pidfd = -1;
-    pid_t pid = cloneProcess(0, &pidfd);
+    pid_t pid = cloneInNamespaces(joinPlan, opened, 0, &pidfd);
     if (pid == 0) {
         ::close(sv[0]);
         ExecChildContext c{&opened, &plan.setup, sv[1], proc.terminal, proc.consoleSize, !o.detach};

@@ -179,22 +179,57 @@ void closeNamespaces(std::vector<OpenedNamespace>& opened) {
     opened.clear();
 }
 
-void prepareParentNamespaces(const NamespacePlan& plan,
-                             const std::vector<OpenedNamespace>& opened) {
-    for (const auto& o : opened)
-        if (o.kind == NamespaceKind::Pid && ::setns(o.fd, CLONE_NEWPID) < 0)
-            throwErrno("joining the pid namespace " + o.path);
-    if (plan.newTime) {
-        if (::unshare(CLONE_NEWTIME) < 0) throwErrno("creating a time namespace");
-        if (!plan.timeOffsets.empty())
-            writeProcFile("/proc/self/timens_offsets", formatTimeOffsets(plan.timeOffsets),
-                          "setting the time namespace offsets");
+bool joinedByParent(NamespaceKind kind) {
+    return kind != NamespaceKind::User && kind != NamespaceKind::Mount;
+}
+
+std::vector<OpenedNamespace> prepareParentNamespaces(const NamespacePlan& plan,
+                                                     const std::vector<OpenedNamespace>& opened) {
+    std::vector<OpenedNamespace> saved;
+    // Pid and time: setns/unshare change only what children get; the runtime's own (active)
+    // namespace is where it returns.
+    auto save = [&saved](NamespaceKind kind) {
+        std::string path = std::string("/proc/self/ns/") + namespaceProcName(kind);
+        int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+        if (fd < 0) throwErrno("opening the runtime's own namespace " + path);
+        saved.push_back({kind, path, fd});
+    };
+    try {
+        for (const auto& o : opened) {
+            if (!joinedByParent(o.kind)) continue;
+            save(o.kind);
+            if (::setns(o.fd, info(o.kind).flag) < 0)
+                throwErrno(std::string("joining the ") + namespaceName(o.kind) + " namespace " +
+                           o.path);
+        }
+        if (plan.newTime) {
+            save(NamespaceKind::Time);
+            if (::unshare(CLONE_NEWTIME) < 0) throwErrno("creating a time namespace");
+            if (!plan.timeOffsets.empty())
+                writeProcFile("/proc/self/timens_offsets", formatTimeOffsets(plan.timeOffsets),
+                              "setting the time namespace offsets");
+        }
+    } catch (...) {
+        restoreParentNamespaces(saved);
+        throw;
     }
+    return saved;
+}
+
+void restoreParentNamespaces(std::vector<OpenedNamespace>& saved) {
+    std::string failed;
+    for (auto& s : saved) {
+        if (::setns(s.fd, info(s.kind).flag) < 0)
+            failed += (failed.empty() ? "" : ", ") + s.path + ": " + errnoText(errno);
+    }
+    closeNamespaces(saved);
+    // The runtime would go on (hooks, cgroups) inside the container's namespaces.
+    if (!failed.empty()) throw Error("returning to the runtime's own namespaces: " + failed);
 }
 
 void joinNamespaces(const std::vector<OpenedNamespace>& opened) {
     for (const auto& o : opened) {
-        if (o.kind == NamespaceKind::Pid) continue;
+        if (joinedByParent(o.kind)) continue;
         if (::setns(o.fd, info(o.kind).flag) < 0)
             throwErrno(std::string("joining the ") + namespaceName(o.kind) + " namespace " +
                        o.path);

@@ -229,14 +229,21 @@ wait_for_file() {
     [[ "$output" == *"myfull-is-full"* ]]
 }
 
-@test "run: namespaces not listed are shared with the host; a path joins one" {
+# Starts a process in a new network namespace of the host's user namespace; sets holder to
+# its pid once it is in it.
+net_namespace_holder() {
     unshare --net sleep 1000 &
-    local holder=$!
+    holder=$!
     local i
     for i in $(seq 1 100); do
-        [ "$(readlink /proc/$holder/ns/net)" != "$(readlink /proc/self/ns/net)" ] && break
+        [ "$(readlink /proc/$holder/ns/net)" != "$(readlink /proc/self/ns/net)" ] && return 0
         sleep 0.05
     done
+}
+
+@test "run: namespaces not listed are shared with the host; a path joins one" {
+    local holder
+    net_namespace_holder
     cfg --arg p "/proc/$holder/ns/net" '.linux.namespaces = [{"type":"pid"},{"type":"mount"},{"type":"uts"},{"type":"network","path":$p}]'
     cfg '.process.args = ["/bin/sh", "-c", "for n in net ipc uts; do readlink /proc/self/ns/$n; done"]'
     run caprun run "$ID"
@@ -252,13 +259,8 @@ wait_for_file() {
 
 @test "run: a new user namespace joins a network namespace the host owns; hooks stay on the host" {
     chmod 755 "$TMP"  # the mapped root (host uid 100000) must reach the rootfs
-    unshare --net sleep 1000 &
-    local holder=$!
-    local i
-    for i in $(seq 1 100); do
-        [ "$(readlink /proc/$holder/ns/net)" != "$(readlink /proc/self/ns/net)" ] && break
-        sleep 0.05
-    done
+    local holder
+    net_namespace_holder
     cfg --arg p "/proc/$holder/ns/net" '.linux.namespaces += [{"type":"user"}, {"type":"network","path":$p}]
          | .linux.namespaces |= (map(select(.type != "network")) + [{"type":"network","path":$p}])
          | .linux.uidMappings = [{"containerID":0,"hostID":100000,"size":65536}]

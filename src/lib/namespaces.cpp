@@ -11,6 +11,7 @@
 #include <set>
 
 #include "caprun/error.hpp"
+#include "caprun/log.hpp"
 
 namespace caprun {
 
@@ -179,6 +180,13 @@ void closeNamespaces(std::vector<OpenedNamespace>& opened) {
     opened.clear();
 }
 
+namespace {
+void enterNamespace(const OpenedNamespace& o) {
+    if (::setns(o.fd, info(o.kind).flag) < 0)
+        throwErrno(std::string("joining the ") + namespaceName(o.kind) + " namespace " + o.path);
+}
+}  // namespace
+
 bool joinedByParent(NamespaceKind kind) {
     return kind != NamespaceKind::User && kind != NamespaceKind::Mount;
 }
@@ -198,9 +206,7 @@ std::vector<OpenedNamespace> prepareParentNamespaces(const NamespacePlan& plan,
         for (const auto& o : opened) {
             if (!joinedByParent(o.kind)) continue;
             save(o.kind);
-            if (::setns(o.fd, info(o.kind).flag) < 0)
-                throwErrno(std::string("joining the ") + namespaceName(o.kind) + " namespace " +
-                           o.path);
+            enterNamespace(o);
         }
         if (plan.newTime) {
             save(NamespaceKind::Time);
@@ -210,7 +216,11 @@ std::vector<OpenedNamespace> prepareParentNamespaces(const NamespacePlan& plan,
                               "setting the time namespace offsets");
         }
     } catch (...) {
-        restoreParentNamespaces(saved);
+        try {
+            restoreParentNamespaces(saved);
+        } catch (const Error& e) {
+            log::error(e.what());  // the first failure is the one reported
+        }
         throw;
     }
     return saved;
@@ -229,10 +239,7 @@ void restoreParentNamespaces(std::vector<OpenedNamespace>& saved) {
 
 void joinNamespaces(const std::vector<OpenedNamespace>& opened) {
     for (const auto& o : opened) {
-        if (joinedByParent(o.kind)) continue;
-        if (::setns(o.fd, info(o.kind).flag) < 0)
-            throwErrno(std::string("joining the ") + namespaceName(o.kind) + " namespace " +
-                       o.path);
+        if (!joinedByParent(o.kind)) enterNamespace(o);
     }
 }
 

@@ -135,3 +135,22 @@ wait_for_file() {
     [ "$output" = "$mine" ]
     [[ "$output" != *"_ses.$ID" ]]
 }
+
+@test "create --console-socket: exactly one pty master arrives; it is the process's terminal" {
+    cfg '.process.terminal = true | .process.args = ["/bin/sh", "-c", "tty; echo hello on the pty"]'
+    python3 "$BATS_TEST_DIRNAME/console-receiver.py" "$TMP/console.sock" "$TMP/console.out" &
+    local receiver=$!
+    wait_for_file "$TMP/console.sock"
+    caprun create --console-socket "$TMP/console.sock" "$ID" >"$TMP/create.out" 2>&1
+    [ ! -s "$TMP/create.out" ]
+    caprun start "$ID"
+    wait "$receiver"
+    run cat "$TMP/console.out"
+    [ "${lines[0]}" = "fds: 1" ]
+    [ "${lines[1]}" = "master: yes" ]
+    [[ "${lines[2]}" == /dev/pts/* ]]
+    [ "${lines[3]}" = "hello on the pty" ]
+    local i
+    for i in $(seq 1 100); do [ "$(caprun state "$ID" | jq -r .status)" = stopped ] && break; sleep 0.05; done
+    caprun delete "$ID"
+}

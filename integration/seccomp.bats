@@ -32,32 +32,7 @@ teardown_agent() {
 
 teardown() {
     teardown_agent
-    # helpers.bash's teardown: fails the test on leftovers.
-    local problems=""
-    local d pid
-    if [ -d "$ROOT" ]; then
-        for d in "$ROOT"/*/; do
-            [ -d "$d" ] || continue
-            [ "$(basename "$d")" = seccomp-cache ] && continue
-            problems+="state dir left: $d; "
-            pid=$(jq -r '.pid // 0' "$d/state.json" 2>/dev/null || echo 0)
-            if [ "${pid:-0}" -gt 0 ] && [ -d "/proc/$pid" ]; then
-                problems+="process left: $pid; "
-                kill -9 "$pid" 2>/dev/null || true
-            fi
-            "$CAPRUN" --root "$ROOT" delete --force "$(basename "$d")" >/dev/null 2>&1 || true
-        done
-    fi
-    local after
-    after="$(mount_table)"
-    if [ "$after" != "$MOUNTS_BEFORE" ]; then
-        problems+="host mount table changed; "
-    fi
-    rm -rf "$TMP"
-    if [ -n "$problems" ]; then
-        echo "teardown: $problems" >&2
-        return 1
-    fi
+    check_leftovers
 }
 
 @test "default profile: get_mempolicy is EPERM without CAP_SYS_NICE and works with it" {

@@ -322,15 +322,23 @@ struct ChildContext {
     bool foreground;
 };
 
+// The first steps of every process the runtime clones. Until execve: killed with the
+// runtime while it sets us up (and for foreground run, for good), and not dumpable so
+// /proc/<pid>/exe (the runtime) cannot be opened. Then it waits for the parent's go-ahead
+// (cgroup entered, id maps written).
+void startClonedChild(int sync) {
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    ::prctl(PR_SET_DUMPABLE, 0);
+    Msg type;
+    std::string payload;
+    if (!recvMsg(sync, type, payload) || type != Msg::Go) ::_exit(1);
+}
+
 [[noreturn]] void childMain(const ChildContext& c) {
     try {
-        // Until execve: killed with the runtime while it sets us up (and for foreground run,
-        // for good), and not dumpable so /proc/<pid>/exe (the runtime) cannot be opened.
-        ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-        ::prctl(PR_SET_DUMPABLE, 0);
+        startClonedChild(c.sync);
         Msg type;
         std::string payload;
-        if (!recvMsg(c.sync, type, payload) || type != Msg::Go) ::_exit(1);
         if (c.prep->ns.newUserNamespace()) {
             if (::setresgid(0, 0, 0) < 0 || ::setresuid(0, 0, 0) < 0)
                 throwErrno("becoming root of the new user namespace (is 0 mapped?)");
@@ -581,11 +589,7 @@ struct ExecChildContext {
 
 [[noreturn]] void execChildMain(const ExecChildContext& c) {
     try {
-        ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-        ::prctl(PR_SET_DUMPABLE, 0);
-        Msg type;
-        std::string payload;
-        if (!recvMsg(c.sync, type, payload) || type != Msg::Go) ::_exit(1);
+        startClonedChild(c.sync);
         joinNamespaces(*c.opened);
         ProcessSetup setup = *c.setup;
         if (c.terminal) setup.terminalSlave = openContainerPty(c.sync, c.consoleSize);

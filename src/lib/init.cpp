@@ -13,6 +13,7 @@
 
 #include "caprun/console.hpp"
 #include "caprun/error.hpp"
+#include "caprun/host_facts.hpp"
 #include "caprun/keyring.hpp"
 #include "caprun/rootfs.hpp"
 
@@ -29,43 +30,10 @@ void writeFile(const std::string& path, const std::string& value, const std::str
     if (n < 0) throwSys(what + ": writing \"" + value + "\" to " + path, err);
 }
 
-const char* rlimitName(int r) {
-    switch (r) {
-        case RLIMIT_AS:
-            return "RLIMIT_AS";
-        case RLIMIT_CORE:
-            return "RLIMIT_CORE";
-        case RLIMIT_CPU:
-            return "RLIMIT_CPU";
-        case RLIMIT_DATA:
-            return "RLIMIT_DATA";
-        case RLIMIT_FSIZE:
-            return "RLIMIT_FSIZE";
-        case RLIMIT_LOCKS:
-            return "RLIMIT_LOCKS";
-        case RLIMIT_MEMLOCK:
-            return "RLIMIT_MEMLOCK";
-        case RLIMIT_MSGQUEUE:
-            return "RLIMIT_MSGQUEUE";
-        case RLIMIT_NICE:
-            return "RLIMIT_NICE";
-        case RLIMIT_NOFILE:
-            return "RLIMIT_NOFILE";
-        case RLIMIT_NPROC:
-            return "RLIMIT_NPROC";
-        case RLIMIT_RSS:
-            return "RLIMIT_RSS";
-        case RLIMIT_RTPRIO:
-            return "RLIMIT_RTPRIO";
-        case RLIMIT_RTTIME:
-            return "RLIMIT_RTTIME";
-        case RLIMIT_SIGPENDING:
-            return "RLIMIT_SIGPENDING";
-        case RLIMIT_STACK:
-            return "RLIMIT_STACK";
-        default:
-            return "RLIMIT_?";
-    }
+std::string rlimitName(int r) {
+    for (const auto& [name, num] : rlimitNumbers())
+        if (num == r) return name;
+    return "rlimit " + std::to_string(r);
 }
 
 std::string envValue(const std::vector<std::string>& env, const std::string& key) {
@@ -209,37 +177,9 @@ void execProcess(const ProcessSetup& p, const std::string& executable) {
 
 namespace caprun {
 
-namespace {
-
-struct RlimitName {
-    const char* name;
-    int resource;
-};
-
-constexpr RlimitName kRlimits[] = {
-    {"RLIMIT_AS", RLIMIT_AS},
-    {"RLIMIT_CORE", RLIMIT_CORE},
-    {"RLIMIT_CPU", RLIMIT_CPU},
-    {"RLIMIT_DATA", RLIMIT_DATA},
-    {"RLIMIT_FSIZE", RLIMIT_FSIZE},
-    {"RLIMIT_LOCKS", RLIMIT_LOCKS},
-    {"RLIMIT_MEMLOCK", RLIMIT_MEMLOCK},
-    {"RLIMIT_MSGQUEUE", RLIMIT_MSGQUEUE},
-    {"RLIMIT_NICE", RLIMIT_NICE},
-    {"RLIMIT_NOFILE", RLIMIT_NOFILE},
-    {"RLIMIT_NPROC", RLIMIT_NPROC},
-    {"RLIMIT_RSS", RLIMIT_RSS},
-    {"RLIMIT_RTPRIO", RLIMIT_RTPRIO},
-    {"RLIMIT_RTTIME", RLIMIT_RTTIME},
-    {"RLIMIT_SIGPENDING", RLIMIT_SIGPENDING},
-    {"RLIMIT_STACK", RLIMIT_STACK},
-};
-
-}  // namespace
-
 int rlimitResource(const std::string& name, const std::string& jsonPath) {
-    for (const auto& r : kRlimits)
-        if (name == r.name) return r.resource;
+    auto it = rlimitNumbers().find(name);
+    if (it != rlimitNumbers().end()) return it->second;
     throw Error("config.json: " + jsonPath + ".type: unknown rlimit \"" + name + "\"");
 }
 

@@ -87,7 +87,13 @@ void sendMsgWithFd(int fd, Msg type, int passFd) {
 
 // Returns false on EOF (the other side is gone). A passed fd (O_CLOEXEC) goes to *passedFd.
 bool recvMsg(int fd, Msg& type, std::string& payload, int* passedFd = nullptr) {
-    std::string buf(256 * 1024, '\0');
+    // The message's size first (MSG_TRUNC reports it), so the buffer fits it exactly.
+    ssize_t size;
+    do {
+        size = ::recv(fd, nullptr, 0, MSG_PEEK | MSG_TRUNC);
+    } while (size < 0 && errno == EINTR);
+    if (size < 0) throwErrno("talking to the container process (sync socket)");
+    std::string buf(static_cast<size_t>(size > 0 ? size : 1), '\0');
     struct iovec iov {
         buf.data(), buf.size()
     };

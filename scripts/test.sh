@@ -22,6 +22,19 @@ elif [ $unit_rc -ne 0 ]; then
     cat "$log_dir/unit.log"; failed=$((failed + 1))
 fi
 
+# The wraps in subprojects/: a build with every dependency from its wrap, and its unit
+# tests, counted as one test.
+echo "== fallback wraps (scripts/test-fallback.sh)"
+if ./scripts/test-fallback.sh > "$log_dir/fallback.log" 2>&1; then
+    tail -n 8 "$log_dir/fallback.log"
+    echo "ok - the build from the wraps passes its unit tests"
+    passed=$((passed + 1))
+else
+    tail -n 40 "$log_dir/fallback.log"
+    echo "not ok - the build from the wraps failed"
+    failed=$((failed + 1))
+fi
+
 if [ "$(id -u)" -ne 0 ]; then
     echo "== integration tests need root: not run"
 else

@@ -866,12 +866,13 @@ std::vector<std::string> mkdirs(const std::string& dir) {
     std::reverse(missing.begin(), missing.end());
     std::vector<std::string> created;
     for (const auto& d : missing) {
-        if (::mkdir(d.c_str(), 0755) != 0 && errno != EEXIST) {
+        if (::mkdir(d.c_str(), 0755) == 0) {
+            created.push_back(d);
+        } else if (errno != EEXIST) {  // EEXIST: another container made it meanwhile, not ours
             int err = errno;
             for (auto it = created.rbegin(); it != created.rend(); ++it) ::rmdir(it->c_str());
             throwSys("creating cgroup " + d, err);
         }
-        created.push_back(d);
     }
     return created;
 }

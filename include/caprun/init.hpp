@@ -24,7 +24,6 @@ struct ProcessSetup {
     std::vector<std::string> env;
     std::string cwd = "/";
     std::optional<std::string> hostname, domainname;     // set only with a new uts namespace
-    std::map<std::string, std::string> sysctl;           // the init writes them (applySysctl)
     std::vector<std::pair<int, struct rlimit>> rlimits;  // resource, values as decided
     std::optional<int> oomScoreAdj;
     std::optional<mode_t> umask;
@@ -71,10 +70,6 @@ int rlimitResource(const std::string& name, const std::string& jsonPath);
 // "<path>: <errno text>".
 std::string findExecutable(const std::vector<std::string>& args,
                            const std::vector<std::string>& env);
-
-// Writes linux.sysctl under /proc/sys (after the root switch, before /proc/sys is made
-// read-only). Errors name the key.
-void applySysctl(const std::map<std::string, std::string>& sysctl);
 
 // Steps before the process waits for `start` (or, for exec, before it execs):
 // hostname, terminal, oom_score_adj, rlimits, cwd (created if missing, inside the root),

@@ -32,6 +32,7 @@
 #include "caprun/spec.hpp"
 #include "caprun/seccomp.hpp"
 #include "caprun/state.hpp"
+#include "caprun/sysctl.hpp"
 
 namespace caprun {
 
@@ -248,6 +249,7 @@ struct Prepared {
     NamespacePlan ns;
     RootfsPlan rootfs;
     ProcessPlan process;  // capabilities, rlimits, user, seccomp: decided and compiled
+    std::map<std::string, std::string> sysctl;  // linux.sysctl as accepted by planSysctls
     std::optional<std::string> seccompProfile;  // --seccomp-profile, a path made absolute
 };
 
@@ -262,6 +264,10 @@ Prepared prepare(const GlobalOptions& g, const CreateOptions& o) {
         throw Error(
             "config.json: linux.namespaces: caprun needs a new mount namespace "
             "(add {\"type\": \"mount\"})");
+    // A sysctl outside the container's own namespaces would be written into the host's.
+    SysctlPlan sysctl = planSysctls(p.spec.linux->sysctl, p.ns, probeSysctlHostFacts(p.ns));
+    if (sysctl.refused()) throw Error(sysctl.error());
+    p.sysctl = sysctl.accepted();
     p.rootfs = planRootfs(p.spec, p.bundle, o.noPivot, p.ns.newUserNamespace(), p.ns.newCgroup);
     struct stat st {};
     if (::stat(p.rootfs.rootfs.c_str(), &st) < 0 || !S_ISDIR(st.st_mode))
@@ -362,7 +368,7 @@ void startClonedChild(int sync) {
         runHooks(HookKind::CreateContainer, c.prep->spec.hooks.createContainer, createState);
 
         switchRoot(c.prep->rootfs);
-        applySysctl(c.prep->process.setup.sysctl);
+        applySysctls(c.prep->sysctl);
         protectRootfs(c.prep->rootfs);
 
         ProcessSetup setup = c.prep->process.setup;

@@ -85,17 +85,6 @@ std::string findExecutable(const std::vector<std::string>& args,
     throw Error("exec: \"" + name + "\": executable file not found in $PATH (" + path + ")");
 }
 
-void applySysctl(const std::map<std::string, std::string>& sysctl) {
-    for (const auto& [key, value] : sysctl) {
-        if (key.find("..") != std::string::npos || key.find('/') != std::string::npos)
-            throw Error("config.json: linux.sysctl: \"" + key + "\" is not a sysctl name");
-        std::string file = key;
-        for (auto& c : file)
-            if (c == '.') c = '/';
-        writeFile("/proc/sys/" + file, value, "setting sysctl " + key);
-    }
-}
-
 std::string prepareProcess(const ProcessSetup& p) {
     if (!p.sessionKeyring.empty()) joinSessionKeyring(p.sessionKeyring, p.userNamespace);
     if (p.hostname && ::sethostname(p.hostname->data(), p.hostname->size()) < 0)
@@ -208,7 +197,6 @@ ProcessPlan planProcess(const GlobalOptions& g, const Spec& spec, const Process&
     s.cwd = process.cwd.empty() ? "/" : process.cwd;
     if (s.cwd.front() != '/')
         throw Error("config.json: process.cwd: \"" + s.cwd + "\" is not an absolute path");
-    if (spec.linux) s.sysctl = spec.linux->sysctl;
 
     // The capability plan for this process (exec passes its own process, not spec's).
     Spec view;

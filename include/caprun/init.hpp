@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "caprun/cap_plan.hpp"
 #include "caprun/global_options.hpp"
 #include "caprun/spec.hpp"
 
@@ -54,6 +55,7 @@ struct ProcessSetup {
 struct ProcessPlan {
     std::string policy;  // "strict" | "lenient"
     ProcessSetup setup;  // applyCredentials/installSeccomp capture the plan and the filter
+    std::shared_ptr<const CapabilityPlan> capabilities;  // the plan applyCredentials applies
 };
 
 // `rootfs` is where the executable is looked up for its file capabilities (empty: not

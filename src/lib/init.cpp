@@ -198,13 +198,14 @@ ProcessPlan planProcess(const GlobalOptions& g, const Spec& spec, const Process&
     if (s.cwd.front() != '/')
         throw Error("config.json: process.cwd: \"" + s.cwd + "\" is not an absolute path");
 
-    // The capability plan for this process (exec passes its own process, not spec's).
-    Spec view;
+    // The capability plan for this process, from the whole spec as check plans it (linux
+    // decides whether it runs in a user namespace); exec passes its own process.
+    Spec view = spec;
     view.process = process;
-    view.annotations = spec.annotations;
     const HostFacts host = HostFacts::probe();
     auto cap = std::make_shared<const CapabilityPlan>(planForContainer(view, g, rootfs, host));
     plan.policy = capPolicyName(cap->policy.policy);
+    plan.capabilities = cap;
 
     // Seccomp gates follow the granted bounding set, so a dropped capability also keeps
     // the syscalls it would unlock denied; the drop warning says which.
@@ -244,10 +245,9 @@ ProcessPlan planProcess(const GlobalOptions& g, const Spec& spec, const Process&
     }
 
     const User user = process.user;
-    const CapMask bounding = host.caps.bounding;
-    s.applyCredentials = [cap, user, bounding](const std::function<void()>& installFilter) {
+    s.applyCredentials = [cap, user](const std::function<void()>& installFilter) {
         LinuxCapabilityKernel kernel;
-        applyCapabilityPlan(*cap, user, bounding, kernel, installFilter);
+        applyCapabilityPlan(*cap, user, kernel, installFilter);
     };
     return plan;
 }

@@ -604,7 +604,13 @@ struct ExecChildContext {
         startClonedChild(c.sync);
         joinNamespaces(*c.opened);
         ProcessSetup setup = *c.setup;
-        if (c.terminal) setup.terminalSlave = openContainerPty(c.sync, c.consoleSize);
+        // Its own session and process group, as runc does for every process: the runtime's
+        // group is outside the pid namespace (seen as 0). With a terminal,
+        // makeControllingTerminal does the setsid.
+        if (c.terminal)
+            setup.terminalSlave = openContainerPty(c.sync, c.consoleSize);
+        else if (::setsid() < 0)
+            throwErrno("starting a new session for the exec'd process (setsid)");
         std::string executable = prepareProcess(setup);
         if (!c.foreground) ::prctl(PR_SET_PDEATHSIG, 0);
         // The sync socket is close-on-exec: the runtime sees EOF once execve succeeded.

@@ -3,6 +3,8 @@
 
 #include <linux/capability.h>
 
+#include <algorithm>
+
 #include "caprun/cap_executor.hpp"
 #include "caprun/error.hpp"
 
@@ -47,8 +49,8 @@ TEST_CASE("executor: root plan without no_new_privs installs seccomp first") {
     plan.granted.bounding = plan.granted.effective = plan.granted.permitted = bit(CAP_KILL);
     User user;  // uid 0, gid 0
     RecordingKernel k;
-    applyCapabilityPlan(plan, user, bit(CAP_CHOWN) | bit(CAP_KILL) | bit(CAP_SYS_ADMIN), k,
-                        [&] { k.record("seccomp"); });
+    plan.boundingDrop = bit(CAP_CHOWN) | bit(CAP_SYS_ADMIN);
+    applyCapabilityPlan(plan, user, k, [&] { k.record("seccomp"); });
     CHECK(k.calls == std::vector<std::string>{
                          "seccomp",
                          "drop-bounding CAP_CHOWN",
@@ -73,7 +75,8 @@ TEST_CASE("executor: non-root plan with no_new_privs installs seccomp last") {
     user.gid = 1000;
     user.additionalGids = {5, 10};
     RecordingKernel k;
-    applyCapabilityPlan(plan, user, nbs | bit(CAP_SYS_ADMIN), k, [&] { k.record("seccomp"); });
+    plan.boundingDrop = bit(CAP_SYS_ADMIN);
+    applyCapabilityPlan(plan, user, k, [&] { k.record("seccomp"); });
     CHECK(k.calls == std::vector<std::string>{
                          "drop-bounding CAP_SYS_ADMIN",
                          "keep-caps on",
@@ -93,10 +96,48 @@ TEST_CASE("executor: a failing step stops the sequence and names the step and ca
     CapabilityPlan plan;
     RecordingKernel k;
     k.failAt = "drop-bounding CAP_SYS_MODULE";
-    CHECK_THROWS_WITH(
-        applyCapabilityPlan(plan, User{}, bit(CAP_SYS_MODULE) | bit(CAP_SYS_TIME), k, nullptr),
-        "drop-bounding CAP_SYS_MODULE: Operation not permitted");
+    plan.boundingDrop = bit(CAP_SYS_MODULE) | bit(CAP_SYS_TIME);
+    CHECK_THROWS_WITH(applyCapabilityPlan(plan, User{}, k, nullptr),
+                      "drop-bounding CAP_SYS_MODULE: Operation not permitted");
     CHECK(k.calls.size() == 1);
+}
+
+TEST_CASE("executor: in a new user namespace it drops what the host lacks too") {
+    // The host's bounding set lacks CAP_SYS_RESOURCE and CAP_SYS_MODULE; the kernel gives
+    // the init of a new user namespace the full set anyway, so both must be dropped.
+    HostFacts host;
+    host.capLastCap = 40;
+    host.caps.bounding = host.caps.permitted = host.caps.effective =
+        capsUpTo(40) & ~bit(CAP_SYS_RESOURCE) & ~bit(CAP_SYS_MODULE);
+    Spec s;
+    Process p;
+    p.args = {"/bin/sh"};
+    p.capabilities = Capabilities{{"CAP_KILL"}, {"CAP_KILL"}, {}, {"CAP_KILL"}, {}};
+    s.process = p;
+    s.linux.emplace();
+    s.linux->namespaces = {{"user", ""}};
+    CapabilityPlan plan = planCapabilities(s, host, {CapPolicy::Strict, "--cap-policy"}, {});
+    RecordingKernel k;
+    applyCapabilityPlan(plan, User{}, k, nullptr);
+    std::vector<std::string> drops;
+    for (const auto& c : k.calls)
+        if (c.rfind("drop-bounding ", 0) == 0) drops.push_back(c.substr(14));
+    std::vector<std::string> expected;
+    for (int cap = 0; cap <= 40; ++cap)
+        if (cap != CAP_KILL) expected.push_back(capabilityName(cap));
+    CHECK(drops == expected);
+    CHECK(std::find(drops.begin(), drops.end(), "CAP_SYS_RESOURCE") != drops.end());
+    CHECK(std::find(drops.begin(), drops.end(), "CAP_SYS_MODULE") != drops.end());
+
+    // Without the user namespace only what the init holds (the host's set) is dropped.
+    s.linux->namespaces.clear();
+    CapabilityPlan outside = planCapabilities(s, host, {CapPolicy::Strict, "--cap-policy"}, {});
+    RecordingKernel k2;
+    applyCapabilityPlan(outside, User{}, k2, nullptr);
+    for (const auto& c : k2.calls) {
+        CHECK(c != "drop-bounding CAP_SYS_RESOURCE");
+        CHECK(c != "drop-bounding CAP_SYS_MODULE");
+    }
 }
 
 TEST_CASE("executor: the real kernel's errors name the step and the capability") {

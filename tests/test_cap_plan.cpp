@@ -545,3 +545,65 @@ TEST_CASE(
     CHECK(inside.rlimits[0].shortfall);
     CHECK(inside.refusesToStart());
 }
+
+TEST_CASE(
+    "a new user namespace: the offer is the full set of it, and every bit not requested is "
+    "dropped from bounding, also those the host lacks") {
+    // runc's default capabilities on this machine (bounding lacks CAP_SYS_RESOURCE).
+    const std::vector<std::string> runc = {
+        "CAP_CHOWN",   "CAP_DAC_OVERRIDE", "CAP_FSETID",           "CAP_FOWNER",
+        "CAP_MKNOD",   "CAP_NET_RAW",      "CAP_SETGID",           "CAP_SETUID",
+        "CAP_SETFCAP", "CAP_SETPCAP",      "CAP_NET_BIND_SERVICE", "CAP_SYS_CHROOT",
+        "CAP_KILL",    "CAP_AUDIT_WRITE"};
+    const CapMask req = bit(CAP_CHOWN) | bit(CAP_DAC_OVERRIDE) | bit(CAP_FSETID) | bit(CAP_FOWNER) |
+                        bit(CAP_MKNOD) | bit(CAP_NET_RAW) | bit(CAP_SETGID) | bit(CAP_SETUID) |
+                        bit(CAP_SETFCAP) | bit(CAP_SETPCAP) | bit(CAP_NET_BIND_SERVICE) |
+                        bit(CAP_SYS_CHROOT) | bit(CAP_KILL) | bit(CAP_AUDIT_WRITE);
+    Spec s = spec({runc, runc, {}, runc, {}});
+    HostFacts h = kThisMachine;
+    h.caps.inheritable = bit(CAP_SYS_ADMIN);  // not carried into the namespace
+    h.securebits = SECBIT_NO_CAP_AMBIENT_RAISE;
+
+    auto outside = plan(s, h, kStrict);
+    CHECK_FALSE(outside.userNamespace);
+    CHECK(outside.offered == h.caps);
+    CHECK(hex(outside.boundingDrop) == hex(h.caps.bounding & ~req));
+    CHECK((outside.boundingDrop & bit(CAP_SYS_RESOURCE)) == 0);  // the init does not hold it
+
+    s.linux.emplace();
+    s.linux->namespaces = {Namespace{"mount", ""}, Namespace{"user", ""}};
+    auto inside = plan(s, h, kStrict);
+    CHECK(inside.userNamespace);
+    CHECK(inside.offered == CapSets{all(40), all(40), 0, all(40), 0});
+    CHECK(inside.offeredSecurebits == 0);
+    CHECK(inside.granted == CapSets{req, req, 0, req, 0});
+    CHECK(inside.dropped.empty());
+    CHECK(inside.boundingKept == 0);
+    CHECK(hex(inside.boundingDrop) == hex(all(40) & ~req));
+    CHECK((inside.boundingDrop & bit(CAP_SYS_RESOURCE)) != 0);
+    // Root after execve holds bounding in permitted and effective: exactly the request.
+    CHECK(inside.predicted == CapSets{req, req, 0, req, 0});
+    CHECK_FALSE(inside.refusesToStart());
+
+    // Joining a user namespace by path gives the same full set (userns_install).
+    s.linux->namespaces = {Namespace{"mount", ""}, Namespace{"user", "/proc/1/ns/user"}};
+    auto joined = plan(s, h, kStrict);
+    CHECK(joined.userNamespace);
+    CHECK(hex(joined.boundingDrop) == hex(all(40) & ~req));
+}
+
+TEST_CASE("a new user namespace: inheritable and ambient are granted from the namespace's set") {
+    // The runtime holds nothing in inheritable and its securebits forbid ambient raising;
+    // inside the namespace securebits are clear and permitted is full.
+    HostFacts h = host(all(40), 40, SECBIT_NO_CAP_AMBIENT_RAISE);
+    const std::vector<std::string> nbs = {"CAP_NET_BIND_SERVICE"};
+    Spec s = spec({nbs, nbs, nbs, nbs, nbs}, 1000);
+    auto outside = plan(s, h, kLenient);
+    CHECK((outside.granted.ambient & bit(CAP_NET_BIND_SERVICE)) == 0);
+    s.linux.emplace();
+    s.linux->namespaces = {Namespace{"user", ""}};
+    auto inside = plan(s, h, kStrict);
+    const CapMask b = bit(CAP_NET_BIND_SERVICE);
+    CHECK(inside.granted == CapSets{b, b, b, b, b});
+    CHECK(inside.dropped.empty());
+}

@@ -24,7 +24,7 @@ struct TempDir {
     ~TempDir() { fs::remove_all(path); }
 };
 
-Hook sh(const std::string& script, std::vector<std::string> env = {},
+Hook sh(const std::string& script, std::optional<std::vector<std::string>> env = {},
         std::optional<int> timeout = {}) {
     return Hook{"/bin/sh", {"sh", "-c", script}, std::move(env), timeout};
 }
@@ -44,7 +44,7 @@ TEST_CASE("a hook gets the state JSON on stdin, its args and only its env") {
     Hook h{
         "/bin/sh",
         {"sh", "-c", "cat > " + tmp.path + "/stdin; echo \"$0 $1 [$FOO] [$HOME]\"", "zero", "one"},
-        {"FOO=bar"},
+        std::vector<std::string>{"FOO=bar"},
         std::nullopt};
     HookResult r = runHook(h, state);
     CHECK(r.exited);
@@ -53,11 +53,32 @@ TEST_CASE("a hook gets the state JSON on stdin, its args and only its env") {
     CHECK(slurp(tmp.path + "/stdin") == state);
     CHECK(r.output == "zero one [bar] []\n");
 
-    HookResult env = runHook(Hook{"/usr/bin/env", {"env"}, {"A=1", "B=2"}, std::nullopt}, "");
+    HookResult env = runHook(
+        Hook{"/usr/bin/env", {"env"}, std::vector<std::string>{"A=1", "B=2"}, std::nullopt}, "");
     CHECK(env.output == "A=1\nB=2\n");
     // No args: argv is just the path.
     HookResult noArgs = runHook(Hook{"/bin/echo", {}, {}, std::nullopt}, "{}");
     CHECK(noArgs.output == "\n");
+}
+
+TEST_CASE("a hook without env gets the runtime's environment; env [] gives an empty one") {
+    REQUIRE(::setenv("CAPRUN_HOOK_TEST_VAR", "from-runtime", 1) == 0);
+    HookResult inherited = runHook(Hook{"/bin/sh",
+                                        {"sh", "-c", "echo \"[$CAPRUN_HOOK_TEST_VAR]\""},
+                                        std::nullopt,
+                                        std::nullopt},
+                                   "");
+    HookResult empty =
+        runHook(Hook{"/usr/bin/env", {"env"}, std::vector<std::string>{}, std::nullopt}, "");
+    HookResult own = runHook(Hook{"/bin/sh",
+                                  {"sh", "-c", "echo \"[$CAPRUN_HOOK_TEST_VAR]\""},
+                                  std::vector<std::string>{"X=1"},
+                                  std::nullopt},
+                             "");
+    ::unsetenv("CAPRUN_HOOK_TEST_VAR");
+    CHECK(inherited.output == "[from-runtime]\n");
+    CHECK(empty.output == "");
+    CHECK(own.output == "[]\n");
 }
 
 TEST_CASE("a hook that ignores a large stdin does not take the runtime down") {

@@ -159,6 +159,8 @@ TEST_CASE("spec: a complete config parses into every field") {
     CHECK(*s.hooks.createRuntime[0].timeout == 5);
     CHECK(s.hooks.createRuntime[0].env == std::vector<std::string>{"K=V"});
     CHECK(s.hooks.poststop.size() == 2);
+    // No "env": unset, so the hook gets the runtime's environment (not an empty one).
+    CHECK_FALSE(s.hooks.poststop[0].env.has_value());
     CHECK(s.annotations.at("run.caprun.cap-policy") == "strict");
     REQUIRE(s.linux);
     const auto& l = *s.linux;

@@ -50,9 +50,10 @@ ContainerState sample() {
     Hook h;
     h.path = "/usr/bin/cleanup";
     h.args = {"cleanup", "--all"};
-    h.env = {"A=1"};
+    h.env = std::vector<std::string>{"A=1"};
     h.timeout = 5;
-    s.poststop = {h, Hook{"/bin/true", {}, {}, std::nullopt}};
+    s.poststop = {h, Hook{"/bin/true", {}, std::nullopt, std::nullopt},
+                  Hook{"/bin/env", {}, std::vector<std::string>{}, std::nullopt}};
     return s;
 }
 
@@ -95,12 +96,16 @@ TEST_CASE("state.json keeps every field across a save and a load") {
     CHECK(back.sessionKeyring == "_ses.web");
     CHECK(back.seccompProfile == std::optional<std::string>("/etc/caprun/profile.json"));
     CHECK(back.terminal);
-    REQUIRE(back.poststop.size() == 2);
+    REQUIRE(back.poststop.size() == 3);
     CHECK(back.poststop[0].path == "/usr/bin/cleanup");
     CHECK(back.poststop[0].args == std::vector<std::string>{"cleanup", "--all"});
     CHECK(back.poststop[0].env == std::vector<std::string>{"A=1"});
     CHECK(back.poststop[0].timeout == 5);
     CHECK_FALSE(back.poststop[1].timeout.has_value());
+    // A hook without env (the runtime's environment) stays apart from one with env [].
+    CHECK_FALSE(back.poststop[1].env.has_value());
+    REQUIRE(back.poststop[2].env.has_value());
+    CHECK(back.poststop[2].env->empty());
 }
 
 TEST_CASE("a state.json from another state version is refused with a clear message") {

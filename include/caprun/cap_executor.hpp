@@ -47,8 +47,8 @@ class LinuxCapabilityKernel final : public CapabilityKernel {
 // Applies user, groups and the granted sets. `installSeccomp` (may be empty) runs before any
 // capability is dropped when noNewPrivileges is off (loading a filter then needs
 // CAP_SYS_ADMIN), and as the very last step, after no_new_privs, when it is on.
-// `currentBounding` is the bounding set the init holds now (only those bits are dropped).
-void applyCapabilityPlan(const CapabilityPlan& plan, const User& user, CapMask currentBounding,
-                         CapabilityKernel& kernel, const std::function<void()>& installSeccomp);
+// The bounding set loses exactly plan.boundingDrop (the planner's decision).
+void applyCapabilityPlan(const CapabilityPlan& plan, const User& user, CapabilityKernel& kernel,
+                         const std::function<void()>& installSeccomp);
 
 }  // namespace caprun

@@ -98,7 +98,14 @@ struct ExecutableInfo {
 struct CapabilityPlan {
     PolicyChoice policy;
     HostFacts host;
-    bool userNamespace = false;       // planned against the offer inside a user namespace
+    bool userNamespace = false;  // planned against the offer inside a user namespace
+    // What the init holds when the executor starts: the runtime's own sets, or in a user
+    // namespace the full set of that namespace (see planCapabilities).
+    CapSets offered;
+    unsigned offeredSecurebits = 0;
+    // The bounding bits the executor drops (PR_CAPBSET_DROP): offered.bounding minus
+    // granted.bounding. Decided here, never re-derived from the host by the executor.
+    CapMask boundingDrop = 0;
     bool capabilitiesObject = false;  // process.capabilities was present
     std::map<CapSetKind, std::vector<std::string>> requestedNames;  // as written
     CapSets requested;                                              // valid, known names only

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "caprun/spec.hpp"
+#include "caprun/sysctl.hpp"
 
 namespace caprun {
 
@@ -21,6 +22,10 @@ struct CheckReport {
 
 // Bundle, process, user, namespaces, mounts and the capabilities as requested.
 void addSpecSummary(CheckReport& report, const Spec& spec, const std::string& bundle);
+
+// linux.sysctl as planSysctls decided it: each key accepted (and in which namespace) or
+// refused (and why); "error" when create would refuse the config.
+void addSysctlSection(CheckReport& report, const SysctlPlan& plan);
 
 // The JSON object, pretty-printed, with a trailing newline.
 std::string renderJson(const CheckReport& report);

@@ -28,7 +28,8 @@ struct HookResult {
     std::string output;  // stdout+stderr of the hook, at most 4 KiB (for error messages)
 };
 
-// Runs one hook: fork, execve(path, args (or {path} when empty), env), stdin = stateJson,
+// Runs one hook: fork, execve(path, args (or {path} when empty), env (the runtime's own
+// environment when the hook has no env)), stdin = stateJson,
 // stdout/stderr captured. With a timeout the hook is SIGKILLed when it expires. Throws
 // Error only when the hook cannot be started at all (missing path, fork failure).
 HookResult runHook(const Hook& hook, std::string_view stateJson);

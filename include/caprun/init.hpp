@@ -12,8 +12,10 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
+#include "caprun/cap_plan.hpp"
 #include "caprun/global_options.hpp"
 #include "caprun/spec.hpp"
 
@@ -24,10 +26,10 @@ struct ProcessSetup {
     std::vector<std::string> env;
     std::string cwd = "/";
     std::optional<std::string> hostname, domainname;     // set only with a new uts namespace
-    std::map<std::string, std::string> sysctl;           // the init writes them (applySysctl)
     std::vector<std::pair<int, struct rlimit>> rlimits;  // resource, values as decided
     std::optional<int> oomScoreAdj;
     std::optional<mode_t> umask;
+    std::uint32_t uid = 0;  // process.user.uid: whose home HOME defaults to
     bool noNewPrivileges = false;
     unsigned preserveFds = 0;    // fds 3..3+n-1 stay open across execve
     std::string sessionKeyring;  // joined before the user switch; empty: keep the caller's
@@ -55,6 +57,7 @@ struct ProcessSetup {
 struct ProcessPlan {
     std::string policy;  // "strict" | "lenient"
     ProcessSetup setup;  // applyCredentials/installSeccomp capture the plan and the filter
+    std::shared_ptr<const CapabilityPlan> capabilities;  // the plan applyCredentials applies
 };
 
 // `rootfs` is where the executable is looked up for its file capabilities (empty: not
@@ -72,15 +75,16 @@ int rlimitResource(const std::string& name, const std::string& jsonPath);
 std::string findExecutable(const std::vector<std::string>& args,
                            const std::vector<std::string>& env);
 
-// Writes linux.sysctl under /proc/sys (after the root switch, before /proc/sys is made
-// read-only). Errors name the key.
-void applySysctl(const std::map<std::string, std::string>& sysctl);
+// The home directory of `uid` in passwd(5) text: the sixth field of its first entry; "/"
+// when there is no entry (or its home is empty), as runc does.
+std::string homeFromPasswd(std::string_view passwd, std::uint32_t uid);
 
-// Steps before the process waits for `start` (or, for exec, before it execs):
-// hostname, terminal, oom_score_adj, rlimits, cwd (created if missing, inside the root),
-// credentials and capabilities, no_new_privs, and seccomp when no_new_privs is off.
+// Steps before the process waits for `start` (or, for exec, before it execs): HOME from the
+// container's /etc/passwd when p.env has none (added to p.env), hostname, terminal,
+// oom_score_adj, rlimits, cwd (created if missing, inside the root), credentials and
+// capabilities, no_new_privs, and seccomp when no_new_privs is off.
 // Returns the resolved executable path. Throws Error naming the step.
-std::string prepareProcess(const ProcessSetup& p);
+std::string prepareProcess(ProcessSetup& p);
 
 // The last steps: seccomp when no_new_privs is on, every fd above stdio and the preserved
 // ones marked close-on-exec, then execve. Only returns by throwing.

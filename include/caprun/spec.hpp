@@ -90,7 +90,9 @@ struct Process {
 struct Hook {
     std::string path;
     std::vector<std::string> args;
-    std::vector<std::string> env;
+    // Unset (no "env" in config.json): the hook gets the runtime's own environment, as
+    // with runc and crun; set, even to [], exactly these variables.
+    std::optional<std::vector<std::string>> env;
     std::optional<int> timeout;  // seconds, > 0
 };
 

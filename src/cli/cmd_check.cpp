@@ -3,8 +3,9 @@
 
 #include "caprun/cap_plan.hpp"
 #include "caprun/cap_report.hpp"
-#include "caprun/log.hpp"
 #include "caprun/check_report.hpp"
+#include "caprun/log.hpp"
+#include "caprun/namespaces.hpp"
 #include "caprun/error.hpp"
 #include "caprun/seccomp.hpp"
 #include "caprun/spec.hpp"
@@ -38,6 +39,12 @@ int cmdCheck(const GlobalOptions& g, const Args& args) {
     Spec spec = loadBundleSpec(bundle);
     CheckReport report;
     addSpecSummary(report, spec, bundle);
+    // The same sysctl decision as create: namespaces planned, joined paths checked.
+    const NamespacePlan ns = planNamespaces(spec);
+    const SysctlPlan sysctl =
+        planSysctls(spec.linux ? spec.linux->sysctl : std::map<std::string, std::string>{}, ns,
+                    probeSysctlHostFacts(ns));
+    addSysctlSection(report, sysctl);
 
     // Seccomp gates are evaluated against the bounding set the capability planner grants.
     std::optional<std::string> seccompProfile;
@@ -58,7 +65,8 @@ int cmdCheck(const GlobalOptions& g, const Args& args) {
         std::cout << renderJson(report);
     else
         std::cout << report.text;
-    // Under strict policy check fails exactly as create/run would.
+    // check fails exactly as create/run would: a refused sysctl, strict policy's shortfall.
+    if (sysctl.refused()) throw Error(sysctl.error());
     if (capPlan.refusesToStart()) throw Error(capPlan.shortfallMessage(note));
     return 0;
 }

@@ -116,11 +116,11 @@ void LinuxCapabilityKernel::setNoNewPrivileges() {
         throwErrno("setting no_new_privs (PR_SET_NO_NEW_PRIVS)");
 }
 
-void applyCapabilityPlan(const CapabilityPlan& plan, const User& user, CapMask currentBounding,
-                         CapabilityKernel& kernel, const std::function<void()>& installSeccomp) {
+void applyCapabilityPlan(const CapabilityPlan& plan, const User& user, CapabilityKernel& kernel,
+                         const std::function<void()>& installSeccomp) {
     const CapSets& g = plan.granted;
     if (!plan.noNewPrivileges && installSeccomp) installSeccomp();
-    for (int cap : capsIn(currentBounding & ~g.bounding)) kernel.dropBounding(cap);
+    for (int cap : capsIn(plan.boundingDrop)) kernel.dropBounding(cap);
     // keep-caps keeps the permitted set across the switch away from uid 0.
     kernel.setKeepCaps(true);
     kernel.setGroups(std::vector<gid_t>(user.additionalGids.begin(), user.additionalGids.end()));

@@ -302,17 +302,24 @@ CapabilityPlan planCapabilities(const Spec& spec, const HostFacts& host, const P
     plan.policy = policy;
     plan.host = host;
     plan.executable = exe;
-    // Inside a user namespace (new or joined) the init holds every capability of that
-    // namespace in permitted and effective; only the bounding set (and inheritable) carry
-    // over from the runtime. rlimits and oom_score_adj are still checked against the initial
-    // namespace, so those decisions below use the real `host`.
+    // Entering a user namespace (new, or joined with setns) the kernel gives the process the
+    // full set of that namespace whatever the runtime holds (set_cred_user_ns): bounding,
+    // permitted and effective all of 0..cap_last_cap, inheritable and ambient empty,
+    // securebits cleared. That is what the executor starts from, so what the host lacks is
+    // there too and must be dropped like anything else not requested. rlimits and
+    // oom_score_adj are still checked against the initial namespace, so those decisions
+    // below use the real `host`.
     HostFacts offer = host;
     if (spec.linux)
         for (const auto& ns : spec.linux->namespaces)
             if (ns.type == "user") {
                 plan.userNamespace = true;
-                offer.caps.permitted = offer.caps.effective = capsUpTo(host.capLastCap);
+                const CapMask full = capsUpTo(host.capLastCap);
+                offer.caps = CapSets{full, full, 0, full, 0};
+                offer.securebits = 0;
             }
+    plan.offered = offer.caps;
+    plan.offeredSecurebits = offer.securebits;
     const HostFacts& h = offer;
     DropCollector drops;
 
@@ -449,6 +456,9 @@ CapabilityPlan planCapabilities(const Spec& spec, const HostFacts& host, const P
         plan.boundingKept = h.caps.bounding & ~plan.granted.bounding;
         if (policy.policy == CapPolicy::Lenient) plan.granted.bounding |= plan.boundingKept;
     }
+    // Everything the init will hold in bounding that is not granted: the executor drops
+    // exactly these (without CAP_SETPCAP, lenient keeps them all, so there are none).
+    plan.boundingDrop = h.caps.bounding & ~plan.granted.bounding;
 
     // Limits that only CAP_SYS_RESOURCE can raise.
     const bool sysResource = (host.caps.effective & capBit(CAP_SYS_RESOURCE)) != 0;

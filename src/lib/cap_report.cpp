@@ -61,8 +61,18 @@ std::string capabilityPlanText(const CapabilityPlan& plan, const CapDropNote& ex
       << " cap_last_cap=" << h.capLastCap << " securebits=0x" << std::hex << h.securebits
       << std::dec << "\n";
     if (plan.userNamespace)
-        t << "User namespace: the init holds every capability of it in permitted and "
-             "effective; bounding and inheritable come from the host\n";
+        t << "User namespace: entering it the init holds the full set of that namespace "
+             "(bounding, permitted, effective; inheritable and ambient empty, securebits 0), "
+             "including what the host lacks; what is not granted is dropped\n";
+    t << "Offered to the init: CapBnd=" << capMaskHex(plan.offered.bounding)
+      << " CapPrm=" << capMaskHex(plan.offered.permitted)
+      << " CapEff=" << capMaskHex(plan.offered.effective)
+      << " CapInh=" << capMaskHex(plan.offered.inheritable)
+      << " CapAmb=" << capMaskHex(plan.offered.ambient) << "\n";
+    std::string dropNames;
+    for (const auto& n : capNames(plan.boundingDrop))
+        dropNames += (dropNames.empty() ? "" : ", ") + n;
+    t << "Dropped from bounding: " << (dropNames.empty() ? "(nothing)" : dropNames) << "\n";
     if (!plan.capabilitiesObject) {
         t << "Capabilities: none requested (no process.capabilities)\n";
     }
@@ -159,6 +169,14 @@ rapidjson::Value capabilityPlanJson(const CapabilityPlan& plan, Alloc& al,
     host.AddMember("source", str(al, h.source), al);
     host.AddMember("userNamespace", plan.userNamespace, al);
     set("host", std::move(host));
+    rapidjson::Value offered(rapidjson::kObjectType);
+    for (auto k : kAllCapSets)
+        offered.AddMember(rapidjson::StringRef(capSetName(k)), str(al, capMaskHex(plan.offered[k])),
+                          al);
+    set("offered", std::move(offered));
+    rapidjson::Value drop(rapidjson::kArrayType);
+    for (const auto& n : capNames(plan.boundingDrop)) drop.PushBack(str(al, n), al);
+    set("boundingDrop", std::move(drop));
     set("requested", setsObject(al, plan.requested));
     set("granted", setsObject(al, plan.granted));
     rapidjson::Value dropped(rapidjson::kArrayType);

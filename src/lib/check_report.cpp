@@ -142,6 +142,37 @@ void addSpecSummary(CheckReport& r, const Spec& spec, const std::string& bundle)
     r.text += t.str();
 }
 
+void addSysctlSection(CheckReport& r, const SysctlPlan& plan) {
+    std::ostringstream t;
+    rapidjson::Value entries(rapidjson::kArrayType);
+    t << "Sysctls:     ";
+    if (plan.decisions.empty()) t << "(none)";
+    t << "\n";
+    for (const auto& d : plan.decisions) {
+        t << "  " << d.key << " = " << d.value << "  " << (d.allowed ? "accepted: " : "REFUSED: ")
+          << d.reason << "\n";
+        rapidjson::Value o(rapidjson::kObjectType);
+        o.AddMember("key", jsonString(r, d.key), r.alloc());
+        o.AddMember("value", jsonString(r, d.value), r.alloc());
+        o.AddMember("jsonPath", jsonString(r, d.jsonPath), r.alloc());
+        if (d.needs)
+            o.AddMember("namespace", rapidjson::StringRef(namespaceName(*d.needs)), r.alloc());
+        else
+            o.AddMember("namespace", rapidjson::Value(rapidjson::kNullType), r.alloc());
+        o.AddMember("allowed", d.allowed, r.alloc());
+        o.AddMember("reason", jsonString(r, d.reason), r.alloc());
+        entries.PushBack(o, r.alloc());
+    }
+    rapidjson::Value section(rapidjson::kObjectType);
+    section.AddMember("entries", entries, r.alloc());
+    if (plan.refused()) {
+        t << "ERROR: " << plan.error() << "\n";
+        section.AddMember("error", jsonString(r, plan.error()), r.alloc());
+    }
+    r.set("sysctl", std::move(section));
+    r.text += t.str();
+}
+
 std::string renderJson(const CheckReport& report) {
     rapidjson::StringBuffer buf;
     rapidjson::PrettyWriter<rapidjson::StringBuffer> w(buf);

@@ -32,6 +32,7 @@
 #include "caprun/spec.hpp"
 #include "caprun/seccomp.hpp"
 #include "caprun/state.hpp"
+#include "caprun/sysctl.hpp"
 
 namespace caprun {
 
@@ -248,6 +249,7 @@ struct Prepared {
     NamespacePlan ns;
     RootfsPlan rootfs;
     ProcessPlan process;  // capabilities, rlimits, user, seccomp: decided and compiled
+    std::map<std::string, std::string> sysctl;  // linux.sysctl as accepted by planSysctls
     std::optional<std::string> seccompProfile;  // --seccomp-profile, a path made absolute
 };
 
@@ -262,6 +264,10 @@ Prepared prepare(const GlobalOptions& g, const CreateOptions& o) {
         throw Error(
             "config.json: linux.namespaces: caprun needs a new mount namespace "
             "(add {\"type\": \"mount\"})");
+    // A sysctl outside the container's own namespaces would be written into the host's.
+    SysctlPlan sysctl = planSysctls(p.spec.linux->sysctl, p.ns, probeSysctlHostFacts(p.ns));
+    if (sysctl.refused()) throw Error(sysctl.error());
+    p.sysctl = sysctl.accepted();
     p.rootfs = planRootfs(p.spec, p.bundle, o.noPivot, p.ns.newUserNamespace(), p.ns.newCgroup);
     struct stat st {};
     if (::stat(p.rootfs.rootfs.c_str(), &st) < 0 || !S_ISDIR(st.st_mode))
@@ -362,7 +368,7 @@ void startClonedChild(int sync) {
         runHooks(HookKind::CreateContainer, c.prep->spec.hooks.createContainer, createState);
 
         switchRoot(c.prep->rootfs);
-        applySysctl(c.prep->process.setup.sysctl);
+        applySysctls(c.prep->sysctl);
         protectRootfs(c.prep->rootfs);
 
         ProcessSetup setup = c.prep->process.setup;
@@ -598,7 +604,13 @@ struct ExecChildContext {
         startClonedChild(c.sync);
         joinNamespaces(*c.opened);
         ProcessSetup setup = *c.setup;
-        if (c.terminal) setup.terminalSlave = openContainerPty(c.sync, c.consoleSize);
+        // Its own session and process group, as runc does for every process: the runtime's
+        // group is outside the pid namespace (seen as 0). With a terminal,
+        // makeControllingTerminal does the setsid.
+        if (c.terminal)
+            setup.terminalSlave = openContainerPty(c.sync, c.consoleSize);
+        else if (::setsid() < 0)
+            throwErrno("starting a new session for the exec'd process (setsid)");
         std::string executable = prepareProcess(setup);
         if (!c.foreground) ::prctl(PR_SET_PDEATHSIG, 0);
         // The sync socket is close-on-exec: the runtime sees EOF once execve succeeded.

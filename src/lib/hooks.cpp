@@ -71,7 +71,12 @@ HookResult runHook(const Hook& hook, std::string_view stateJson) {
     std::vector<char*> argv, envp;
     for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
-    std::vector<std::string> env = hook.env;
+    // No env in the config: the runtime's own environment, as runc and crun give it.
+    std::vector<std::string> env;
+    if (hook.env)
+        env = *hook.env;
+    else
+        for (char** e = environ; e && *e; ++e) env.emplace_back(*e);
     for (auto& e : env) envp.push_back(e.data());
     envp.push_back(nullptr);
 

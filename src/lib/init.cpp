@@ -3,11 +3,13 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <linux/close_range.h>
+#include <linux/openat2.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -60,7 +62,68 @@ bool isExecutableFile(const std::string& path, int* err) {
     return true;
 }
 
+// /etc/passwd of the current root (the container's, after the root switch), resolved inside
+// it; empty when missing, unreadable, not a regular file or implausibly large.
+std::string readContainerPasswd() {
+    constexpr off_t kMaxPasswd = 16 << 20;
+    int root = ::open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (root < 0) return {};
+    open_how how{};
+    how.flags = O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK;
+    how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
+    int fd = static_cast<int>(::syscall(SYS_openat2, root, "etc/passwd", &how, sizeof how));
+    ::close(root);
+    if (fd < 0) return {};
+    std::string out;
+    struct stat st {};
+    if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size <= kMaxPasswd) {
+        char buf[8192];
+        ssize_t n;
+        while ((n = ::read(fd, buf, sizeof buf)) > 0 &&
+               out.size() + static_cast<std::size_t>(n) <= static_cast<std::size_t>(kMaxPasswd))
+            out.append(buf, static_cast<std::size_t>(n));
+        if (n < 0) out.clear();
+    }
+    ::close(fd);
+    return out;
+}
+
 }  // namespace
+
+std::string homeFromPasswd(std::string_view passwd, std::uint32_t uid) {
+    std::size_t pos = 0;
+    while (pos < passwd.size()) {
+        std::size_t end = passwd.find('\n', pos);
+        if (end == std::string_view::npos) end = passwd.size();
+        std::string_view line = passwd.substr(pos, end - pos);
+        pos = end + 1;
+        // name:password:uid:gid:gecos:home:shell
+        std::string_view fields[7];
+        std::size_t n = 0, start = 0;
+        for (; n < 7; ++n) {
+            std::size_t colon = line.find(':', start);
+            fields[n] = line.substr(start, colon == std::string_view::npos ? colon : colon - start);
+            if (colon == std::string_view::npos) {
+                ++n;
+                break;
+            }
+            start = colon + 1;
+        }
+        if (n < 6 || fields[2].empty() || fields[2].size() > 10) continue;
+        std::uint64_t value = 0;
+        bool digits = true;
+        for (char c : fields[2]) {
+            if (c < '0' || c > '9') {
+                digits = false;
+                break;
+            }
+            value = value * 10 + static_cast<std::uint64_t>(c - '0');
+        }
+        if (!digits || value != uid) continue;
+        return fields[5].empty() ? "/" : std::string(fields[5]);
+    }
+    return "/";
+}
 
 std::string findExecutable(const std::vector<std::string>& args,
                            const std::vector<std::string>& env) {
@@ -85,18 +148,11 @@ std::string findExecutable(const std::vector<std::string>& args,
     throw Error("exec: \"" + name + "\": executable file not found in $PATH (" + path + ")");
 }
 
-void applySysctl(const std::map<std::string, std::string>& sysctl) {
-    for (const auto& [key, value] : sysctl) {
-        if (key.find("..") != std::string::npos || key.find('/') != std::string::npos)
-            throw Error("config.json: linux.sysctl: \"" + key + "\" is not a sysctl name");
-        std::string file = key;
-        for (auto& c : file)
-            if (c == '.') c = '/';
-        writeFile("/proc/sys/" + file, value, "setting sysctl " + key);
-    }
-}
-
-std::string prepareProcess(const ProcessSetup& p) {
+std::string prepareProcess(ProcessSetup& p) {
+    // As runc: without HOME in process.env, the uid's home in the container's /etc/passwd.
+    if (std::none_of(p.env.begin(), p.env.end(),
+                     [](const std::string& e) { return e.rfind("HOME=", 0) == 0; }))
+        p.env.push_back("HOME=" + homeFromPasswd(readContainerPasswd(), p.uid));
     if (!p.sessionKeyring.empty()) joinSessionKeyring(p.sessionKeyring, p.userNamespace);
     if (p.hostname && ::sethostname(p.hostname->data(), p.hostname->size()) < 0)
         throwErrno("setting the hostname \"" + *p.hostname + "\"");
@@ -208,15 +264,15 @@ ProcessPlan planProcess(const GlobalOptions& g, const Spec& spec, const Process&
     s.cwd = process.cwd.empty() ? "/" : process.cwd;
     if (s.cwd.front() != '/')
         throw Error("config.json: process.cwd: \"" + s.cwd + "\" is not an absolute path");
-    if (spec.linux) s.sysctl = spec.linux->sysctl;
 
-    // The capability plan for this process (exec passes its own process, not spec's).
-    Spec view;
+    // The capability plan for this process, from the whole spec as check plans it (linux
+    // decides whether it runs in a user namespace); exec passes its own process.
+    Spec view = spec;
     view.process = process;
-    view.annotations = spec.annotations;
     const HostFacts host = HostFacts::probe();
     auto cap = std::make_shared<const CapabilityPlan>(planForContainer(view, g, rootfs, host));
     plan.policy = capPolicyName(cap->policy.policy);
+    plan.capabilities = cap;
 
     // Seccomp gates follow the granted bounding set, so a dropped capability also keeps
     // the syscalls it would unlock denied; the drop warning says which.
@@ -238,6 +294,7 @@ ProcessPlan planProcess(const GlobalOptions& g, const Spec& spec, const Process&
     }
     if (cap->oomScoreAdj) s.oomScoreAdj = cap->oomScoreAdj->value;
     s.umask = process.user.umask;
+    s.uid = process.user.uid;
     s.noNewPrivileges = process.noNewPrivileges;
 
     auto compiled = std::make_shared<CompiledSeccomp>(std::move(sp.compiled));
@@ -256,10 +313,9 @@ ProcessPlan planProcess(const GlobalOptions& g, const Spec& spec, const Process&
     }
 
     const User user = process.user;
-    const CapMask bounding = host.caps.bounding;
-    s.applyCredentials = [cap, user, bounding](const std::function<void()>& installFilter) {
+    s.applyCredentials = [cap, user](const std::function<void()>& installFilter) {
         LinuxCapabilityKernel kernel;
-        applyCapabilityPlan(*cap, user, bounding, kernel, installFilter);
+        applyCapabilityPlan(*cap, user, kernel, installFilter);
     };
     return plan;
 }

@@ -67,7 +67,7 @@ Hook parseHook(const Node& n) {
     if (h.path.empty() || h.path[0] != '/')
         n.require("path").fail("must be an absolute path, got \"" + h.path + "\"");
     h.args = optStrings(n, "args");
-    h.env = optStrings(n, "env");
+    if (auto e = n.get("env")) h.env = e->asStringArray();
     if (auto t = n.get("timeout")) {
         h.timeout = t->asInt32();
         if (*h.timeout <= 0) t->fail("must be greater than zero");

@@ -205,8 +205,10 @@ std::string serializeState(const ContainerState& s) {
         writeString(w, h.path);
         w.Key("args");
         writeStringArray(w, h.args);
-        w.Key("env");
-        writeStringArray(w, h.env);
+        if (h.env) {
+            w.Key("env");
+            writeStringArray(w, *h.env);
+        }
         if (h.timeout) {
             w.Key("timeout");
             w.Int(*h.timeout);

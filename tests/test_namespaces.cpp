@@ -84,3 +84,11 @@ TEST_CASE("a bad namespace path is a clear error naming it") {
     notNs.join.push_back({NamespaceKind::Uts, "/etc/hostname"});
     CHECK_THROWS_WITH(openJoinedNamespaces(notNs), doctest::Contains("is not a namespace file"));
 }
+
+TEST_CASE("lo is brought up only in a network namespace the container creates") {
+    CHECK(planNamespaces(withLinux(R"({"namespaces":[{"type":"network"}]})")).loopbackUp);
+    CHECK_FALSE(
+        planNamespaces(withLinux(R"({"namespaces":[{"type":"network","path":"/run/netns/a"}]})"))
+            .loopbackUp);
+    CHECK_FALSE(planNamespaces(withLinux(R"({"namespaces":[{"type":"uts"}]})")).loopbackUp);
+}

@@ -156,3 +156,64 @@ TEST_CASE("openInRoot keeps symlinks inside the rootfs and refuses escapes") {
     CHECK_THROWS_WITH(openInRoot(t.rootFd, "/loop", CreateMissing::No),
                       doctest::Contains("too many symlinks"));
 }
+
+TEST_CASE("device paths are cleaned in planning; a path naming no file is an error") {
+    CHECK(cleanAbsolutePath("/dev/mnt/", "p") == "/dev/mnt");
+    CHECK(cleanAbsolutePath("//dev///fuse//", "p") == "/dev/fuse");
+    CHECK(cleanAbsolutePath("/dev/./x/../y", "p") == "/dev/y");
+    CHECK(cleanAbsolutePath("/../../dev/z", "p") == "/dev/z");
+    auto spec = parseSpec(R"({"ociVersion":"1.0.2","root":{"path":"rootfs"},
+      "linux":{"devices":[{"path":"/dev/mnt/","type":"c","major":1,"minor":3},
+                          {"path":"/dev//null","type":"c","major":1,"minor":3,"fileMode":384}]}})");
+    auto plan = planRootfs(spec, "/b", false, false, false);
+    // /dev//null replaced the default /dev/null; /dev/mnt/ became /dev/mnt.
+    REQUIRE(plan.devices.size() == 7);
+    CHECK(plan.devices[0].path == "/dev/null");
+    CHECK(plan.devices[0].fileMode == 0600);
+    CHECK(plan.devices[6].path == "/dev/mnt");
+    auto bad = [](const std::string& path) {
+        return parseSpec(R"({"ociVersion":"1.0.2","root":{"path":"rootfs"},
+          "linux":{"devices":[{"path":")" +
+                         path + R"(","type":"c","major":1,"minor":3}]}})");
+    };
+    CHECK_THROWS_WITH(planRootfs(bad(""), "/b", false, false, false),
+                      doctest::Contains("linux.devices[0].path: must be an absolute path"));
+    CHECK_THROWS_WITH(
+        planRootfs(bad("dev/x"), "/b", false, false, false),
+        doctest::Contains("linux.devices[0].path: must be an absolute path"));
+    CHECK_THROWS_WITH(planRootfs(bad("//"), "/b", false, false, false),
+                      doctest::Contains("linux.devices[0].path: \"//\" names no file"));
+}
+
+TEST_CASE("rootfs plan without a mount namespace of its own") {
+    auto spec = parseSpec(R"({"ociVersion":"1.0.2","root":{"path":"rootfs"},
+      "process":{"args":["/bin/true"],"cwd":"/work","user":{"uid":0,"gid":0}},
+      "mounts":[{"destination":"/proc","type":"proc","source":"proc"}]})");
+    auto own = planRootfs(spec, "/b", false, false, false);
+    CHECK(own.ownMountNamespace);
+    CHECK(own.cwd == "/work");
+    auto shared = planRootfs(spec, "/b", false, false, false, false);
+    CHECK_FALSE(shared.ownMountNamespace);
+    CHECK(shared.mounts.size() == 1);  // mounted in the runtime's namespace, as runc does
+    auto with = [](const std::string& extra) {
+        return parseSpec(R"({"ociVersion":"1.0.2","root":{"path":"rootfs")" + extra + "}");
+    };
+    CHECK_THROWS_WITH(
+        planRootfs(with(R"(,"readonly":true})"), "/b", false, false, false, false),
+        doctest::Contains("root.readonly needs a mount namespace of the container's own"));
+    CHECK_THROWS_WITH(planRootfs(with(R"(},"linux":{"maskedPaths":["/proc/kcore"]})"), "/b", false,
+                                 false, false, false),
+                      doctest::Contains("linux.maskedPaths needs a mount namespace"));
+    CHECK_THROWS_WITH(planRootfs(with(R"(},"linux":{"readonlyPaths":["/proc/sys"]})"), "/b", false,
+                                 false, false, false),
+                      doctest::Contains("linux.readonlyPaths needs a mount namespace"));
+    CHECK_THROWS_WITH(planRootfs(with(R"(},"linux":{"rootfsPropagation":"private"})"), "/b", false,
+                                 false, false, false),
+                      doctest::Contains("linux.rootfsPropagation needs a mount namespace"));
+}
+
+TEST_CASE("bind sources come from the runtime only in a new user namespace") {
+    auto spec = parseSpec(R"({"ociVersion":"1.0.2","root":{"path":"rootfs"}})");
+    CHECK(planRootfs(spec, "/b", false, true, false).sourcesFromRuntime);
+    CHECK_FALSE(planRootfs(spec, "/b", false, false, false).sourcesFromRuntime);
+}

@@ -47,6 +47,9 @@ struct NamespacePlan {
     unsigned long long cloneFlags = 0;  // CLONE_NEW* for clone3: not time, not cgroup
     bool newTime = false;               // handled by the parent's unshare (see above)
     bool newCgroup = false;             // unshared by the child once in its cgroup
+    // A new network namespace starts with lo down; runc brings it up. Never for a joined
+    // network namespace or the host's.
+    bool loopbackUp = false;
     std::vector<IdMapping> uidMappings, gidMappings;
     std::map<std::string, TimeOffset> timeOffsets;
 
@@ -96,6 +99,9 @@ void restoreParentNamespaces(std::vector<OpenedNamespace>& saved);
 
 // Child: setns each opened namespace the parent did not join (user first, then mount).
 void joinNamespaces(const std::vector<OpenedNamespace>& opened);
+
+// Child, in its new network namespace (plan.loopbackUp): sets IFF_UP on "lo".
+void bringUpLoopback(const NamespacePlan& plan);
 
 // Child, once in its cgroup: unshare a new cgroup namespace.
 void unshareCgroupNamespace(const NamespacePlan& plan);

@@ -16,6 +16,8 @@
 
 #include <sys/types.h>
 
+#include <cstddef>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -73,11 +75,30 @@ struct RootfsPlan {
     bool noPivot = false;
     bool inUserNamespace = false;  // mknod and v1 cgroup mounts are refused there: bind
     bool newCgroupNamespace = false;
+    // False when linux.namespaces has no mount entry: the container shares the runtime's
+    // mount namespace (as runc does: its mounts are made there, under the rootfs, and stay
+    // after the container), so / keeps its propagation, the rootfs is not bound on itself
+    // and the root switch is a chroot. Joining a mount namespace by path counts as its own.
+    bool ownMountNamespace = true;
+    // Bind sources are opened by the runtime (host root, in the container's mount
+    // namespace) and passed in: from inside a new user namespace a source the mapped ids
+    // cannot reach would fail with EACCES.
+    bool sourcesFromRuntime = false;
+    // process.cwd, created (if missing) before the root is made read-only.
+    std::string cwd = "/";
 };
 
 // Pure: the plan for a spec whose bundle directory is `bundle` (absolute).
+// Without a mount namespace of its own (`ownMountNamespace` false) maskedPaths,
+// readonlyPaths, root.readonly and rootfsPropagation are refused: they would change mounts
+// of the host's namespace.
 RootfsPlan planRootfs(const Spec& spec, const std::string& bundle, bool noPivot,
-                      bool newUserNamespace, bool newCgroupNamespace);
+                      bool newUserNamespace, bool newCgroupNamespace,
+                      bool ownMountNamespace = true);
+
+// Pure: an absolute path with duplicate slashes, "." and trailing slashes removed and ".."
+// applied lexically (never above /). Throws naming `jsonPath` for an empty or relative path.
+std::string cleanAbsolutePath(const std::string& path, const std::string& jsonPath);
 
 // The runc default devices, in order.
 std::vector<PlannedDevice> defaultDevices();
@@ -92,16 +113,21 @@ enum class CreateMissing { No, Directory, File };
 // the parents, then the last one as asked). Throws Error naming `path`.
 int openInRoot(int rootFd, const std::string& path, CreateMissing create);
 
+// Opens the source of plan.mounts[index] (a bind mount) and returns an O_PATH|O_CLOEXEC fd
+// the caller of prepareRootfs closes after mounting.
+using MountSourceOpener = std::function<int(std::size_t index)>;
+
 // Before pivot: propagation of /, bind of the rootfs on itself, every mount in order,
-// devices and /dev symlinks.
-void prepareRootfs(const RootfsPlan& plan);
+// devices and /dev symlinks. Bind sources come from `openSource` when given, else they are
+// opened here (O_PATH|O_CLOEXEC). The destination is always resolved inside the rootfs.
+void prepareRootfs(const RootfsPlan& plan, const MountSourceOpener& openSource = {});
 
 // pivot_root (or, with --no-pivot or on a ramfs root where pivot_root is impossible,
 // MS_MOVE + chroot). After it the process's root and cwd are the container's /.
 void switchRoot(const RootfsPlan& plan);
 
-// Masked and readonly paths, read-only root, then linux.rootfsPropagation: last, after
-// sysctls were written.
+// A missing process.cwd created (inside the root), masked and readonly paths, read-only
+// root, then linux.rootfsPropagation: last, after sysctls were written.
 void protectRootfs(const RootfsPlan& plan);
 
 }  // namespace caprun

@@ -50,6 +50,7 @@ enum class Msg : char {
     Failed = 'E',     // child -> parent: payload = error text
     Console = 'P',    // child -> parent: carries the pty master fd
     SeccompListener = 'S',  // child -> parent: carries the seccomp NOTIFY listener fd
+    MountSource = 'M',  // child -> parent: payload = index in mounts; reply carries its source fd
 };
 
 void sendMsg(int fd, Msg type, const std::string& payload = {}) {
@@ -260,15 +261,13 @@ Prepared prepare(const GlobalOptions& g, const CreateOptions& o) {
     if (!p.spec.process) throw Error("config.json: process: required to create a container");
     if (!p.spec.linux) throw Error("config.json: linux: required to create a Linux container");
     p.ns = planNamespaces(p.spec);
-    if (!p.ns.creates(NamespaceKind::Mount))
-        throw Error(
-            "config.json: linux.namespaces: caprun needs a new mount namespace "
-            "(add {\"type\": \"mount\"})");
     // A sysctl outside the container's own namespaces would be written into the host's.
     SysctlPlan sysctl = planSysctls(p.spec.linux->sysctl, p.ns, probeSysctlHostFacts(p.ns));
     if (sysctl.refused()) throw Error(sysctl.error());
     p.sysctl = sysctl.accepted();
-    p.rootfs = planRootfs(p.spec, p.bundle, o.noPivot, p.ns.newUserNamespace(), p.ns.newCgroup);
+    // A joined mount namespace is prepared and pivoted like a new one, as runc and crun do.
+    p.rootfs = planRootfs(p.spec, p.bundle, o.noPivot, p.ns.newUserNamespace(), p.ns.newCgroup,
+                          p.ns.has(NamespaceKind::Mount));
     struct stat st {};
     if (::stat(p.rootfs.rootfs.c_str(), &st) < 0 || !S_ISDIR(st.st_mode))
         throw Error("config.json: root.path: the rootfs " + p.rootfs.rootfs +
@@ -346,6 +345,20 @@ void startClonedChild(int sync) {
     if (!recvMsg(sync, type, payload) || type != Msg::Go) ::_exit(1);
 }
 
+// In the init: asks the runtime for the source of mounts[index] (see sendMountSource).
+int receiveMountSource(int sync, std::size_t index) {
+    sendMsg(sync, Msg::MountSource, std::to_string(index));
+    Msg type;
+    std::string payload;
+    int fd = -1;
+    if (!recvMsg(sync, type, payload, &fd) || type != Msg::MountSource || fd < 0) {
+        if (fd >= 0) ::close(fd);
+        throw Error("mounts[" + std::to_string(index) +
+                    "]: the runtime did not pass the bind mount's source");
+    }
+    return fd;
+}
+
 [[noreturn]] void childMain(const ChildContext& c) {
     try {
         startClonedChild(c.sync);
@@ -357,7 +370,11 @@ void startClonedChild(int sync) {
         }
         joinNamespaces(*c.opened);
         unshareCgroupNamespace(c.prep->ns);
-        prepareRootfs(c.prep->rootfs);
+        bringUpLoopback(c.prep->ns);
+        MountSourceOpener fromRuntime;
+        if (c.prep->rootfs.sourcesFromRuntime)
+            fromRuntime = [&c](std::size_t i) { return receiveMountSource(c.sync, i); };
+        prepareRootfs(c.prep->rootfs, fromRuntime);
 
         sendMsg(c.sync, Msg::NeedHooks);
         if (!recvMsg(c.sync, type, payload) || type != Msg::HooksDone) ::_exit(1);
@@ -410,6 +427,56 @@ void startClonedChild(int sync) {
 }
 
 // ---- create ----
+
+// Runtime side of receiveMountSource: a forked helper (setns would move the runtime
+// itself) joins the init's mount namespace through its pidfd and opens the bind source
+// there as host root, as runc's mount source thread does: the fd is of the container's
+// mount namespace (a bind from another namespace is refused) and the path was resolved
+// with the host's permissions, not the container's mapped ids.
+void sendMountSource(int sync, int initPidfd, const PlannedMount& m) {
+    std::string what = "opening the source " + m.source + " of " + m.jsonPath;
+    int pipefd[2];
+    if (::pipe2(pipefd, O_CLOEXEC) < 0) throwErrno(what + ": pipe");
+    pid_t helper = ::fork();
+    if (helper < 0) {
+        int err = errno;
+        ::close(pipefd[0]);
+        ::close(pipefd[1]);
+        throwSys(what + ": fork", err);
+    }
+    if (helper == 0) {
+        std::string failure;
+        try {
+            if (::setns(initPidfd, CLONE_NEWNS) < 0)
+                throwErrno(what + ": joining the container's mount namespace");
+            int fd = ::open(m.source.c_str(), O_PATH | O_CLOEXEC);
+            if (fd < 0) throwErrno(what);
+            sendMsgWithFd(sync, Msg::MountSource, fd);
+        } catch (const std::exception& e) {
+            failure = e.what();
+        }
+        if (!failure.empty() && ::write(pipefd[1], failure.data(), failure.size()) < 0) {
+        }
+        ::_exit(failure.empty() ? 0 : 1);
+    }
+    ::close(pipefd[1]);
+    std::string failure;
+    char buf[512];
+    ssize_t n;
+    while ((n = ::read(pipefd[0], buf, sizeof buf)) != 0) {
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) break;
+        failure.append(buf, static_cast<size_t>(n));
+    }
+    ::close(pipefd[0]);
+    int status = 0;
+    while (::waitpid(helper, &status, 0) < 0 && errno == EINTR) {
+    }
+    if (!failure.empty()) throw Error(failure);
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+        throw Error(what + ": the helper process failed (status " +
+                    std::to_string(waitStatusToExitCode(status)) + ")");
+}
 
 Created createInternal(const GlobalOptions& g, const CreateOptions& o, bool foreground,
                        StateStore& store, ContainerLock& lock) {
@@ -522,6 +589,20 @@ Created createInternal(const GlobalOptions& g, const CreateOptions& o, bool fore
             continue;
         }
         if (type == Msg::Ready) break;
+        if (type == Msg::MountSource) {
+            std::size_t i = 0;
+            try {
+                i = std::stoul(payload);
+            } catch (const std::exception&) {
+                i = prep.rootfs.mounts.size();
+            }
+            if (i >= prep.rootfs.mounts.size() || prep.rootfs.mounts[i].kind != MountKind::Bind)
+                throw Error(
+                    "the container process asked for the source of a mount that is "
+                    "not a bind mount");
+            sendMountSource(parentSock.fd, pidfdHolder.fd, prep.rootfs.mounts[i]);
+            continue;
+        }
         if (type == Msg::Console && passedFd.fd >= 0) {
             master = std::move(passedFd);
             continue;
@@ -597,12 +678,15 @@ struct ExecChildContext {
     bool terminal;
     std::optional<ConsoleSize> consoleSize;
     bool foreground;
+    int initRoot = -1;  // no mount namespace of its own: the init's root, to chroot into
 };
 
 [[noreturn]] void execChildMain(const ExecChildContext& c) {
     try {
         startClonedChild(c.sync);
         joinNamespaces(*c.opened);
+        if (c.initRoot >= 0 && (::fchdir(c.initRoot) < 0 || ::chroot(".") < 0 || ::chdir("/") < 0))
+            throwErrno("entering the container's root (chroot)");
         ProcessSetup setup = *c.setup;
         // Its own session and process group, as runc does for every process: the runtime's
         // group is outside the pid namespace (seen as 0). With a terminal,
@@ -784,6 +868,14 @@ int execInContainer(const GlobalOptions& gIn, const ExecOptions& o) {
         std::vector<OpenedNamespace>& o;
         ~Closer() { closeNamespaces(o); }
     } closer{opened};
+    // The container shares the host's mount namespace: its root is the init's chroot.
+    UniqueFd initRoot;
+    if (!st.namespacePaths.count("mount")) {
+        std::string root = "/proc/" + std::to_string(st.pid) + "/root";
+        initRoot = UniqueFd(::open(root.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+        if (initRoot.fd < 0 || !processAlive(st.pid, st.pidStartTime))
+            throw Error("cannot exec in container " + o.id + ": container not running");
+    }
 
     int sv[2];
     if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
@@ -793,7 +885,8 @@ int execInContainer(const GlobalOptions& gIn, const ExecOptions& o) {
     pid_t pid = cloneInNamespaces(joinPlan, opened, 0, &pidfd);
     if (pid == 0) {
         ::close(sv[0]);
-        ExecChildContext c{&opened, &plan.setup, sv[1], proc.terminal, proc.consoleSize, !o.detach};
+        ExecChildContext c{&opened,          &plan.setup, sv[1],      proc.terminal,
+                           proc.consoleSize, !o.detach,   initRoot.fd};
         execChildMain(c);
     }
     UniqueFd pidfdHolder(pidfd);

@@ -2,12 +2,15 @@
 
 #include <fcntl.h>
 #include <linux/nsfs.h>
+#include <net/if.h>
 #include <sched.h>
 #include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <cstring>
 #include <set>
 
 #include "caprun/error.hpp"
@@ -93,6 +96,7 @@ NamespacePlan planNamespaces(const Spec& spec) {
                         " namespace is listed more than once");
         if (ns.path.empty()) {
             plan.create.push_back(k);
+            if (k == NamespaceKind::Network) plan.loopbackUp = true;
             if (k == NamespaceKind::Time)
                 plan.newTime = true;
             else if (k == NamespaceKind::Cgroup)
@@ -241,6 +245,22 @@ void joinNamespaces(const std::vector<OpenedNamespace>& opened) {
     for (const auto& o : opened) {
         if (!joinedByParent(o.kind)) enterNamespace(o);
     }
+}
+
+void bringUpLoopback(const NamespacePlan& plan) {
+    if (!plan.loopbackUp) return;
+    int sock = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (sock < 0) throwErrno("bringing up lo in the container's network namespace: socket");
+    struct ifreq ifr {};
+    std::strncpy(ifr.ifr_name, "lo", IFNAMSIZ - 1);
+    int r = ::ioctl(sock, SIOCGIFFLAGS, &ifr);
+    if (r == 0 && !(ifr.ifr_flags & IFF_UP)) {
+        ifr.ifr_flags = static_cast<short>(ifr.ifr_flags | IFF_UP);
+        r = ::ioctl(sock, SIOCSIFFLAGS, &ifr);
+    }
+    int err = errno;
+    ::close(sock);
+    if (r < 0) throwSys("bringing up lo in the container's network namespace (SIOCSIFFLAGS)", err);
 }
 
 void unshareCgroupNamespace(const NamespacePlan& plan) {

@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <climits>
+#include <cstdio>
 #include <deque>
 #include <fstream>
 #include <map>
@@ -24,50 +25,6 @@
 namespace caprun {
 
 namespace {
-
-struct FlagWord {
-    const char* name;
-    bool clear;  // "rw" clears MS_RDONLY
-    unsigned long flag;
-};
-
-constexpr FlagWord kFlagWords[] = {
-    {"defaults", false, 0},
-    {"ro", false, MS_RDONLY},
-    {"rw", true, MS_RDONLY},
-    {"suid", true, MS_NOSUID},
-    {"nosuid", false, MS_NOSUID},
-    {"dev", true, MS_NODEV},
-    {"nodev", false, MS_NODEV},
-    {"exec", true, MS_NOEXEC},
-    {"noexec", false, MS_NOEXEC},
-    {"sync", false, MS_SYNCHRONOUS},
-    {"async", true, MS_SYNCHRONOUS},
-    {"dirsync", false, MS_DIRSYNC},
-    {"remount", false, MS_REMOUNT},
-    {"mand", false, MS_MANDLOCK},
-    {"nomand", true, MS_MANDLOCK},
-    {"atime", true, MS_NOATIME},
-    {"noatime", false, MS_NOATIME},
-    {"diratime", true, MS_NODIRATIME},
-    {"nodiratime", false, MS_NODIRATIME},
-    {"relatime", false, MS_RELATIME},
-    {"norelatime", true, MS_RELATIME},
-    {"strictatime", false, MS_STRICTATIME},
-    {"nostrictatime", true, MS_STRICTATIME},
-};
-
-struct PropWord {
-    const char* name;
-    unsigned long flags;
-};
-
-constexpr PropWord kPropWords[] = {
-    {"private", MS_PRIVATE},       {"rprivate", MS_PRIVATE | MS_REC},
-    {"shared", MS_SHARED},         {"rshared", MS_SHARED | MS_REC},
-    {"slave", MS_SLAVE},           {"rslave", MS_SLAVE | MS_REC},
-    {"unbindable", MS_UNBINDABLE}, {"runbindable", MS_UNBINDABLE | MS_REC},
-};
 
 std::string fdPath(int fd) {
     return "/proc/self/fd/" + std::to_string(fd);
@@ -349,7 +306,7 @@ void applyPropagation(int rootFd, const PlannedMount& m) {
                  "setting the propagation of " + m.destination + " (" + m.jsonPath + ")");
 }
 
-void executeMount(int rootFd, const PlannedMount& m, const RootfsPlan& plan) {
+void executeMount(int rootFd, const PlannedMount& m, const RootfsPlan& plan, int sourceFd) {
     std::string what = "mounting " + (m.source.empty() ? m.type : m.source) + " on " +
                        m.destination + " (" + m.jsonPath + ")";
     if (m.kind == MountKind::Cgroup) {
@@ -360,11 +317,11 @@ void executeMount(int rootFd, const PlannedMount& m, const RootfsPlan& plan) {
     }
     if (m.kind == MountKind::Bind) {
         struct stat st {};
-        if (::stat(m.source.c_str(), &st) < 0) throwErrno(what + ": the source");
+        if (::fstat(sourceFd, &st) < 0) throwErrno(what + ": the source");
         {
             Fd fd(openInRoot(rootFd, m.destination,
                              S_ISDIR(st.st_mode) ? CreateMissing::Directory : CreateMissing::File));
-            mountOrThrow(m.source, fdPath(fd.fd), nullptr,
+            mountOrThrow(fdPath(sourceFd), fdPath(fd.fd), nullptr,
                          MS_BIND | (m.options.recursive ? MS_REC : 0), "", what);
         }
         unsigned long extra = m.options.flags & ~(MS_REMOUNT | MS_BIND | MS_REC);
@@ -380,10 +337,21 @@ void executeMount(int rootFd, const PlannedMount& m, const RootfsPlan& plan) {
     }
     if (m.options.tmpcopyup)
         throw Error(what + ": the tmpcopyup option is not supported by caprun");
-    Fd fd(openInRoot(rootFd, m.destination, CreateMissing::Directory));
+    std::string data = m.options.data;
+    int existing = openInRootImpl(rootFd, m.destination, CreateMissing::No, true);
+    Fd fd(existing >= 0 ? existing : openInRoot(rootFd, m.destination, CreateMissing::Directory));
+    if (existing >= 0 && m.type == "tmpfs") {
+        // As runc: a tmpfs takes the mode of the directory it covers unless the data says
+        // otherwise (a later mode= wins), instead of the kernel's 1777.
+        struct stat st {};
+        if (::fstat(fd.fd, &st) < 0) throwErrno(what + ": reading the mode of its destination");
+        char mode[16];
+        std::snprintf(mode, sizeof mode, "mode=%04o", st.st_mode & 07777);
+        data = data.empty() ? std::string(mode) : std::string(mode) + "," + data;
+    }
     std::string source = m.source.empty() ? m.type : m.source;
     if (::mount(source.c_str(), fdPath(fd.fd).c_str(), m.type.c_str(), m.options.flags,
-                m.options.data.empty() ? nullptr : m.options.data.c_str()) < 0) {
+                data.empty() ? nullptr : data.c_str()) < 0) {
         int err = errno;
         // sysfs cannot be mounted in a user namespace without its own network namespace;
         // runc binds the host's /sys read-only instead.
@@ -450,57 +418,6 @@ bool rootIsRamfs() {
 
 }  // namespace
 
-unsigned long propagationFlags(const std::string& name, const std::string& what) {
-    for (const auto& p : kPropWords)
-        if (name == p.name) return p.flags;
-    throw Error(what + ": unknown propagation \"" + name +
-                "\" (expected private, rprivate, shared, rshared, slave, rslave, unbindable or "
-                "runbindable)");
-}
-
-MountOptions parseMountOptions(const std::vector<std::string>& options,
-                               const std::string& jsonPath) {
-    MountOptions out;
-    std::string data;
-    for (const auto& o : options) {
-        if (o == "bind") {
-            out.bind = true;
-            continue;
-        }
-        if (o == "rbind") {
-            out.bind = out.recursive = true;
-            continue;
-        }
-        if (o == "tmpcopyup") {
-            out.tmpcopyup = true;
-            continue;
-        }
-        if (o == "idmap" || o == "ridmap")
-            throw Error("config.json: " + jsonPath + ".options: \"" + o +
-                        "\" (id-mapped mounts) is not supported by caprun");
-        bool handled = false;
-        for (const auto& f : kFlagWords) {
-            if (o == f.name) {
-                if (f.clear)
-                    out.flags &= ~f.flag;
-                else
-                    out.flags |= f.flag;
-                handled = true;
-                break;
-            }
-        }
-        for (const auto& p : kPropWords) {
-            if (!handled && o == p.name) {
-                out.propagation = p.flags;
-                handled = true;
-            }
-        }
-        if (!handled) data += (data.empty() ? "" : ",") + o;
-    }
-    out.data = data;
-    return out;
-}
-
 std::vector<PlannedDevice> defaultDevices() {
     return {
         {"/dev/null", 'c', 1, 3, 0666, 0, 0},    {"/dev/zero", 'c', 1, 5, 0666, 0, 0},
@@ -510,9 +427,25 @@ std::vector<PlannedDevice> defaultDevices() {
 }
 
 RootfsPlan planRootfs(const Spec& spec, const std::string& bundle, bool noPivot,
-                      bool newUserNamespace, bool newCgroupNamespace) {
+                      bool newUserNamespace, bool newCgroupNamespace, bool ownMountNamespace) {
     RootfsPlan plan;
     if (spec.root.path.empty()) throw Error("config.json: root.path is missing or empty");
+    plan.ownMountNamespace = ownMountNamespace;
+    plan.sourcesFromRuntime = newUserNamespace;
+    if (spec.process && !spec.process->cwd.empty()) plan.cwd = spec.process->cwd;
+    if (!ownMountNamespace) {
+        // These would be applied to mounts the host shares; runc refuses the first two too.
+        const std::string why =
+            " needs a mount namespace of the container's own (add {\"type\": \"mount\"} to "
+            "linux.namespaces)";
+        if (spec.root.readonly) throw Error("config.json: root.readonly" + why);
+        if (spec.linux && !spec.linux->maskedPaths.empty())
+            throw Error("config.json: linux.maskedPaths" + why);
+        if (spec.linux && !spec.linux->readonlyPaths.empty())
+            throw Error("config.json: linux.readonlyPaths" + why);
+        if (spec.linux && !spec.linux->rootfsPropagation.empty())
+            throw Error("config.json: linux.rootfsPropagation" + why);
+    }
     plan.rootfs = spec.root.path.front() == '/' ? spec.root.path : bundle + "/" + spec.root.path;
     plan.readonly = spec.root.readonly;
     plan.noPivot = noPivot;
@@ -561,10 +494,9 @@ RootfsPlan planRootfs(const Spec& spec, const std::string& bundle, bool noPivot,
         for (std::size_t i = 0; i < spec.linux->devices.size(); ++i) {
             const auto& d = spec.linux->devices[i];
             std::string jp = "config.json: linux.devices[" + std::to_string(i) + "]";
-            if (d.path.empty() || d.path.front() != '/')
-                throw Error(jp + ".path: \"" + d.path + "\" is not an absolute path");
             PlannedDevice pd;
-            pd.path = d.path;
+            pd.path = cleanAbsolutePath(d.path, jp + ".path");
+            if (pd.path == "/") throw Error(jp + ".path: \"" + d.path + "\" names no file");
             if (d.type == "c" || d.type == "u")
                 pd.type = 'c';
             else if (d.type == "b")
@@ -597,18 +529,52 @@ RootfsPlan planRootfs(const Spec& spec, const std::string& bundle, bool noPivot,
     return plan;
 }
 
+std::string cleanAbsolutePath(const std::string& path, const std::string& jsonPath) {
+    if (path.empty() || path.front() != '/')
+        throw Error(jsonPath + ": \"" + path + "\" is not an absolute path");
+    std::vector<std::string> parts;
+    for (auto& c : splitPath(path)) {
+        if (c == ".") continue;
+        if (c == "..") {
+            if (!parts.empty()) parts.pop_back();
+            continue;
+        }
+        parts.push_back(c);
+    }
+    std::string out;
+    for (const auto& c : parts) out += "/" + c;
+    return out.empty() ? "/" : out;
+}
+
 int openInRoot(int rootFd, const std::string& path, CreateMissing create) {
     return openInRootImpl(rootFd, path, create, false);
 }
 
-void prepareRootfs(const RootfsPlan& plan) {
-    mountOrThrow("", "/", nullptr, plan.rootPropagation, "",
-                 "setting the propagation of / in the container's mount namespace");
-    mountOrThrow(plan.rootfs, plan.rootfs, nullptr, MS_BIND | MS_REC, "",
-                 "binding the rootfs " + plan.rootfs + " on itself");
+void prepareRootfs(const RootfsPlan& plan, const MountSourceOpener& openSource) {
+    // Only for pivot_root, and in the host's mount namespace it would change the host's.
+    if (plan.ownMountNamespace) {
+        mountOrThrow("", "/", nullptr, plan.rootPropagation, "",
+                     "setting the propagation of / in the container's mount namespace");
+        mountOrThrow(plan.rootfs, plan.rootfs, nullptr, MS_BIND | MS_REC, "",
+                     "binding the rootfs " + plan.rootfs + " on itself");
+    }
     Fd root(::open(plan.rootfs.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
     if (root.fd < 0) throwErrno("opening the rootfs " + plan.rootfs);
-    for (const auto& m : plan.mounts) executeMount(root.fd, m, plan);
+    for (std::size_t i = 0; i < plan.mounts.size(); ++i) {
+        const auto& m = plan.mounts[i];
+        Fd source;
+        if (m.kind == MountKind::Bind) {
+            if (openSource) {
+                source.fd = openSource(i);
+            } else {
+                source.fd = ::open(m.source.c_str(), O_PATH | O_CLOEXEC);
+                if (source.fd < 0)
+                    throwErrno("mounting " + m.source + " on " + m.destination + " (" + m.jsonPath +
+                               "): opening the source");
+            }
+        }
+        executeMount(root.fd, m, plan, source.fd);
+    }
     for (const auto& d : plan.devices) createDevice(root.fd, d, plan.inUserNamespace);
     for (const auto& [link, target] : plan.devSymlinks) createSymlink(root.fd, link, target);
 }
@@ -617,6 +583,12 @@ void switchRoot(const RootfsPlan& plan) {
     Fd newRoot(::open(plan.rootfs.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
     if (newRoot.fd < 0) throwErrno("opening the rootfs " + plan.rootfs);
     if (::fchdir(newRoot.fd) < 0) throwErrno("entering the rootfs " + plan.rootfs);
+    if (!plan.ownMountNamespace) {
+        // The host's mount namespace: pivot_root or MS_MOVE would move the host's root.
+        if (::chroot(".") < 0) throwErrno("chroot into the rootfs " + plan.rootfs);
+        if (::chdir("/") < 0) throwErrno("entering / of the container");
+        return;
+    }
     bool moveRoot = plan.noPivot;
     if (!moveRoot) {
         if (::syscall(SYS_pivot_root, ".", ".") == 0) {
@@ -639,6 +611,9 @@ void switchRoot(const RootfsPlan& plan) {
 void protectRootfs(const RootfsPlan& plan) {
     Fd root(::open("/", O_PATH | O_DIRECTORY | O_CLOEXEC));
     if (root.fd < 0) throwErrno("opening the container's /");
+    // While the root can still be written (root.readonly); entered later, after the user
+    // switch, by prepareProcess.
+    Fd cwd(openInRoot(root.fd, plan.cwd, CreateMissing::Directory));
     for (const auto& p : plan.maskedPaths) {
         int fd = openInRootImpl(root.fd, p, CreateMissing::No, true);
         if (fd == -ENOENT) continue;

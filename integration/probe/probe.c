@@ -99,6 +99,19 @@ static int try_bind_port_80(void) {
     return r;
 }
 
+static int try_rcvbufforce(void) {
+    /* SO_RCVBUFFORCE on the probe's own new socket: EPERM without CAP_NET_ADMIN (the check
+     * iptables' setsockopt calls make too); with it, only this socket's buffer changes. */
+    int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) return -1;
+    int size = 65536;
+    int r = setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof size);
+    int err = errno;
+    close(fd);
+    errno = err;
+    return r;
+}
+
 static int try_raise_nofile_hard(void) {
     /* Raising the hard limit needs CAP_SYS_RESOURCE; only this process is affected. */
     struct rlimit r;
@@ -123,6 +136,7 @@ static const struct probe probes[] = {
     {"reboot", try_reboot},
     {"raw_socket", try_raw_socket},
     {"bind_port_80", try_bind_port_80},
+    {"rcvbufforce", try_rcvbufforce},
     {"raise_nofile_hard", try_raise_nofile_hard},
 };
 #define NPROBES (sizeof probes / sizeof probes[0])

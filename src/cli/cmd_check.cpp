@@ -7,6 +7,7 @@
 #include "caprun/log.hpp"
 #include "caprun/namespaces.hpp"
 #include "caprun/error.hpp"
+#include "caprun/explain.hpp"
 #include "caprun/seccomp.hpp"
 #include "caprun/spec.hpp"
 #include "commands.hpp"
@@ -56,7 +57,7 @@ int cmdCheck(const GlobalOptions& g, const Args& args) {
     const auto seccomp =
         resolveSeccomp(selectSeccomp(spec, seccompProfile), seccompHostFor(capPlan));
     const CapDropNote note = [&](const CapDrop& d) {
-        return seccompDropNote(seccomp.deniedWithoutCap, d);
+        return capDropNote(capPlan, seccomp.deniedWithoutCap, d);
     };
     addCapabilitySection(report, capPlan, note);
     addSeccompSection(report, seccomp);

@@ -30,6 +30,8 @@ const std::vector<Command>& commands() {
         {"spec", "write a default config.json into a bundle", caprun::cli::cmdSpec},
         {"check", "validate a bundle and show what would run and why (the plan)",
          caprun::cli::cmdCheck},
+        {"explain", "why a syscall fails in a container (seccomp rule, capability) and the fix",
+         caprun::cli::cmdExplain},
         {"run", "create and start a container, wait for it in the foreground", caprun::cli::cmdRun},
         {"create", "create a container, its process blocked before user code", caprun::cli::cmdCreate},
         {"start", "start a created container's process", caprun::cli::cmdStart},

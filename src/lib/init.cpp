@@ -248,6 +248,7 @@ int rlimitResource(const std::string& name, const std::string& jsonPath) {
 #include "caprun/cap_executor.hpp"
 #include "caprun/cap_plan.hpp"
 #include "caprun/cap_report.hpp"
+#include "caprun/explain.hpp"
 #include "caprun/log.hpp"
 #include "caprun/seccomp.hpp"
 
@@ -279,7 +280,7 @@ ProcessPlan planProcess(const GlobalOptions& g, const Spec& spec, const Process&
     // planSeccomp loads a cached compiled filter without parsing when it can.
     SeccompPlan sp = planSeccomp(spec, seccompProfile, seccompHostFor(*cap), stateRoot);
     const CapDropNote note = [&](const CapDrop& d) {
-        return seccompDropNote(sp.deniedWithoutCap, d);
+        return capDropNote(*cap, sp.deniedWithoutCap, d);
     };
     if (cap->refusesToStart()) throw Error(cap->shortfallMessage(note));
     if (std::string w = cap->shortfallMessage(note); !w.empty()) log::warn(w);

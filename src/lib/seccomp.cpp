@@ -855,6 +855,67 @@ std::string ruleSubject(const ResolvedSeccompRule& rule) {
 
 }  // namespace
 
+std::string seccompActionKind(std::uint32_t v) {
+    if (v == SCMP_ACT_ALLOW) return "allow";
+    if (v == SCMP_ACT_LOG) return "log";
+    if (v == SCMP_ACT_KILL_PROCESS || v == SCMP_ACT_KILL_THREAD) return "kill";
+    if (v == SCMP_ACT_TRAP) return "trap";
+    if (v == SCMP_ACT_NOTIFY) return "notify";
+    if ((v & 0xffff0000U) == SCMP_ACT_ERRNO(0)) return "errno";
+    if ((v & 0xffff0000U) == SCMP_ACT_TRACE(0)) return "trace";
+    return "unknown";
+}
+
+std::string seccompActionPhrase(std::uint32_t v) {
+    return actionPhrase(v);
+}
+
+SeccompVerdict seccompVerdictFor(const ResolvedSeccomp& r, const std::string& syscall) {
+    SeccompVerdict v;
+    auto setAction = [&](std::uint32_t value) {
+        v.actionValue = value;
+        v.kind = seccompActionKind(value);
+        v.phrase = actionPhrase(value);
+        const std::string k = v.kind;
+        if (k == "errno" || k == "trace") v.errnoValue = value & 0xffff;
+    };
+    if (!r.enabled) {
+        setAction(SCMP_ACT_ALLOW);
+        return v;
+    }
+    v.filtered = true;
+    for (std::size_t i = 0; i < r.rules.size(); ++i) {
+        const auto& rule = r.rules[i];
+        if (std::find(rule.names.begin(), rule.names.end(), syscall) == rule.names.end()) continue;
+        if (!rule.included) {
+            v.leftOut.push_back(i);
+            continue;
+        }
+        if (std::find(rule.unknownNames.begin(), rule.unknownNames.end(), syscall) !=
+            rule.unknownNames.end()) {
+            v.unknownToLibseccomp = true;
+            continue;
+        }
+        if (rule.args.empty()) {
+            if (!v.rule) v.rule = i;  // the first one added wins in libseccomp
+        } else {
+            v.conditional.push_back({i, argsText(rule.args), seccompActionKind(rule.actionValue),
+                                     actionPhrase(rule.actionValue)});
+        }
+    }
+    if (v.rule) {
+        v.conditional.clear();
+        setAction(r.rules[*v.rule].actionValue);
+        v.decidedBy = r.rules[*v.rule].jsonPath;
+    } else {
+        setAction(r.defaultActionValue);
+        v.decidedBy = r.source.kind == SeccompSource::Kind::ConfigJson
+                          ? "linux.seccomp.defaultAction"
+                          : "defaultAction";
+    }
+    return v;
+}
+
 std::string renderSeccompText(const ResolvedSeccomp& r) {
     std::string out = "seccomp: " + r.source.describe() + "\n";
     if (!r.enabled) {

@@ -1,0 +1,190 @@
+#!/usr/bin/env bats
+# `caprun explain` (issue 13) on real bundles, each story checked against the probe in a real
+# container: explain names the cause (seccomp rule or kernel capability check) and the fix,
+# and the container's syscall really fails (or works) as explained. A poorer host is
+# simulated with --host-status (a copy of /proc/self/status with a capability removed) for
+# explain and check, and with capsh --drop for run. Nothing on the host changes: the probe's
+# calls fail on the capability check or change nothing (settimeofday(NULL, NULL), its own
+# socket's buffer, a module that does not exist).
+
+load helpers
+
+bats_require_minimum_version 1.5.0
+
+probe_json() {
+    grep -m1 '^{' <<<"$output"
+}
+
+add_caps() {
+    local c
+    for c in "$@"; do
+        cfg --arg c "$c" '.process.capabilities.bounding += [$c] | .process.capabilities.effective += [$c] | .process.capabilities.permitted += [$c]'
+    done
+}
+
+# This host's status with capability number $1 removed from every set.
+status_without() {
+    local bit=$1 out="$TMP/status" line key val
+    : >"$out"
+    while IFS= read -r line; do
+        key=${line%%:*}
+        case "$key" in
+        CapInh | CapPrm | CapEff | CapBnd | CapAmb)
+            val=$(awk '{print $2}' <<<"$line")
+            printf '%s:\t%016x\n' "$key" $((0x$val & ~(1 << bit))) >>"$out"
+            ;;
+        *) printf '%s\n' "$line" >>"$out" ;;
+        esac
+    done </proc/self/status
+    echo "$out"
+}
+
+explain_json() {
+    "$CAPRUN" "$@" --format json
+}
+
+@test "explain: delete_module without CAP_SYS_MODULE is the kernel's check; the fix in every caller's words" {
+    cfg '.process.args = ["/bin/probe", "syscalls", "delete_module"]'
+    run "$CAPRUN" explain --bundle "$BUNDLE" delete_module
+    echo "$output"
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"result [capability]: fails with EPERM: the kernel checks CAP_SYS_MODULE"* ]]
+    [[ "$output" == *"fix: add CAP_SYS_MODULE"* ]]
+    [[ "$output" == *'config.json: add "CAP_SYS_MODULE" to process.capabilities.bounding, .effective, .permitted'* ]]
+    [[ "$output" == *"docker run --cap-add SYS_MODULE"* ]]
+    [[ "$output" == *'securityContext.capabilities.add: ["SYS_MODULE"]'* ]]
+    [[ "$output" == *"podman run --cap-add SYS_MODULE"* ]]
+    [[ "$output" == *"ctr run --cap-add CAP_SYS_MODULE"* ]]
+    [[ "$output" != *privileged* ]]
+    # Under the built-in profile the filter refuses it first (a kernel without module support
+    # would answer ENOSYS without checking anything, so the real run uses the profile).
+    json=$(explain_json explain --bundle "$BUNDLE" --seccomp-profile default delete_module)
+    [ "$(jq -r '.syscalls[0].cause' <<<"$json")" = seccomp ]
+    [ "$(jq -r '.syscalls[0].fixes[0].cap' <<<"$json")" = CAP_SYS_MODULE ]
+    [ "$(jq -r '.syscalls[0].fixes[0].because | length' <<<"$json")" = 2 ]
+    run caprun run --seccomp-profile default "$ID"
+    [ "$(json_get .delete_module "$(probe_json)")" = EPERM ]
+    # With the fix applied, explain has nothing left and the call gets past both checks.
+    add_caps CAP_SYS_MODULE
+    json=$(explain_json explain --bundle "$BUNDLE" --seccomp-profile default delete_module)
+    [ "$(jq -r '.syscalls[0].cause' <<<"$json")" = none ]
+    run caprun run --seccomp-profile default "$ID"
+    [ "$(json_get .delete_module "$(probe_json)")" != EPERM ]
+}
+
+@test "explain: get_mempolicy under the built-in profile without CAP_SYS_NICE is the seccomp rule" {
+    cfg '.process.args = ["/bin/probe", "syscalls", "get_mempolicy"]'
+    json=$(explain_json explain --bundle "$BUNDLE" --seccomp-profile default get_mempolicy)
+    echo "$json"
+    [ "$(jq -r '.syscalls[0].cause' <<<"$json")" = seccomp ]
+    [ "$(jq -r '.syscalls[0].seccomp.action' <<<"$json")" = errno ]
+    [ "$(jq -r '.syscalls[0].seccomp.errno' <<<"$json")" = 1 ]
+    [ "$(jq -r '.syscalls[0].kernelChecks | length' <<<"$json")" = 0 ]
+    # The deciding gate is the profile's rule that names get_mempolicy with CAP_SYS_NICE.
+    idx=$(jq '[.syscalls | to_entries[] | select((.value.names | index("get_mempolicy")) and (.value.includes.caps // [] | index("CAP_SYS_NICE")))][0].key' "$BATS_TEST_DIRNAME/../profiles/default.json")
+    [ "$(jq -r --argjson i "$idx" '.syscalls[0].seccomp.rules[] | select(.index == $i) | .gates[0].cap' <<<"$json")" = CAP_SYS_NICE ]
+    [ "$(jq -r --argjson i "$idx" '.syscalls[0].seccomp.rules[] | select(.index == $i) | .included' <<<"$json")" = false ]
+    [ "$(jq -r '.syscalls[0].fixes[0].cap' <<<"$json")" = CAP_SYS_NICE ]
+    jq -e '.syscalls[0].fixes[0].lines | index("docker run --cap-add SYS_NICE ...")' <<<"$json" >/dev/null
+    run caprun run --seccomp-profile default "$ID"
+    [ "$(json_get .get_mempolicy "$(probe_json)")" = EPERM ]
+}
+
+@test "explain ID: a created container's profile and policy come from its state" {
+    cfg '.process.args = ["/bin/probe", "syscalls", "get_mempolicy"]'
+    caprun --cap-policy strict create --seccomp-profile default "$ID"
+    run "$CAPRUN" --root "$ROOT" explain "$ID" get_mempolicy
+    echo "$output"
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"built-in default profile (from --seccomp-profile)"* ]]
+    [[ "$output" == *"capability policy strict (from container $ID's create)"* ]]
+    [[ "$output" == *"result [seccomp]: fails with EPERM"* ]]
+    [[ "$output" == *"fix: add CAP_SYS_NICE"* ]]
+    run "$CAPRUN" --root "$ROOT" explain "$ID" get_mempolcy
+    [ "$status" -eq 1 ]
+    [[ "$output" == *'unknown syscall name "get_mempolcy" (nearest: get_mempolicy'* ]]
+    caprun delete --force "$ID"
+}
+
+@test "explain: an iptables-style setsockopt without CAP_NET_ADMIN" {
+    cfg '.process.args = ["/bin/probe", "syscalls", "rcvbufforce"]'
+    json=$(explain_json explain --bundle "$BUNDLE" setsockopt)
+    echo "$json"
+    [ "$(jq -r '.syscalls[0].cause' <<<"$json")" = "capability (depending on arguments)" ]
+    [ "$(jq -r '[.syscalls[0].fixes[] | select(.cap == "CAP_NET_ADMIN")][0].kind' <<<"$json")" = container ]
+    jq -e '[.syscalls[0].fixes[] | select(.cap == "CAP_NET_ADMIN")][0].lines | index("docker run --cap-add NET_ADMIN ...")' <<<"$json" >/dev/null
+    run caprun run "$ID"
+    [ "$(json_get .rcvbufforce "$(probe_json)")" = EPERM ]
+    add_caps CAP_NET_ADMIN
+    run caprun run "$ID"
+    [ "$(json_get .rcvbufforce "$(probe_json)")" = OK ]
+}
+
+@test "explain: the clock as root, as non-root without and with a file capability" {
+    cfg '.process.args = ["/bin/probe", "syscalls", "settimeofday"]'
+    run "$CAPRUN" explain --bundle "$BUNDLE" settimeofday
+    [[ "$output" == *"fix: add CAP_SYS_TIME"* ]]
+    [[ "$output" == *"process.capabilities.bounding, .effective, .permitted"* ]]
+    run caprun run "$ID"
+    [ "$(json_get .settimeofday "$(probe_json)")" = EPERM ]
+
+    # Non-root with CAP_SYS_TIME in bounding/effective/permitted (what --cap-add gives): lost
+    # at execve; the fix is ambient, or a file capability for docker/Kubernetes.
+    add_caps CAP_SYS_TIME
+    cfg '.process.user.uid = 1000 | .process.user.gid = 1000'
+    json=$(explain_json explain --bundle "$BUNDLE" settimeofday)
+    echo "$json"
+    [ "$(jq -r '.syscalls[0].kernelChecks[0].anyOf[0].state' <<<"$json")" = "lost at execve" ]
+    jq -e '.syscalls[0].fixes[0].configSets | index("ambient")' <<<"$json" >/dev/null
+    jq -e '.syscalls[0].fixes[0].lines | map(select(contains("setcap cap_sys_time+ep /bin/probe"))) | length == 1' <<<"$json" >/dev/null
+    run caprun run "$ID"
+    [ "$(json_get .settimeofday "$(probe_json)")" = EPERM ]
+
+    # The same with cap_sys_time+ep on the executable (and no no_new_privs, as Docker's
+    # default): held after execve.
+    setcap cap_sys_time+ep "$BUNDLE/rootfs/bin/probe"
+    cfg '.process.noNewPrivileges = false'
+    json=$(explain_json explain --bundle "$BUNDLE" settimeofday)
+    [ "$(jq -r '.syscalls[0].kernelChecks[0].satisfied' <<<"$json")" = true ]
+    [ "$(jq -r '.syscalls[0].cause' <<<"$json")" = none ]
+    run caprun run "$ID"
+    [ "$(json_get .settimeofday "$(probe_json)")" = OK ]
+}
+
+@test "explain and check: a host without CAP_SYS_MODULE, under lenient and strict" {
+    cfg '.process.args = ["/bin/probe", "syscalls", "delete_module"]'
+    add_caps CAP_SYS_MODULE
+    st=$(status_without 16)
+    for policy in lenient strict; do
+        run "$CAPRUN" --cap-policy "$policy" --host-status "$st" explain --bundle "$BUNDLE" delete_module
+        echo "$output"
+        [ "$status" -eq 0 ]
+        [[ "$output" == *"no container setting can help: this runtime runs without CAP_SYS_MODULE in its bounding set"* ]]
+        [[ "$output" == *"the host must offer CAP_SYS_MODULE"* ]]
+        if [ "$policy" = strict ]; then
+            [[ "$output" == *"asking for it anyway stops create/run: the capability policy is strict"* ]]
+        else
+            [[ "$output" == *"asking for it anyway only adds a warning: the lenient policy"* ]]
+        fi
+        [[ "$output" != *"docker run --cap-add"* ]]
+        [[ "$output" != *privileged* ]]
+    done
+    # check's warning lists the syscalls that will fail and says it is the host.
+    run "$CAPRUN" --host-status "$st" check --bundle "$BUNDLE" --seccomp-profile default
+    echo "$output"
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"this runtime runs without CAP_SYS_MODULE in its bounding set — inside another container or on a host that removes it"* ]]
+    [[ "$output" == *"seccomp keeps init_module, finit_module, delete_module denied without it"* ]]
+    # The real poorer host: lenient runs and the call fails; strict refuses, naming the host.
+    run --separate-stderr capsh --drop=cap_sys_module -- -c \
+        'cd "$1" && exec "$2" --root "$3" --cap-policy lenient run --seccomp-profile default "$4"' capsh "$BUNDLE" "$CAPRUN" "$ROOT" "$ID"
+    echo "$stderr"
+    [ "$status" -eq 0 ]
+    [ "$(json_get .delete_module "$(probe_json)")" = EPERM ]
+    [[ "$stderr" == *"this runtime runs without CAP_SYS_MODULE in its bounding set"* ]]
+    [[ "$stderr" == *"seccomp keeps init_module, finit_module, delete_module denied without it"* ]]
+    run capsh --drop=cap_sys_module -- -c \
+        'cd "$1" && exec "$2" --root "$3" --cap-policy strict run --seccomp-profile default "$4"' capsh "$BUNDLE" "$CAPRUN" "$ROOT" "$ID"
+    [ "$status" -ne 0 ]
+    [[ "$output" == *"this runtime runs without CAP_SYS_MODULE in its bounding set"* ]]
+}

@@ -8,6 +8,7 @@
 #include "caprun/error.hpp"
 #include "caprun/seccomp.hpp"
 #include "caprun/spec.hpp"
+#include "caprun/spec_fields.hpp"
 #include "commands.hpp"
 
 namespace caprun::cli {
@@ -38,6 +39,8 @@ int cmdCheck(const GlobalOptions& g, const Args& args) {
     Spec spec = loadBundleSpec(bundle);
     CheckReport report;
     addSpecSummary(report, spec, bundle);
+    const FieldPlan fields = planSpecFields(spec, PlatformFacts::probe());
+    addFieldSection(report, fields);
 
     // Seccomp gates are evaluated against the bounding set the capability planner grants.
     std::optional<std::string> seccompProfile;
@@ -58,6 +61,8 @@ int cmdCheck(const GlobalOptions& g, const Args& args) {
         std::cout << renderJson(report);
     else
         std::cout << report.text;
+    // A refused field fails check as it fails create/run.
+    if (fields.refuses()) throw Error(fields.refusalMessage());
     // Under strict policy check fails exactly as create/run would.
     if (capPlan.refusesToStart()) throw Error(capPlan.shortfallMessage(note));
     return 0;

@@ -129,6 +129,7 @@ std::string prepareProcess(const ProcessSetup& p) {
         ::close(root);
     }
     if (p.umask) ::umask(*p.umask);
+    applyEarlyProcessAttrs(p.attrs, systemProcessAttrOps());
     if (p.noNewPrivileges && ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
         throwErrno("setting no_new_privileges");
     std::function<void()> earlySeccomp = [] {};
@@ -169,6 +170,7 @@ void execProcess(const ProcessSetup& p, const std::string& executable) {
     argv.push_back(nullptr);
     for (const auto& e : p.env) envp.push_back(const_cast<char*>(e.c_str()));
     envp.push_back(nullptr);
+    applyOnExecProcessAttrs(p.attrs, systemProcessAttrOps());
     ::execve(executable.c_str(), argv.data(), envp.data());
     throwErrno("exec " + executable);
 }
@@ -239,6 +241,9 @@ ProcessPlan planProcess(const GlobalOptions& g, const Spec& spec, const Process&
     if (cap->oomScoreAdj) s.oomScoreAdj = cap->oomScoreAdj->value;
     s.umask = process.user.umask;
     s.noNewPrivileges = process.noNewPrivileges;
+    const bool isExec = g.command == "exec";
+    s.attrs = planProcessAttrs(spec, process, PlatformFacts::probe(),
+                               isExec ? "exec: process." : "config.json: process.", !isExec);
 
     auto compiled = std::make_shared<CompiledSeccomp>(std::move(sp.compiled));
     if (compiled->enabled) {

@@ -342,6 +342,12 @@ void mountCgroupFs(int rootFd, const PlannedMount& m, bool freshMount) {
     }
 }
 
+void applyRecursiveAttrs(int rootFd, const PlannedMount& m, const std::string& what) {
+    if (!m.options.recursiveAttrs.any()) return;
+    Fd fd(openInRoot(rootFd, m.destination, CreateMissing::No));
+    applyRecursiveMountAttrs(fd.fd, m.options.recursiveAttrs, what);
+}
+
 void applyPropagation(int rootFd, const PlannedMount& m) {
     if (!m.options.propagation) return;
     Fd fd(openInRoot(rootFd, m.destination, CreateMissing::No));
@@ -375,12 +381,16 @@ void executeMount(int rootFd, const PlannedMount& m, const RootfsPlan& plan) {
                          MS_BIND | MS_REMOUNT | extra | lockedFlags(fd.fd), "",
                          what + ": applying its options");
         }
+        applyRecursiveAttrs(rootFd, m, what);
         applyPropagation(rootFd, m);
         return;
     }
-    if (m.options.tmpcopyup)
-        throw Error(what + ": the tmpcopyup option is not supported by caprun");
     Fd fd(openInRoot(rootFd, m.destination, CreateMissing::Directory));
+    // tmpcopyup: the directory below, still reachable through its fd once covered.
+    Fd below(m.options.tmpcopyup ? ::open(fdPath(fd.fd).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+                                 : -1);
+    if (m.options.tmpcopyup && below.fd < 0)
+        throwErrno(what + ": opening the directory to copy up");
     std::string source = m.source.empty() ? m.type : m.source;
     if (::mount(source.c_str(), fdPath(fd.fd).c_str(), m.type.c_str(), m.options.flags,
                 m.options.data.empty() ? nullptr : m.options.data.c_str()) < 0) {
@@ -397,6 +407,13 @@ void executeMount(int rootFd, const PlannedMount& m, const RootfsPlan& plan) {
             throwSys(what, err);
         }
     }
+    if (below.fd >= 0) {
+        Fd top(openInRoot(rootFd, m.destination, CreateMissing::No));
+        Fd topDir(::open(fdPath(top.fd).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+        if (topDir.fd < 0) throwErrno(what + ": opening the new tmpfs");
+        copyTree(below.fd, topDir.fd, what + ": tmpcopyup");
+    }
+    applyRecursiveAttrs(rootFd, m, what);
     applyPropagation(rootFd, m);
 }
 
@@ -478,6 +495,8 @@ MountOptions parseMountOptions(const std::vector<std::string>& options,
         if (o == "idmap" || o == "ridmap")
             throw Error("config.json: " + jsonPath + ".options: \"" + o +
                         "\" (id-mapped mounts) is not supported by caprun");
+        if (addRecursiveMountOption(o, out.recursiveAttrs)) continue;
+        if (addExtraMountFlag(o, out.flags)) continue;
         bool handled = false;
         for (const auto& f : kFlagWords) {
             if (o == f.name) {
@@ -539,6 +558,13 @@ RootfsPlan planRootfs(const Spec& spec, const std::string& bundle, bool noPivot,
         if (pm.options.bind || m.type == "bind") {
             pm.kind = MountKind::Bind;
             pm.options.bind = true;
+            if (!pm.options.data.empty())
+                throw Error("config.json: " + m.jsonPath + ".options: \"" + pm.options.data +
+                            "\": not a mount option caprun knows, and a bind mount takes no "
+                            "filesystem data");
+            if (pm.options.tmpcopyup)
+                throw Error("config.json: " + m.jsonPath +
+                            ".options: tmpcopyup applies to tmpfs mounts, not to a bind");
             if (m.source.empty())
                 throw Error("config.json: " + m.jsonPath + ".source: a bind mount needs a source");
             pm.source = m.source.front() == '/' ? m.source : bundle + "/" + m.source;

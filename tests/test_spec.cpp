@@ -205,8 +205,8 @@ TEST_CASE("spec: errors name the JSON path and what was expected") {
     CHECK_THROWS_WITH(parseSpec(R"({"ociVersion":"1.0.2"})"), "config.json: root: required");
     CHECK_THROWS_WITH(parseSpec(R"({"root":{"path":"r"}})"), "config.json: ociVersion: required");
     CHECK_THROWS_WITH(parseSpec(R"({"ociVersion":"2.0.0","root":{"path":"r"}})"),
-                      "config.json: ociVersion: unsupported version \"2.0.0\"; caprun reads "
-                      "1.0.0 to 1.2.x");
+                      "config.json: ociVersion: the config is for runtime-spec 2.0.0, newer "
+                      "than 1.3.0, the highest version caprun implements");
     CHECK_THROWS_WITH(parseSpec("[1]"),
                       "config.json: expected a JSON object at the top level, got an array");
     CHECK_THROWS_WITH(

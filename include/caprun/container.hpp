@@ -68,10 +68,21 @@ struct ExecOptions {
     std::string cwd;
     std::string user;  // UID[:GID]
     std::vector<std::string> additionalGids;
-    std::vector<std::string> capAdd;  // --cap NAME: added to every set but ambient (like runc)
+    // --cap NAME: added to bounding, effective and permitted; never to inheritable (the
+    // CVE-2022-29162 class) nor ambient.
+    std::vector<std::string> capAdd;
+    std::string apparmorProfile;  // --apparmor: replaces process.apparmorProfile
+    std::string processLabel;     // --process-label: replaces process.selinuxLabel
     bool noNewPrivileges = false;
     unsigned preserveFds = 0;
 };
+
+struct Process;
+struct Spec;
+
+// The process exec runs: --process FILE or the container's process with the command line,
+// then the options (--env, --cwd, --user, --cap, --apparmor, ...) applied over it.
+Process execProcessSpec(const ExecOptions& o, const Spec& spec);
 
 // exec: foreground returns the process's exit status; detached returns 0 once it runs.
 int execInContainer(const GlobalOptions& g, const ExecOptions& o);

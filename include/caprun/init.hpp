@@ -17,6 +17,7 @@
 
 #include "caprun/cap_plan.hpp"
 #include "caprun/global_options.hpp"
+#include "caprun/process_sched.hpp"
 #include "caprun/spec.hpp"
 
 namespace caprun {
@@ -35,6 +36,8 @@ struct ProcessSetup {
     std::string sessionKeyring;  // joined before the user switch; empty: keep the caller's
     bool userNamespace = false;  // the process is in a new user namespace (keyring permission)
     int terminalSlave = -1;      // pty slave: becomes the controlling terminal and stdio
+    // I/O priority, scheduler, memory policy, affinity, personality, LSM (process_sched.hpp).
+    ProcessAttrPlan attrs;
     // Switches user and groups and applies the capability sets (the capability executor),
     // calling `installSeccomp` at the moment the executor chooses (before dropping
     // capabilities when no_new_privileges is off).

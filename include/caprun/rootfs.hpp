@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "caprun/spec.hpp"
+#include "caprun/mount_attr.hpp"
 
 namespace caprun {
 
@@ -33,11 +34,12 @@ struct MountOptions {
     bool bind = false;
     bool recursive = false;  // rbind
     bool tmpcopyup = false;
-    std::string data;  // everything else, comma-joined: "size=65536k,mode=755"
+    RecursiveMountAttrs recursiveAttrs;  // rro, rnosuid, ...: mount_setattr(AT_RECURSIVE)
+    std::string data;                    // everything else, comma-joined: "size=65536k,mode=755"
 };
 
-// Pure. Unknown words become filesystem data, as runc does. Throws for options caprun
-// cannot honour (idmap/ridmap).
+// Pure. Unknown words become filesystem data, as runc does (an error for a bind, which
+// takes no data). Throws for options caprun cannot honour (idmap/ridmap).
 MountOptions parseMountOptions(const std::vector<std::string>& options,
                                const std::string& jsonPath = "mounts[]");
 

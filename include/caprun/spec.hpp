@@ -1,4 +1,4 @@
-// The Linux parts of the OCI runtime-spec config.json (1.0.0 to 1.2.x) as typed values.
+// The Linux parts of the OCI runtime-spec config.json (1.0.0 to 1.3.x) as typed values.
 // Field names follow the spec; optional fields are std::optional where "absent" differs
 // from a default value.
 #pragma once
@@ -70,6 +70,12 @@ struct Scheduler {
     std::optional<std::uint64_t> runtime, deadline, period;
 };
 
+// process.execCPUAffinity: CPU lists ("0-3,7") as written; empty = not set.
+struct ExecCpuAffinity {
+    std::string initial;
+    std::string final;
+};
+
 struct Process {
     bool terminal = false;
     std::optional<ConsoleSize> consoleSize;
@@ -85,6 +91,7 @@ struct Process {
     std::string selinuxLabel;
     std::optional<IoPriority> ioPriority;
     std::optional<Scheduler> scheduler;
+    std::optional<ExecCpuAffinity> execCPUAffinity;
 };
 
 struct Hook {
@@ -239,6 +246,12 @@ struct Personality {
     std::vector<std::string> flags;
 };
 
+struct MemoryPolicy {
+    std::string mode;   // MPOL_*
+    std::string nodes;  // "0-3,7"; empty = none
+    std::vector<std::string> flags;
+};
+
 struct Linux {
     std::vector<Namespace> namespaces;
     std::vector<IdMapping> uidMappings;
@@ -254,6 +267,14 @@ struct Linux {
     std::vector<std::string> readonlyPaths;
     std::string mountLabel;
     std::optional<Personality> personality;
+    std::optional<MemoryPolicy> memoryPolicy;
+};
+
+// A field present in config.json: its JSON path and the spec field it is ("mounts[2].type"
+// is "mounts[].type"); spec_fields.hpp decides each.
+struct PresentField {
+    std::string path;
+    std::string field;
 };
 
 struct Spec {
@@ -266,6 +287,7 @@ struct Spec {
     Hooks hooks;
     std::map<std::string, std::string> annotations;
     std::optional<Linux> linux;
+    std::vector<PresentField> presentFields;  // every field the document sets
 };
 
 // Parses a complete config.json text. Errors name the JSON path:
@@ -281,6 +303,8 @@ Spec loadBundleSpec(const std::string& bundleDir);
 Process parseProcess(const json::Node& n);
 Resources parseResources(const json::Node& n);
 Seccomp parseSeccomp(const json::Node& n);
+ExecCpuAffinity parseExecCpuAffinity(const json::Node& n);
+MemoryPolicy parseMemoryPolicy(const json::Node& n);
 
 // The default config.json `caprun spec` writes (like runc's; rootless variant optional).
 std::string defaultSpecJson(bool rootless);

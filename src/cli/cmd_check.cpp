@@ -10,6 +10,7 @@
 #include "caprun/explain.hpp"
 #include "caprun/seccomp.hpp"
 #include "caprun/spec.hpp"
+#include "caprun/spec_fields.hpp"
 #include "commands.hpp"
 
 namespace caprun::cli {
@@ -46,6 +47,8 @@ int cmdCheck(const GlobalOptions& g, const Args& args) {
         planSysctls(spec.linux ? spec.linux->sysctl : std::map<std::string, std::string>{}, ns,
                     probeSysctlHostFacts(ns));
     addSysctlSection(report, sysctl);
+    const FieldPlan fields = planSpecFields(spec, PlatformFacts::probe());
+    addFieldSection(report, fields);
 
     // Seccomp gates are evaluated against the bounding set the capability planner grants.
     std::optional<std::string> seccompProfile;
@@ -66,6 +69,8 @@ int cmdCheck(const GlobalOptions& g, const Args& args) {
         std::cout << renderJson(report);
     else
         std::cout << report.text;
+    // A refused field fails check as it fails create/run.
+    if (fields.refuses()) throw Error(fields.refusalMessage());
     // check fails exactly as create/run would: a refused sysctl, strict policy's shortfall.
     if (sysctl.refused()) throw Error(sysctl.error());
     if (capPlan.refusesToStart()) throw Error(capPlan.shortfallMessage(note));

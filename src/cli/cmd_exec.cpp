@@ -21,7 +21,9 @@ int cmdExec(const GlobalOptions& g, const Args& args) {
         ("cwd", po::value<std::string>(), "working directory inside the container")
         ("user,u", po::value<std::string>(), "UID[:GID] to run as")
         ("additional-gids,g", po::value<std::vector<std::string>>()->composing(), "supplementary group id; repeatable")
-        ("cap,c", po::value<std::vector<std::string>>()->composing(), "capability added to the bounding, effective, permitted and inheritable sets; repeatable")
+        ("cap,c", po::value<std::vector<std::string>>()->composing(), "capability added to the bounding, effective and permitted sets (never inheritable or ambient); repeatable")
+        ("apparmor", po::value<std::string>(), "AppArmor profile for the process (refused where AppArmor is not enabled)")
+        ("process-label", po::value<std::string>(), "SELinux label for the process (refused where SELinux is not enabled)")
         ("no-new-privs", "set no_new_privileges for the process")
         ("preserve-fds", po::value<unsigned>()->default_value(0), "pass fds 3..3+N-1 to the process");
     // clang-format on
@@ -46,6 +48,8 @@ int cmdExec(const GlobalOptions& g, const Args& args) {
         o.additionalGids = cl.vm["additional-gids"].as<std::vector<std::string>>();
     if (cl.vm.count("cap")) o.capAdd = cl.vm["cap"].as<std::vector<std::string>>();
     o.noNewPrivileges = cl.vm.count("no-new-privs") > 0;
+    if (cl.vm.count("apparmor")) o.apparmorProfile = cl.vm["apparmor"].as<std::string>();
+    if (cl.vm.count("process-label")) o.processLabel = cl.vm["process-label"].as<std::string>();
     o.preserveFds = cl.vm["preserve-fds"].as<unsigned>();
     return execInContainer(g, o);
 }

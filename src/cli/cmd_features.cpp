@@ -1,5 +1,6 @@
-// caprun features: the runtime-spec features document (what caprun recognises; fixed at
-// build time, not a statement about this host).
+// caprun features: the runtime-spec features document: what caprun applies. Most of it is
+// fixed at build time; apparmor/selinux "enabled" say whether this host runs the LSM and
+// this build can apply its labels (a config asking for one is refused otherwise).
 #include <rapidjson/prettywriter.h>
 #include <rapidjson/stringbuffer.h>
 #include <seccomp.h>
@@ -8,6 +9,9 @@
 #include <cctype>
 #include <iostream>
 
+#include "caprun/lsm.hpp"
+#include "caprun/mount_attr.hpp"
+#include "caprun/platform_facts.hpp"
 #include "caprun_config.h"
 #include "commands.hpp"
 
@@ -16,6 +20,14 @@ namespace caprun::cli {
 namespace {
 
 using Writer = rapidjson::PrettyWriter<rapidjson::StringBuffer>;
+
+void enabled(Writer& w, const char* key, bool on) {
+    w.Key(key);
+    w.StartObject();
+    w.Key("enabled");
+    w.Bool(on);
+    w.EndObject();
+}
 
 void strings(Writer& w, const char* key, std::initializer_list<const char*> values) {
     w.Key(key);
@@ -57,15 +69,21 @@ int cmdFeatures(const GlobalOptions&, const Args& args) {
     strings(w, "hooks",
             {"prestart", "createRuntime", "createContainer", "startContainer", "poststart",
              "poststop"});
-    // What rootfs.cpp's option table accepts.
-    strings(w, "mountOptions",
-            {"async",         "atime",      "bind",      "defaults",  "dev",
-             "diratime",      "dirsync",    "exec",      "mand",      "noatime",
-             "nodev",         "nodiratime", "noexec",    "nomand",    "norelatime",
-             "nostrictatime", "nosuid",     "private",   "rbind",     "relatime",
-             "remount",       "ro",         "rprivate",  "rshared",   "rslave",
-             "runbindable",   "rw",         "shared",    "slave",     "strictatime",
-             "suid",          "sync",       "tmpcopyup", "unbindable"});
+    // What rootfs.cpp's option table and mount_attr.cpp accept (idmap/ridmap are refused).
+    w.Key("mountOptions");
+    w.StartArray();
+    for (const char* o : {"async",         "atime",       "bind",        "defaults",  "dev",
+                          "diratime",      "dirsync",     "exec",        "iversion",  "lazytime",
+                          "loud",          "mand",        "noatime",     "nodev",     "nodiratime",
+                          "noexec",        "noiversion",  "nolazytime",  "nomand",    "norelatime",
+                          "nostrictatime", "nosuid",      "nosymfollow", "private",   "rbind",
+                          "relatime",      "remount",     "ro",          "rprivate",  "rshared",
+                          "rslave",        "runbindable", "rw",          "shared",    "silent",
+                          "slave",         "strictatime", "suid",        "symfollow", "sync",
+                          "tmpcopyup",     "unbindable"})
+        w.String(o);
+    for (const char* const* r = caprun::recursiveMountOptionNames(); *r; ++r) w.String(*r);
+    w.EndArray();
     w.Key("linux");
     w.StartObject();
     strings(w, "namespaces", {"cgroup", "ipc", "mount", "network", "pid", "time", "user", "uts"});
@@ -110,22 +128,20 @@ int cmdFeatures(const GlobalOptions&, const Args& args) {
             {"SECCOMP_FILTER_FLAG_TSYNC", "SECCOMP_FILTER_FLAG_SPEC_ALLOW",
              "SECCOMP_FILTER_FLAG_LOG", "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV"});
     w.EndObject();
-    w.Key("apparmor");
+    const auto& host = PlatformFacts::probe();
+    enabled(w, "apparmor", apparmorRefusal(host).empty());
+    enabled(w, "selinux", selinuxRefusal(host).empty());
+    enabled(w, "intelRdt", false);
+    w.Key("mountExtensions");
     w.StartObject();
-    w.Key("enabled");
-    w.Bool(false);
+    enabled(w, "idmap", false);
     w.EndObject();
-    w.Key("selinux");
-    w.StartObject();
-    w.Key("enabled");
-    w.Bool(false);
-    w.EndObject();
-    w.Key("intelRdt");
-    w.StartObject();
-    w.Key("enabled");
-    w.Bool(false);
-    w.EndObject();
+    enabled(w, "netDevices", false);
     w.EndObject();  // linux
+    // Annotations that change what caprun enforces: a caller passing annotations through
+    // from untrusted users should filter these.
+    strings(w, "potentiallyUnsafeConfigAnnotations",
+            {"run.caprun.cap-policy", "run.caprun.seccomp-profile"});
     w.Key("annotations");
     w.StartObject();
     const scmp_version* sv = ::seccomp_version();

@@ -30,7 +30,9 @@
 #include "caprun/namespaces.hpp"
 #include "caprun/rootfs.hpp"
 #include "caprun/spec.hpp"
+#include "caprun/spec_fields.hpp"
 #include "caprun/seccomp.hpp"
+#include "caprun/lsm.hpp"
 #include "caprun/state.hpp"
 #include "caprun/sysctl.hpp"
 
@@ -260,6 +262,9 @@ Prepared prepare(const GlobalOptions& g, const CreateOptions& o) {
     p.spec = loadBundleSpec(p.bundle);
     if (!p.spec.process) throw Error("config.json: process: required to create a container");
     if (!p.spec.linux) throw Error("config.json: linux: required to create a Linux container");
+    // Every field is applied or refused: a refusal happens here, before anything exists.
+    if (FieldPlan fields = planSpecFields(p.spec, PlatformFacts::probe()); fields.refuses())
+        throw Error(fields.refusalMessage());
     p.ns = planNamespaces(p.spec);
     // A sysctl outside the container's own namespaces would be written into the host's.
     SysctlPlan sysctl = planSysctls(p.spec.linux->sysctl, p.ns, probeSysctlHostFacts(p.ns));
@@ -268,6 +273,7 @@ Prepared prepare(const GlobalOptions& g, const CreateOptions& o) {
     // A joined mount namespace is prepared and pivoted like a new one, as runc and crun do.
     p.rootfs = planRootfs(p.spec, p.bundle, o.noPivot, p.ns.newUserNamespace(), p.ns.newCgroup,
                           p.ns.has(NamespaceKind::Mount));
+    planMountLabel(p.spec.linux->mountLabel, PlatformFacts::probe(), p.rootfs);
     struct stat st {};
     if (::stat(p.rootfs.rootfs.c_str(), &st) < 0 || !S_ISDIR(st.st_mode))
         throw Error("config.json: root.path: the rootfs " + p.rootfs.rootfs +
@@ -708,6 +714,8 @@ struct ExecChildContext {
     ::_exit(127);
 }
 
+}  // namespace
+
 Process execProcessSpec(const ExecOptions& o, const Spec& spec) {
     Process p;
     if (!o.processFile.empty()) {
@@ -758,16 +766,15 @@ Process execProcessSpec(const ExecOptions& o, const Spec& spec) {
             p.capabilities->bounding.push_back(c);
             p.capabilities->effective.push_back(c);
             p.capabilities->permitted.push_back(c);
-            p.capabilities->inheritable.push_back(c);
         }
     }
     if (o.noNewPrivileges) p.noNewPrivileges = true;
+    if (!o.apparmorProfile.empty()) p.apparmorProfile = o.apparmorProfile;
+    if (!o.processLabel.empty()) p.selinuxLabel = o.processLabel;
     if (p.args.empty())
         throw UsageError("exec: no command given (exec ID CMD... or --process FILE)");
     return p;
 }
-
-}  // namespace
 
 void createContainer(const GlobalOptions& g, const CreateOptions& o) {
     StateStore store(g.root);
@@ -893,6 +900,10 @@ int execInContainer(const GlobalOptions& gIn, const ExecOptions& o) {
     childSock.reset();
     UniqueFd master;
     try {
+        // execCPUAffinity.initial: where the process runs until it is in the cgroup.
+        if (const auto& cpus = plan.setup.attrs.affinityInitial; !cpus.empty())
+            if (systemProcessAttrOps().setAffinity(pid, cpus) != 0)
+                throwErrno("setting process.execCPUAffinity.initial (sched_setaffinity)");
         Cgroup cg(st.cgroupPaths);
         if (!cg.empty()) cg.enter(pid);
         sendMsg(parentSock.fd, Msg::Go);

@@ -185,6 +185,7 @@ std::string prepareProcess(ProcessSetup& p) {
         ::close(root);
     }
     if (p.umask) ::umask(*p.umask);
+    applyEarlyProcessAttrs(p.attrs, systemProcessAttrOps());
     if (p.noNewPrivileges && ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
         throwErrno("setting no_new_privileges");
     std::function<void()> earlySeccomp = [] {};
@@ -225,6 +226,7 @@ void execProcess(const ProcessSetup& p, const std::string& executable) {
     argv.push_back(nullptr);
     for (const auto& e : p.env) envp.push_back(const_cast<char*>(e.c_str()));
     envp.push_back(nullptr);
+    applyOnExecProcessAttrs(p.attrs, systemProcessAttrOps());
     ::execve(executable.c_str(), argv.data(), envp.data());
     throwErrno("exec " + executable);
 }
@@ -297,6 +299,9 @@ ProcessPlan planProcess(const GlobalOptions& g, const Spec& spec, const Process&
     s.umask = process.user.umask;
     s.uid = process.user.uid;
     s.noNewPrivileges = process.noNewPrivileges;
+    const bool isExec = g.command == "exec";
+    s.attrs = planProcessAttrs(spec, process, PlatformFacts::probe(),
+                               isExec ? "exec: process." : "config.json: process.", !isExec);
 
     auto compiled = std::make_shared<CompiledSeccomp>(std::move(sp.compiled));
     if (compiled->enabled) {

@@ -82,6 +82,8 @@ MountOptions parseMountOptions(const std::vector<std::string>& options,
         if (o == "idmap" || o == "ridmap")
             throw Error("config.json: " + jsonPath + ".options: \"" + o +
                         "\" (id-mapped mounts) is not supported by caprun");
+        if (addRecursiveMountOption(o, out.recursiveAttrs)) continue;
+        if (addExtraMountFlag(o, out.flags)) continue;
         bool handled = false;
         for (const auto& f : kFlagWords) {
             if (o == f.name) {

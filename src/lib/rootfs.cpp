@@ -299,6 +299,12 @@ void mountCgroupFs(int rootFd, const PlannedMount& m, bool freshMount) {
     }
 }
 
+void applyRecursiveAttrs(int rootFd, const PlannedMount& m, const std::string& what) {
+    if (!m.options.recursiveAttrs.any()) return;
+    Fd fd(openInRoot(rootFd, m.destination, CreateMissing::No));
+    applyRecursiveMountAttrs(fd.fd, m.options.recursiveAttrs, what);
+}
+
 void applyPropagation(int rootFd, const PlannedMount& m) {
     if (!m.options.propagation) return;
     Fd fd(openInRoot(rootFd, m.destination, CreateMissing::No));
@@ -332,11 +338,10 @@ void executeMount(int rootFd, const PlannedMount& m, const RootfsPlan& plan, int
                          MS_BIND | MS_REMOUNT | extra | lockedFlags(fd.fd), "",
                          what + ": applying its options");
         }
+        applyRecursiveAttrs(rootFd, m, what);
         applyPropagation(rootFd, m);
         return;
     }
-    if (m.options.tmpcopyup)
-        throw Error(what + ": the tmpcopyup option is not supported by caprun");
     std::string data = m.options.data;
     int existing = openInRootImpl(rootFd, m.destination, CreateMissing::No, true);
     Fd fd(existing >= 0 ? existing : openInRoot(rootFd, m.destination, CreateMissing::Directory));
@@ -349,6 +354,11 @@ void executeMount(int rootFd, const PlannedMount& m, const RootfsPlan& plan, int
         std::snprintf(mode, sizeof mode, "mode=%04o", st.st_mode & 07777);
         data = data.empty() ? std::string(mode) : std::string(mode) + "," + data;
     }
+    // tmpcopyup: the directory below, still reachable through its fd once covered.
+    Fd below(m.options.tmpcopyup ? ::open(fdPath(fd.fd).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+                                 : -1);
+    if (m.options.tmpcopyup && below.fd < 0)
+        throwErrno(what + ": opening the directory to copy up");
     std::string source = m.source.empty() ? m.type : m.source;
     if (::mount(source.c_str(), fdPath(fd.fd).c_str(), m.type.c_str(), m.options.flags,
                 data.empty() ? nullptr : data.c_str()) < 0) {
@@ -365,6 +375,13 @@ void executeMount(int rootFd, const PlannedMount& m, const RootfsPlan& plan, int
             throwSys(what, err);
         }
     }
+    if (below.fd >= 0) {
+        Fd top(openInRoot(rootFd, m.destination, CreateMissing::No));
+        Fd topDir(::open(fdPath(top.fd).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+        if (topDir.fd < 0) throwErrno(what + ": opening the new tmpfs");
+        copyTree(below.fd, topDir.fd, what + ": tmpcopyup");
+    }
+    applyRecursiveAttrs(rootFd, m, what);
     applyPropagation(rootFd, m);
 }
 
@@ -472,6 +489,13 @@ RootfsPlan planRootfs(const Spec& spec, const std::string& bundle, bool noPivot,
         if (pm.options.bind || m.type == "bind") {
             pm.kind = MountKind::Bind;
             pm.options.bind = true;
+            if (!pm.options.data.empty())
+                throw Error("config.json: " + m.jsonPath + ".options: \"" + pm.options.data +
+                            "\": not a mount option caprun knows, and a bind mount takes no "
+                            "filesystem data");
+            if (pm.options.tmpcopyup)
+                throw Error("config.json: " + m.jsonPath +
+                            ".options: tmpcopyup applies to tmpfs mounts, not to a bind");
             if (m.source.empty())
                 throw Error("config.json: " + m.jsonPath + ".source: a bind mount needs a source");
             pm.source = m.source.front() == '/' ? m.source : bundle + "/" + m.source;

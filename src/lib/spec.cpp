@@ -12,6 +12,7 @@
 #include <rapidjson/stringbuffer.h>
 
 #include "caprun/error.hpp"
+#include "caprun/spec_fields.hpp"
 
 namespace caprun {
 
@@ -280,6 +281,7 @@ Linux parseLinux(const Node& n) {
         per.flags = optStrings(*p, "flags");
         l.personality = per;
     }
+    if (auto mp = n.get("memoryPolicy")) l.memoryPolicy = parseMemoryPolicy(*mp);
     return l;
 }
 
@@ -357,6 +359,7 @@ Process parseProcess(const Node& n) {
         x.period = s->optUint64("period");
         p.scheduler = x;
     }
+    if (auto a = n.get("execCPUAffinity")) p.execCPUAffinity = parseExecCpuAffinity(*a);
     return p;
 }
 
@@ -450,9 +453,8 @@ Spec specFromDocument(const json::Document& doc) {
                     json::typeName(top.raw()));
     Spec s;
     s.ociVersion = top.require("ociVersion").asString();
-    if (s.ociVersion.rfind("1.", 0) != 0)
-        top.require("ociVersion")
-            .fail("unsupported version \"" + s.ociVersion + "\"; caprun reads 1.0.0 to 1.2.x");
+    if (std::string why = ociVersionRefusal(s.ociVersion); !why.empty())
+        top.require("ociVersion").fail(why);
     auto root = top.require("root");
     s.root.path = root.require("path").asString();
     if (s.root.path.empty()) root.require("path").fail("must not be empty");
@@ -472,6 +474,7 @@ Spec specFromDocument(const json::Document& doc) {
     }
     if (auto a = top.get("annotations")) s.annotations = a->asStringMap();
     if (auto l = top.get("linux")) s.linux = parseLinux(*l);
+    s.presentFields = listPresentFields(top.raw());
     return s;
 }
 

@@ -91,3 +91,22 @@ P
     [[ "$output" == *"does not exist"* ]]
     caprun delete "$ID"
 }
+
+@test "exec: the process leads its own process group (pgid = pid), with and without a terminal" {
+    setup_running
+    # /proc/self/stat: field 1 is the pid, field 5 the process group (0: outside the pid
+    # namespace), field 6 the session.
+    run caprun exec "$ID" /bin/sh -c 'read -r pid comm state ppid pgrp session rest </proc/self/stat; echo "$pid $pgrp $session"'
+    local plain=$output
+    run caprun exec --tty "$ID" /bin/sh -c 'read -r pid comm state ppid pgrp session rest </proc/self/stat; echo "$pid $pgrp $session"' </dev/null
+    local tty=${output%$'\r'}
+    caprun delete --force "$ID"
+    echo "plain: $plain tty: $tty"
+    local pid pgrp session
+    read -r pid pgrp session <<<"$plain"
+    [ "$pgrp" = "$pid" ]
+    [ "$session" = "$pid" ]
+    read -r pid pgrp session <<<"$tty"
+    [ "$pgrp" = "$pid" ]
+    [ "$session" = "$pid" ]
+}

@@ -178,9 +178,8 @@ TEST_CASE("device paths are cleaned in planning; a path naming no file is an err
     };
     CHECK_THROWS_WITH(planRootfs(bad(""), "/b", false, false, false),
                       doctest::Contains("linux.devices[0].path: must be an absolute path"));
-    CHECK_THROWS_WITH(
-        planRootfs(bad("dev/x"), "/b", false, false, false),
-        doctest::Contains("linux.devices[0].path: must be an absolute path"));
+    CHECK_THROWS_WITH(planRootfs(bad("dev/x"), "/b", false, false, false),
+                      doctest::Contains("linux.devices[0].path: must be an absolute path"));
     CHECK_THROWS_WITH(planRootfs(bad("//"), "/b", false, false, false),
                       doctest::Contains("linux.devices[0].path: \"//\" names no file"));
 }

@@ -41,7 +41,9 @@ class Cgroup {
 
     // mkdir -p each directory; on v2 enables the needed controllers in the parents'
     // cgroup.subtree_control. On failure removes what it created. Remembers the parents
-    // it had to create (createdParents()).
+    // it had to create (createdParents()), and the default caprun/ parent always. Runs under
+    // a host-wide flock (on the first hierarchy's root) that destroy() takes too, so a
+    // concurrent delete cannot remove a parent between its mkdir and the container's.
     void create();
 
     // Writes pid into cgroup.procs of every directory.
@@ -49,7 +51,9 @@ class Cgroup {
 
     // Applies resources and device rules (v1 devices.allow/deny, or a v2 eBPF device
     // filter attached to the unified directory; when `devices` is empty and
-    // `linuxDevices` too, no device rules are touched — used by update).
+    // `linuxDevices` too, no device rules are touched — used by update). On v1 a realtime
+    // runtime first raises the ancestors' cpu.rt_runtime_us as far as needed
+    // (planRtBudget, under the flock); without CONFIG_RT_GROUP_SCHED it is an Error.
     void apply(const Resources& r, const std::vector<Device>& linuxDevices = {},
                bool applyDevices = true) const;
 
@@ -67,9 +71,9 @@ class Cgroup {
     void killAll(int sig) const;
 
     // Removes the directories (deepest first, retrying while the kernel still lists exiting
-    // tasks), then the created parents that are empty — a parent another container still
-    // uses stays (the caller that made it, e.g. dockerd's /docker, is not asked). Absent
-    // directories are not an error.
+    // tasks), then, under the flock, the created parents that are empty — a parent another
+    // container still uses stays (the caller that made it, e.g. dockerd's /docker, is not
+    // asked). Absent directories are not an error.
     void destroy() const;
 
   private:

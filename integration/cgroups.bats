@@ -11,6 +11,14 @@ sleeper() {
 
 teardown_cgroup_parent() { rmdir /sys/fs/cgroup/*/caprun-it 2>/dev/null || true; }
 
+# Like `run caprun "$@"`, with the output in a file: a created container's init keeps the
+# fds it inherited, and bats' `run` would wait for its pipe to close.
+run_to_file() {
+    status=0
+    caprun "$@" >"$TMP/run.out" 2>&1 || status=$?
+    output="$(cat "$TMP/run.out")"
+}
+
 @test "cgroups: an absolute cgroupsPath is created in every hierarchy, the init is in it, delete removes it" {
     sleeper
     caprun create --bundle "$BUNDLE" "$ID"
@@ -91,4 +99,91 @@ teardown_cgroup_parent() { rmdir /sys/fs/cgroup/*/caprun-it 2>/dev/null || true;
     caprun delete "$ID"
     [ ! -d "/sys/fs/cgroup/memory${own%/}/caprun-it/$ID" ]
     rmdir "/sys/fs/cgroup/memory${own%/}/caprun-it" /sys/fs/cgroup/*/caprun-it 2>/dev/null || true
+}
+
+# The huge page sizes this host offers, as hugetlb spells them (2048kB -> 2MB), comma-separated.
+host_hugepage_sizes() {
+    local d kb out=""
+    for d in /sys/kernel/mm/hugepages/hugepages-*kB; do
+        [ -d "$d" ] || continue
+        kb=${d##*hugepages-}
+        kb=${kb%kB}
+        if [ "$kb" -ge 1048576 ]; then kb="$((kb / 1048576))GB"
+        elif [ "$kb" -ge 1024 ]; then kb="$((kb / 1024))MB"
+        else kb="${kb}KB"; fi
+        out+="${out:+, }$kb"
+    done
+    echo "$out"
+}
+
+@test "cgroups: a hugetlb page size the host lacks is an error naming it and the host's sizes, nothing created" {
+    sleeper
+    cfg '.linux.resources.hugepageLimits = [{"pageSize": "3MB", "limit": 1048576}]'
+    local sizes
+    sizes="$(host_hugepage_sizes)"
+    run_to_file create --bundle "$BUNDLE" "$ID"
+    echo "$output"
+    [ "$status" -ne 0 ]
+    [[ "$output" == *'linux.resources.hugepageLimits[0].pageSize: "3MB" is not a huge page size of this host'* ]]
+    if [ -n "$sizes" ]; then
+        [[ "$output" == *"(it has $sizes, from /sys/kernel/mm/hugepages)"* ]]
+    else
+        [[ "$output" == *"(it has none"* ]]
+    fi
+    [ ! -e "$ROOT/$ID" ]
+    local h
+    for h in $(awk '$9 == "cgroup" || $9 == "cgroup2" {print $5}' /proc/self/mountinfo); do
+        [ ! -e "$h/caprun-it/$ID" ]
+    done
+}
+
+@test "cgroups: realtime runtime in a nested cgroupsPath: the parents caprun makes get the budget (or a clear error without RT group scheduling)" {
+    local top="caprun-rt-$ID" cpu=/sys/fs/cgroup/cpu
+    cfg --arg p "/$top/a/b" '.process.args = ["/bin/sleep", "1000"] | .linux.cgroupsPath = $p
+        | .linux.resources.cpu = {"realtimeRuntime": 1000, "realtimePeriod": 1000000}'
+    [ -d "$cpu" ] || skip "no v1 cpu hierarchy (realtime group scheduling is v1 only)"
+    if [ ! -e "$cpu/cpu.rt_runtime_us" ]; then
+        # The kernel has no CONFIG_RT_GROUP_SCHED: a clear error, nothing left.
+        run_to_file create --bundle "$BUNDLE" "$ID"
+        echo "$output"
+        [ "$status" -ne 0 ]
+        [[ "$output" == *"no realtime group scheduling (CONFIG_RT_GROUP_SCHED)"* ]]
+        [ ! -e "$ROOT/$ID" ]
+        return
+    fi
+    local root_before
+    root_before="$(cat "$cpu/cpu.rt_runtime_us")"
+    caprun create --bundle "$BUNDLE" "$ID"
+    [ "$(cat "$cpu/$top/a/b/cpu.rt_runtime_us")" = 1000 ]
+    [ "$(cat "$cpu/$top/a/b/cpu.rt_period_us")" = 1000000 ]
+    [ "$(cat "$cpu/$top/a/cpu.rt_runtime_us")" -ge 1000 ]
+    [ "$(cat "$cpu/$top/cpu.rt_runtime_us")" -ge 1000 ]
+    # update with the per-resource flag goes through the same path.
+    caprun update --cpu-rt-runtime 2000 "$ID"
+    [ "$(cat "$cpu/$top/a/b/cpu.rt_runtime_us")" = 2000 ]
+    [ "$(cat "$cpu/$top/a/cpu.rt_runtime_us")" -ge 2000 ]
+    caprun delete "$ID"
+    [ ! -e "$cpu/$top" ]
+    # The host's own budget is never touched.
+    [ "$(cat "$cpu/cpu.rt_runtime_us")" = "$root_before" ]
+}
+
+@test "cgroups: concurrent containers with the default cgroupsPath leave no caprun/ parent, every run succeeds" {
+    cfg '.process.args = ["/bin/true"]'
+    local round i pids failed=0
+    for round in 1 2 3; do
+        pids=()
+        for i in 1 2 3 4 5 6 7 8; do
+            (cd "$BUNDLE" && exec "$CAPRUN" --root "$ROOT" run "$ID-$round-$i") >"$TMP/out-$round-$i" 2>&1 &
+            pids+=($!)
+        done
+        for i in "${!pids[@]}"; do
+            if ! wait "${pids[$i]}"; then
+                failed=$((failed + 1))
+                echo "run $round-$((i + 1)) failed: $(cat "$TMP/out-$round-$((i + 1))")"
+            fi
+        done
+    done
+    [ "$failed" -eq 0 ]
+    # What is left is checked by the teardown (every new cgroup directory, caprun/ included).
 }

@@ -275,3 +275,40 @@ PY
     [ "$(json_get .linux.cgroup.v1)" = true ] && [ "$(json_get .linux.cgroup.systemd)" = false ]
     json_get '.linux.seccomp.actions[]' | grep -qx SCMP_ACT_NOTIFY
 }
+
+@test "lifecycle: update's per-resource flags (runc's), alone and over --resources; bad values are errors" {
+    cfg --arg p "/caprun-it/$ID" '.process.args = ["/bin/sleep", "1000"] | .linux.cgroupsPath = $p'
+    caprun create --bundle "$BUNDLE" "$ID"
+    local c=/sys/fs/cgroup
+    caprun update --memory 64m --pids-limit 50 "$ID"
+    [ "$(cat $c/memory/caprun-it/$ID/memory.limit_in_bytes)" = 67108864 ]
+    [ "$(cat $c/pids/caprun-it/$ID/pids.max)" = 50 ]
+    caprun update --cpu-shares 300 --cpu-quota 20000 --cpu-period 100000 --cpuset-cpus 0 "$ID"
+    [ "$(cat $c/cpu/caprun-it/$ID/cpu.shares)" = 300 ]
+    [ "$(cat $c/cpu/caprun-it/$ID/cpu.cfs_quota_us)" = 20000 ]
+    [ "$(cat $c/cpuset/caprun-it/$ID/cpuset.cpus)" = 0 ]
+    caprun update --pids-limit -1 --memory-reservation 16m "$ID"
+    [ "$(cat $c/pids/caprun-it/$ID/pids.max)" = max ]
+    [ "$(cat $c/memory/caprun-it/$ID/memory.soft_limit_in_bytes)" = 16777216 ]
+    # Flags win over the file; the file's other values apply.
+    echo '{"memory":{"limit":134217728},"cpu":{"shares":256},"pids":{"limit":70}}' |
+        caprun update --resources - --memory 32m "$ID"
+    [ "$(cat $c/memory/caprun-it/$ID/memory.limit_in_bytes)" = 33554432 ]
+    [ "$(cat $c/cpu/caprun-it/$ID/cpu.shares)" = 256 ]
+    [ "$(cat $c/pids/caprun-it/$ID/pids.max)" = 70 ]
+    # A bad value is an error naming the flag and changes nothing.
+    run caprun update --memory 12x --pids-limit 20 "$ID"
+    [ "$status" -ne 0 ]
+    [[ "$output" == *'update --memory: invalid value "12x"'* ]]
+    [ "$(cat $c/pids/caprun-it/$ID/pids.max)" = 70 ]
+    run caprun update "$ID"
+    [ "$status" -ne 0 ]
+    [[ "$output" == *"--resources"* ]]
+    if [ ! -e /sys/fs/resctrl/schemata ]; then
+        run caprun update --l3-cache-schema "L3:0=ff" "$ID"
+        [ "$status" -ne 0 ]
+        [[ "$output" == *"needs Intel RDT (resctrl), which this host does not have"* ]]
+    fi
+    caprun delete --force "$ID"
+    rmdir /sys/fs/cgroup/*/caprun-it 2>/dev/null || true
+}

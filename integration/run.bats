@@ -458,3 +458,20 @@ caprun_on_poorer_host() {
     [[ "$output" == *RLIMIT_NOFILE* ]]  # the clamp warning
     [ "${lines[-1]}" = "$hard $hard" ]
 }
+
+@test "run --keep: the exited container stays (stopped, exit status kept), delete removes it" {
+    cfg '.process.args = ["/bin/sh", "-c", "exit 3"]'
+    run caprun run --keep "$ID"
+    [ "$status" -eq 3 ]
+    run caprun state "$ID"
+    [ "$status" -eq 0 ]
+    [ "$(json_get .status)" = stopped ]
+    [ -d "$ROOT/$ID" ]
+    caprun delete "$ID"
+    run caprun state "$ID"
+    [ "$status" -ne 0 ]
+    [ ! -d "$ROOT/$ID" ]
+    run caprun run --keep --detach "$ID"
+    [ "$status" -ne 0 ]
+    [[ "$output" == *"--keep and --detach"* ]]
+}

@@ -56,14 +56,20 @@ const char* kV1Mountinfo =
     "34 25 0:29 / /sys/fs/cgroup/hugetlb rw - cgroup cgroup rw,hugetlb\n";
 const char* kV1Self = "3:devices:/\n2:memory:/docker/abc\n1:cpu,cpuacct:/docker/abc\n";
 
+// The hosts offer 2 MB and 1 GB huge pages (as x86-64 kernels do).
+CgroupHost withHugepages(CgroupHost h) {
+    h.hugepageSizes = {"2MB", "1GB"};
+    return h;
+}
 CgroupHost hybrid() {
-    return parseCgroupHost(kHybridMountinfo, kHybridSelf, "hugetlb\n");
+    return withHugepages(parseCgroupHost(kHybridMountinfo, kHybridSelf, "hugetlb\n"));
 }
 CgroupHost v2() {
-    return parseCgroupHost(kV2Mountinfo, kV2Self, "cpuset cpu io memory hugetlb pids rdma misc\n");
+    return withHugepages(
+        parseCgroupHost(kV2Mountinfo, kV2Self, "cpuset cpu io memory hugetlb pids rdma misc\n"));
 }
 CgroupHost v1() {
-    return parseCgroupHost(kV1Mountinfo, kV1Self, "");
+    return withHugepages(parseCgroupHost(kV1Mountinfo, kV1Self, ""));
 }
 
 std::optional<CgroupWrite> find(const CgroupPlan& p, const std::string& file) {
@@ -329,6 +335,87 @@ TEST_CASE("resources on v2: converted values") {
                          Error);
     v2only.unified = {{"../escape", "1"}};
     CHECK_THROWS_AS(planResourceWrites(v2only, v2()), Error);
+}
+
+TEST_CASE("hugetlb: page sizes from /sys/kernel/mm/hugepages; a size the host lacks is an error") {
+    CHECK(hugepageSizeName(64) == "64KB");
+    CHECK(hugepageSizeName(2048) == "2MB");
+    CHECK(hugepageSizeName(32768) == "32MB");
+    CHECK(hugepageSizeName(1048576) == "1GB");
+    CHECK(hugepageSizesFromEntries(
+              {"hugepages-1048576kB", ".", "..", "hugepages-2048kB", "hugepages-xkB", "other"}) ==
+          std::vector<std::string>{"2MB", "1GB"});
+
+    Resources r;
+    r.hugepageLimits = {{"2MB", 4 << 20}, {"3MB", 4 << 20}};
+    for (const auto& host : {hybrid(), v1(), v2()})
+        CHECK_THROWS_WITH_AS(planResourceWrites(r, host),
+                             "linux.resources.hugepageLimits[1].pageSize: \"3MB\" is not a huge "
+                             "page size of this host (it has 2MB, 1GB, from "
+                             "/sys/kernel/mm/hugepages)",
+                             Error);
+    CgroupHost none = hybrid();
+    none.hugepageSizes.clear();
+    r.hugepageLimits = {{"2MB", 4 << 20}};
+    CHECK_THROWS_WITH_AS(planResourceWrites(r, none), doctest::Contains("(it has none"), Error);
+    CHECK_NOTHROW(checkHugepageSize("x", "1GB", {"2MB", "1GB"}));
+    CHECK_THROWS_WITH_AS(checkHugepageSize("x", "2mb", {"2MB"}),
+                         doctest::Contains("\"2mb\" is not a huge page size"), Error);
+}
+
+TEST_CASE("realtime budget: ancestors get what the container needs, top first") {
+    const std::string what = "linux.resources.cpu.realtimeRuntime";
+    // Root as on this machine (kernel.sched_rt_runtime_us 950000), another cgroup holding
+    // 100000; the two parents caprun just made start with none.
+    std::vector<RtGroup> chain = {
+        {"/sys/fs/cgroup/cpu", 1000000, 950000, {{1000000, 0}, {1000000, 100000}}},
+        {"/sys/fs/cgroup/cpu/t", 1000000, 0, {}},
+        {"/sys/fs/cgroup/cpu/t/a", 1000000, 0, {}}};
+    auto w = planRtBudget(chain, 1000000, 1000, what);
+    REQUIRE(w.size() == 2);
+    CHECK(w[0].dir == "/sys/fs/cgroup/cpu/t");
+    CHECK(w[0].runtimeUs == 1000);
+    CHECK(w[1].dir == "/sys/fs/cgroup/cpu/t/a");
+    CHECK(w[1].runtimeUs == 1000);
+
+    // A parent shared with a sibling that has 2000 per 500000 (4000 per 1000000): the parent
+    // needs both; its own parent already has plenty and is left alone.
+    chain[1].runtimeUs = 500000;
+    chain[2].otherChildren = {{500000, 2000}};
+    w = planRtBudget(chain, 1000000, 1000, what);
+    REQUIRE(w.size() == 1);
+    CHECK(w[0].dir == "/sys/fs/cgroup/cpu/t/a");
+    CHECK(w[0].runtimeUs == 5000);
+    // A parent on another period gets the same share of its own period.
+    chain[2].periodUs = 100000;
+    chain[2].otherChildren.clear();
+    w = planRtBudget(chain, 1000000, 1000, what);
+    REQUIRE(w.size() == 1);
+    CHECK(w[0].runtimeUs == 100);
+
+    // Already enough everywhere: nothing to write.
+    chain[2].runtimeUs = 500;
+    CHECK(planRtBudget(chain, 1000000, 1000, what).empty());
+}
+
+TEST_CASE("realtime budget: more than the host's root has, or than a period, is an error") {
+    const std::string what = "linux.resources.cpu.realtimeRuntime";
+    std::vector<RtGroup> chain = {{"/sys/fs/cgroup/cpu", 1000000, 950000, {{1000000, 949500}}},
+                                  {"/sys/fs/cgroup/cpu/t", 1000000, 0, {}}};
+    CHECK_THROWS_WITH_AS(
+        planRtBudget(chain, 1000000, 1000, what),
+        "linux.resources.cpu.realtimeRuntime: the host's cpu cgroup /sys/fs/cgroup/cpu has a "
+        "realtime budget of 950000 us per 1000000 us (cpu.rt_runtime_us, cpu.rt_period_us), of "
+        "which about 949500 us is given to its other child cgroups: not enough for 1000 us per "
+        "1000000 us more",
+        Error);
+    chain[0].otherChildren.clear();
+    CHECK_THROWS_WITH_AS(planRtBudget(chain, 1000000, -1, what), doctest::Contains("unlimited"),
+                         Error);
+    CHECK_THROWS_WITH_AS(planRtBudget(chain, 1000, 2000, what),
+                         doctest::Contains("2000 us is more than the period (1000 us)"), Error);
+    CHECK(planRtBudget(chain, 1000000, 950000, what).size() == 1);
+    CHECK_THROWS_AS(planRtBudget(chain, 1000000, 950001, what), Error);
 }
 
 TEST_CASE("device rules become v1 devices.allow/deny lines") {

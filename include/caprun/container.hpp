@@ -53,8 +53,9 @@ void createContainer(const GlobalOptions& g, const CreateOptions& o);
 void startContainer(const GlobalOptions& g, const std::string& id);
 
 // run: create + start; foreground returns the container process's exit status (128+signal
-// when killed) after deleting the container; with `detach` returns 0 once started.
-int runContainer(const GlobalOptions& g, const CreateOptions& o, bool detach);
+// when killed) after deleting the container — or, with `keep`, leaving it stopped for
+// `state` and `delete`; with `detach` returns 0 once started.
+int runContainer(const GlobalOptions& g, const CreateOptions& o, bool detach, bool keep = false);
 
 struct ExecOptions {
     std::string id;

@@ -11,11 +11,17 @@ namespace po = boost::program_options;
 int cmdRun(const GlobalOptions& g, const Args& args) {
     auto desc = commandOptions("run");
     addCreateOptions(desc);
-    desc.add_options()("detach,d", "return once the container is started instead of waiting");
+    desc.add_options()("detach,d", "return once the container is started instead of waiting")(
+        "keep",
+        "keep the container when it exits (stopped, for state; delete removes it) instead of "
+        "deleting it");
     auto cl = parseCommandLine("run", args, desc);
     if (printHelpIfAsked(cl, "run [options] ID", desc)) return 0;
     auto o = createOptionsFrom(g, "run", cl);
-    return runContainer(g, o, cl.vm.count("detach") > 0);
+    bool detach = cl.vm.count("detach") > 0, keep = cl.vm.count("keep") > 0;
+    // A detached container is never deleted by run, so --keep would change nothing.
+    if (detach && keep) throw UsageError("run: --keep and --detach cannot be used together");
+    return runContainer(g, o, detach, keep);
 }
 
 }  // namespace caprun::cli

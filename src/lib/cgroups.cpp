@@ -2,767 +2,27 @@
 
 #include <dirent.h>
 #include <fcntl.h>
-#include <linux/bpf.h>
 #include <signal.h>
+#include <sys/file.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
-#include <cstring>
-#include <set>
+#include <optional>
 #include <sstream>
 #include <thread>
 
+#include "caprun/cgroup_fs.hpp"
 #include "caprun/error.hpp"
 #include "caprun/log.hpp"
 
 namespace caprun {
 
-namespace {
-
-std::vector<std::string> split(const std::string& s, char sep) {
-    std::vector<std::string> out;
-    std::string cur;
-    for (char c : s) {
-        if (c == sep) {
-            out.push_back(cur);
-            cur.clear();
-        } else {
-            cur += c;
-        }
-    }
-    out.push_back(cur);
-    return out;
-}
-
-std::string joinPath(const std::string& a, const std::string& b) {
-    if (b.empty()) return a;
-    if (a.empty()) return b;
-    std::string out = a;
-    while (out.size() > 1 && out.back() == '/') out.pop_back();
-    std::size_t i = 0;
-    while (i < b.size() && b[i] == '/') ++i;
-    if (i == b.size()) return out;
-    if (out != "/") out += '/';
-    return out + b.substr(i);
-}
-
-// mountinfo escapes space, tab, newline and backslash as \ooo.
-std::string unescapeMountField(const std::string& s) {
-    std::string out;
-    for (std::size_t i = 0; i < s.size(); ++i) {
-        if (s[i] == '\\' && i + 3 < s.size() && s[i + 1] >= '0' && s[i + 1] <= '7') {
-            out += static_cast<char>(std::stoi(s.substr(i + 1, 3), nullptr, 8));
-            i += 3;
-        } else {
-            out += s[i];
-        }
-    }
-    return out;
-}
-
-bool isV1MountOption(const std::string& o) {
-    static const std::set<std::string> nonControllers = {
-        "rw", "ro", "noprefix", "clone_children", "xattr", "cpuset_v2_mode", "favordynmods"};
-    return nonControllers.count(o) == 0 && o.rfind("release_agent=", 0) != 0;
-}
-
-bool fileExists(const std::string& p) {
-    struct stat st {};
-    return ::stat(p.c_str(), &st) == 0;
-}
-
-std::string readFile(const std::string& path) {
-    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) throwErrno("reading " + path);
-    std::string out;
-    char buf[4096];
-    for (;;) {
-        ssize_t n = ::read(fd, buf, sizeof buf);
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            int err = errno;
-            ::close(fd);
-            throwSys("reading " + path, err);
-        }
-        if (n == 0) break;
-        out.append(buf, static_cast<std::size_t>(n));
-    }
-    ::close(fd);
-    return out;
-}
-
-std::string trim(std::string s) {
-    while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
-    return s;
-}
-
-// Returns 0 or the errno of the failed open/write.
-int writeFileErr(const std::string& path, const std::string& value) {
-    int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
-    if (fd < 0) return errno;
-    ssize_t n;
-    do {
-        n = ::write(fd, value.data(), value.size());
-    } while (n < 0 && errno == EINTR);
-    int err = n < 0 ? errno : 0;
-    ::close(fd);
-    return err;
-}
-
-void writeFile(const std::string& path, const std::string& value, const std::string& what) {
-    if (int err = writeFileErr(path, value); err != 0)
-        throwSys(
-            (what.empty() ? std::string() : what + ": ") + "writing \"" + value + "\" to " + path,
-            err);
-}
-
-const std::string kUnified = "unified";
-
-}  // namespace
-
-std::string layoutName(CgroupLayout l) {
-    switch (l) {
-        case CgroupLayout::V1:
-            return "v1";
-        case CgroupLayout::V2:
-            return "v2";
-        case CgroupLayout::Hybrid:
-            return "hybrid";
-    }
-    return "unknown";
-}
-
-const CgroupMount* CgroupHost::v1Mount(const std::string& controller) const {
-    for (const auto& m : mounts)
-        if (!m.unified && std::find(m.controllers.begin(), m.controllers.end(), controller) !=
-                              m.controllers.end())
-            return &m;
-    return nullptr;
-}
-
-const CgroupMount* CgroupHost::unifiedMount() const {
-    for (const auto& m : mounts)
-        if (m.unified) return &m;
-    return nullptr;
-}
-
-CgroupHost parseCgroupHost(const std::string& mountinfo, const std::string& procSelfCgroup,
-                           const std::string& unifiedControllers) {
-    CgroupHost host;
-    std::istringstream lines(mountinfo);
-    std::string line;
-    std::set<std::string> seenHierarchies;
-    while (std::getline(lines, line)) {
-        std::istringstream in(line);
-        std::vector<std::string> f;
-        std::string tok;
-        while (in >> tok) f.push_back(tok);
-        auto dash = std::find(f.begin(), f.end(), "-");
-        if (f.size() < 7 || dash == f.end() || std::distance(dash, f.end()) < 4) continue;
-        const std::string& fstype = *(dash + 1);
-        const std::string& superOpts = *(dash + 3);
-        if (fstype != "cgroup" && fstype != "cgroup2") continue;
-        CgroupMount m;
-        m.root = unescapeMountField(f[3]);
-        m.mountPoint = unescapeMountField(f[4]);
-        m.unified = fstype == "cgroup2";
-        if (m.unified) {
-            for (const auto& c : split(trim(unifiedControllers), ' '))
-                if (!c.empty()) m.controllers.push_back(c);
-        } else {
-            for (const auto& o : split(superOpts, ','))
-                if (isV1MountOption(o)) m.controllers.push_back(o);
-        }
-        // The same hierarchy can be mounted more than once; the first mount is used.
-        std::string key = m.unified ? "cgroup2" : superOpts;
-        if (!seenHierarchies.insert(key).second) continue;
-        host.mounts.push_back(std::move(m));
-    }
-    bool v1 = false, v2 = false;
-    for (const auto& m : host.mounts) (m.unified ? v2 : v1) = true;
-    if (!v1 && !v2) throw Error("no cgroup hierarchy is mounted (looked in /proc/self/mountinfo)");
-    host.layout = v1 && v2 ? CgroupLayout::Hybrid : (v2 ? CgroupLayout::V2 : CgroupLayout::V1);
-
-    std::istringstream cg(procSelfCgroup);
-    while (std::getline(cg, line)) {
-        auto c1 = line.find(':');
-        auto c2 = line.find(':', c1 == std::string::npos ? 0 : c1 + 1);
-        if (c1 == std::string::npos || c2 == std::string::npos) continue;
-        std::string controllers = line.substr(c1 + 1, c2 - c1 - 1);
-        std::string path = line.substr(c2 + 1);
-        if (controllers.empty())
-            host.selfPaths[""] = path;
-        else
-            for (const auto& c : split(controllers, ',')) host.selfPaths[c] = path;
-    }
-    return host;
-}
-
-CgroupHost detectCgroupHost() {
-    std::string mountinfo = readFile("/proc/self/mountinfo");
-    std::string self = readFile("/proc/self/cgroup");
-    // The unified mount point is only known after parsing; parse twice (cheap).
-    CgroupHost first = parseCgroupHost(mountinfo, self, "");
-    std::string controllers;
-    if (const auto* u = first.unifiedMount()) {
-        try {
-            controllers = readFile(u->mountPoint + "/cgroup.controllers");
-        } catch (const Error&) {
-            controllers.clear();
-        }
-    }
-    return controllers.empty() ? first : parseCgroupHost(mountinfo, self, controllers);
-}
-
-CgroupManager selectCgroupManager(const GlobalOptions& g, const std::string& systemdRunDir) {
-    if (g.cgroupManager == "disabled") return CgroupManager::Disabled;
-    bool systemd = g.systemdCgroup || g.cgroupManager == "systemd";
-    if (!systemd) return CgroupManager::Cgroupfs;
-    std::string flag =
-        g.cgroupManager == "systemd" ? "--cgroup-manager systemd" : "--systemd-cgroup";
-    if (!fileExists(systemdRunDir))
-        throw Error(flag + ": systemd is not running on this host (" + systemdRunDir +
-                    " does not exist), so there is no systemd to create the container's "
-                    "cgroup; run without " +
-                    flag + " to use the cgroupfs manager");
-    throw Error(flag + ": caprun has no systemd (D-Bus) cgroup driver; run without " + flag +
-                " to use the cgroupfs manager (in containerd: SystemdCgroup = false)");
-}
-
-// ---- resources -> writes ---------------------------------------------------------------
+using namespace cgfs;
 
 namespace {
-
-struct Planner {
-    const CgroupHost& host;
-    CgroupPlan plan;
-
-    // Where `controller` lives: its v1 hierarchy, else the unified one when it offers it.
-    // Returns "" when neither.
-    std::string placeOf(const std::string& controller) const {
-        if (host.hasV1(controller)) return controller;
-        if (const auto* u = host.unifiedMount())
-            if (std::find(u->controllers.begin(), u->controllers.end(), controller) !=
-                u->controllers.end())
-                return kUnified;
-        return "";
-    }
-    // On a pure v2 host the unified directory is the only place; controllers missing from
-    // cgroup.controllers there make the write fail with a clear error instead.
-    std::string placeOrUnified(const std::string& controller) const {
-        std::string p = placeOf(controller);
-        if (p.empty() && host.layout == CgroupLayout::V2) return kUnified;
-        return p;
-    }
-    void add(const std::string& place, std::string file, std::string value, std::string what,
-             bool optional = false) {
-        plan.writes.push_back(
-            {place, std::move(file), std::move(value), optional, std::move(what)});
-    }
-    void notApplied(const std::string& what, const std::string& why) {
-        plan.notApplied.push_back(what + ": " + why);
-    }
-    [[noreturn]] void noPlace(const std::string& what, const std::string& controller) const {
-        throw Error(what + " is set but this host has no " + controller +
-                    " cgroup controller (neither a v1 hierarchy nor in the unified "
-                    "hierarchy's cgroup.controllers)");
-    }
-};
-
-std::string num(std::int64_t v) {
-    return std::to_string(v);
-}
-std::string unum(std::uint64_t v) {
-    return std::to_string(v);
-}
-
-// runc's conversion of cpu.shares [2, 262144] to cpu.weight [1, 10000].
-std::uint64_t sharesToWeight(std::uint64_t shares) {
-    if (shares == 0) return 0;
-    if (shares < 2) shares = 2;
-    if (shares > 262144) shares = 262144;
-    return 1 + ((shares - 2) * 9999) / 262142;
-}
-
-// blkio.weight [10, 1000] to io.weight [1, 10000].
-std::uint64_t blkioToIoWeight(std::uint64_t w) {
-    if (w == 0) return 0;
-    return 1 + ((w - 10) * 9999) / 990;
-}
-
-void planMemory(Planner& p, const MemoryResources& m) {
-    const std::string base = "linux.resources.memory";
-    std::string place = p.placeOrUnified("memory");
-    bool any = m.limit || m.reservation || m.swap || m.kernel || m.kernelTCP || m.swappiness ||
-               m.disableOOMKiller.value_or(false) || m.useHierarchy;
-    if (!any) return;
-    if (place.empty()) p.noPlace(base, "memory");
-    if (place != kUnified) {
-        // Memory before memory+swap: the kernel refuses memsw below the memory limit. When
-        // lowering both, the caller's order (limit first) works; when raising, swap must go
-        // first. runc handles this by trying both orders; so do we via the writer (below).
-        if (m.limit) p.add(place, "memory.limit_in_bytes", num(*m.limit), base + ".limit");
-        if (m.swap) p.add(place, "memory.memsw.limit_in_bytes", num(*m.swap), base + ".swap", true);
-        if (m.reservation)
-            p.add(place, "memory.soft_limit_in_bytes", num(*m.reservation), base + ".reservation");
-        if (m.kernel)
-            p.add(place, "memory.kmem.limit_in_bytes", num(*m.kernel), base + ".kernel", true);
-        if (m.kernelTCP)
-            p.add(place, "memory.kmem.tcp.limit_in_bytes", num(*m.kernelTCP), base + ".kernelTCP",
-                  true);
-        if (m.swappiness) {
-            if (*m.swappiness > 100)
-                throw Error(base + ".swappiness: " + unum(*m.swappiness) +
-                            " is out of range (0 to 100)");
-            p.add(place, "memory.swappiness", unum(*m.swappiness), base + ".swappiness");
-        }
-        if (m.disableOOMKiller.value_or(false))
-            p.add(place, "memory.oom_control", "1", base + ".disableOOMKiller");
-        if (m.useHierarchy)
-            p.add(place, "memory.use_hierarchy", *m.useHierarchy ? "1" : "0",
-                  base + ".useHierarchy", true);
-        return;
-    }
-    std::int64_t limit = m.limit.value_or(0);
-    if (m.limit) p.add(place, "memory.max", limit < 0 ? "max" : num(limit), base + ".limit");
-    if (m.reservation)
-        p.add(place, "memory.low", *m.reservation < 0 ? "max" : num(*m.reservation),
-              base + ".reservation");
-    if (m.swap) {
-        // v1 counts memory+swap; v2's memory.swap.max counts swap alone (runc's rule).
-        std::int64_t swap = *m.swap;
-        std::string value;
-        if (limit == -1 && swap == 0)
-            value = "max";
-        else if (swap == -1)
-            value = "max";
-        else if (swap == 0)
-            value = "";
-        else if (limit == 0 || limit == -1)
-            throw Error(base + ".swap: a swap limit needs a memory limit (" + base + ".limit)");
-        else if (swap < limit)
-            throw Error(base + ".swap (" + num(swap) + ") must be at least " + base + ".limit (" +
-                        num(limit) + "): it is the limit of memory plus swap");
-        else
-            value = num(swap - limit);
-        if (!value.empty()) p.add(place, "memory.swap.max", value, base + ".swap", true);
-    }
-    if (m.kernel || m.kernelTCP)
-        p.notApplied(base + ".kernel/kernelTCP",
-                     "kernel memory limits do not exist on cgroup v2 (deprecated in the spec)");
-    if (m.swappiness) p.notApplied(base + ".swappiness", "cgroup v2 has no per-cgroup swappiness");
-    if (m.disableOOMKiller.value_or(false))
-        p.notApplied(base + ".disableOOMKiller", "cgroup v2 cannot disable the OOM killer");
-    if (m.useHierarchy) p.notApplied(base + ".useHierarchy", "cgroup v2 is always hierarchical");
-}
-
-void planCpu(Planner& p, const CpuResources& c) {
-    const std::string base = "linux.resources.cpu";
-    bool cpuAny = c.shares || c.quota || c.period || c.burst || c.realtimeRuntime ||
-                  c.realtimePeriod || c.idle;
-    if (cpuAny) {
-        std::string place = p.placeOrUnified("cpu");
-        if (place.empty()) p.noPlace(base, "cpu");
-        if (place != kUnified) {
-            if (c.shares) p.add(place, "cpu.shares", unum(*c.shares), base + ".shares");
-            // Period first: a quota is checked against the current period.
-            if (c.period) p.add(place, "cpu.cfs_period_us", unum(*c.period), base + ".period");
-            if (c.quota) p.add(place, "cpu.cfs_quota_us", num(*c.quota), base + ".quota");
-            if (c.burst) p.add(place, "cpu.cfs_burst_us", unum(*c.burst), base + ".burst", true);
-            if (c.realtimePeriod)
-                p.add(place, "cpu.rt_period_us", unum(*c.realtimePeriod), base + ".realtimePeriod",
-                      true);
-            if (c.realtimeRuntime)
-                p.add(place, "cpu.rt_runtime_us", num(*c.realtimeRuntime),
-                      base + ".realtimeRuntime", true);
-            if (c.idle) p.add(place, "cpu.idle", num(*c.idle), base + ".idle", true);
-        } else {
-            if (c.shares && *c.shares != 0)
-                p.add(place, "cpu.weight", unum(sharesToWeight(*c.shares)), base + ".shares");
-            if (c.quota || c.period) {
-                std::string quota =
-                    (!c.quota || *c.quota <= 0) ? std::string("max") : num(*c.quota);
-                std::uint64_t period = c.period.value_or(100000);
-                p.add(place, "cpu.max", quota + " " + unum(period), base + ".quota/period");
-            }
-            if (c.burst) p.add(place, "cpu.max.burst", unum(*c.burst), base + ".burst", true);
-            if (c.idle) p.add(place, "cpu.idle", num(*c.idle), base + ".idle", true);
-            if (c.realtimeRuntime || c.realtimePeriod)
-                p.notApplied(base + ".realtimeRuntime/realtimePeriod",
-                             "cgroup v2 has no realtime group scheduling files");
-        }
-    }
-    if (!c.cpus.empty() || !c.mems.empty()) {
-        std::string place = p.placeOrUnified("cpuset");
-        if (place.empty()) p.noPlace(base + ".cpus/mems", "cpuset");
-        if (!c.cpus.empty()) p.add(place, "cpuset.cpus", c.cpus, base + ".cpus");
-        if (!c.mems.empty()) p.add(place, "cpuset.mems", c.mems, base + ".mems");
-    }
-}
-
-void planBlockIo(Planner& p, const BlockIoResources& b) {
-    const std::string base = "linux.resources.blockIO";
-    std::string place = p.placeOf("blkio");
-    if (place.empty()) place = p.placeOf("io");
-    if (place.empty() && p.host.layout == CgroupLayout::V2) place = kUnified;
-    bool any = b.weight || b.leafWeight || !b.weightDevice.empty() ||
-               !b.throttleReadBpsDevice.empty() || !b.throttleWriteBpsDevice.empty() ||
-               !b.throttleReadIOPSDevice.empty() || !b.throttleWriteIOPSDevice.empty();
-    if (!any) return;
-    if (place.empty()) {
-        p.notApplied(base, "this host has no blkio (v1) or io (v2) controller");
-        return;
-    }
-    auto dev = [](std::int64_t maj, std::int64_t min) { return num(maj) + ":" + num(min); };
-    if (place != kUnified) {
-        if (b.weight) p.add(place, "blkio.weight", unum(*b.weight), base + ".weight", true);
-        if (b.leafWeight)
-            p.add(place, "blkio.leaf_weight", unum(*b.leafWeight), base + ".leafWeight", true);
-        for (std::size_t i = 0; i < b.weightDevice.size(); ++i) {
-            const auto& w = b.weightDevice[i];
-            std::string what = base + ".weightDevice[" + std::to_string(i) + "]";
-            if (w.weight)
-                p.add(place, "blkio.weight_device", dev(w.major, w.minor) + " " + unum(*w.weight),
-                      what, true);
-            if (w.leafWeight)
-                p.add(place, "blkio.leaf_weight_device",
-                      dev(w.major, w.minor) + " " + unum(*w.leafWeight), what, true);
-        }
-        auto throttle = [&](const std::vector<ThrottleDevice>& list, const std::string& file,
-                            const std::string& field) {
-            for (std::size_t i = 0; i < list.size(); ++i)
-                p.add(place, file, dev(list[i].major, list[i].minor) + " " + unum(list[i].rate),
-                      base + "." + field + "[" + std::to_string(i) + "]", true);
-        };
-        throttle(b.throttleReadBpsDevice, "blkio.throttle.read_bps_device",
-                 "throttleReadBpsDevice");
-        throttle(b.throttleWriteBpsDevice, "blkio.throttle.write_bps_device",
-                 "throttleWriteBpsDevice");
-        throttle(b.throttleReadIOPSDevice, "blkio.throttle.read_iops_device",
-                 "throttleReadIOPSDevice");
-        throttle(b.throttleWriteIOPSDevice, "blkio.throttle.write_iops_device",
-                 "throttleWriteIOPSDevice");
-        return;
-    }
-    if (b.weight)
-        p.add(place, "io.weight", "default " + unum(blkioToIoWeight(*b.weight)), base + ".weight",
-              true);
-    if (b.leafWeight) p.notApplied(base + ".leafWeight", "cgroup v2 has no leaf weight");
-    for (std::size_t i = 0; i < b.weightDevice.size(); ++i) {
-        const auto& w = b.weightDevice[i];
-        if (w.weight)
-            p.add(place, "io.weight",
-                  dev(w.major, w.minor) + " " + unum(blkioToIoWeight(*w.weight)),
-                  base + ".weightDevice[" + std::to_string(i) + "]", true);
-    }
-    auto throttle = [&](const std::vector<ThrottleDevice>& list, const std::string& key,
-                        const std::string& field) {
-        for (std::size_t i = 0; i < list.size(); ++i)
-            p.add(place, "io.max",
-                  dev(list[i].major, list[i].minor) + " " + key + "=" + unum(list[i].rate),
-                  base + "." + field + "[" + std::to_string(i) + "]", true);
-    };
-    throttle(b.throttleReadBpsDevice, "rbps", "throttleReadBpsDevice");
-    throttle(b.throttleWriteBpsDevice, "wbps", "throttleWriteBpsDevice");
-    throttle(b.throttleReadIOPSDevice, "riops", "throttleReadIOPSDevice");
-    throttle(b.throttleWriteIOPSDevice, "wiops", "throttleWriteIOPSDevice");
-}
-
-}  // namespace
-
-CgroupPlan planResourceWrites(const Resources& r, const CgroupHost& host) {
-    Planner p{host, {}};
-    if (r.memory) planMemory(p, *r.memory);
-    if (r.cpu) planCpu(p, *r.cpu);
-    if (r.pids && r.pids->limit && *r.pids->limit != 0) {
-        std::string place = p.placeOrUnified("pids");
-        if (place.empty()) p.noPlace("linux.resources.pids", "pids");
-        // runc: a negative limit means unlimited, 0 means "not set".
-        p.add(place, "pids.max", *r.pids->limit < 0 ? "max" : num(*r.pids->limit),
-              "linux.resources.pids.limit");
-    }
-    if (!r.hugepageLimits.empty()) {
-        std::string place = p.placeOf("hugetlb");
-        if (place.empty() && host.layout == CgroupLayout::V2) place = kUnified;
-        for (std::size_t i = 0; i < r.hugepageLimits.size(); ++i) {
-            const auto& h = r.hugepageLimits[i];
-            std::string what = "linux.resources.hugepageLimits[" + std::to_string(i) + "]";
-            if (place.empty()) {
-                p.notApplied(what, "this host has no hugetlb controller");
-                continue;
-            }
-            p.add(place, "hugetlb." + h.pageSize + (place == kUnified ? ".max" : ".limit_in_bytes"),
-                  unum(h.limit), what, true);
-        }
-    }
-    if (r.blockIO) planBlockIo(p, *r.blockIO);
-    if (r.network) {
-        const std::string base = "linux.resources.network";
-        if (r.network->classID) {
-            std::string place = p.host.hasV1("net_cls") ? "net_cls" : "";
-            if (place.empty())
-                p.notApplied(base + ".classID", "this host has no net_cls (v1) controller");
-            else
-                p.add(place, "net_cls.classid", unum(*r.network->classID), base + ".classID");
-        }
-        if (!r.network->priorities.empty()) {
-            std::string place = p.host.hasV1("net_prio") ? "net_prio" : "";
-            for (std::size_t i = 0; i < r.network->priorities.size(); ++i) {
-                const auto& [iface, prio] = r.network->priorities[i];
-                std::string what = base + ".priorities[" + std::to_string(i) + "]";
-                if (place.empty())
-                    p.notApplied(what, "this host has no net_prio (v1) controller");
-                else
-                    p.add(place, "net_prio.ifpriomap", iface + " " + unum(prio), what);
-            }
-        }
-    }
-    if (!r.unified.empty()) {
-        if (host.unifiedMount() == nullptr)
-            throw Error(
-                "linux.resources.unified is set but this host has no cgroup v2 "
-                "(unified) hierarchy");
-        for (const auto& [key, value] : r.unified) {
-            if (key.find('/') != std::string::npos || key == "." || key == "..")
-                throw Error("linux.resources.unified: \"" + key + "\" is not a cgroup file name");
-            p.add(kUnified, key, value, "linux.resources.unified[\"" + key + "\"]");
-        }
-    }
-    return p.plan;
-}
-
-// ---- devices ------------------------------------------------------------------------------
-
-std::vector<DeviceCgroupRule> defaultDeviceRules() {
-    auto c = [](std::int64_t maj, std::optional<std::int64_t> min) {
-        DeviceCgroupRule r;
-        r.allow = true;
-        r.type = "c";
-        r.major = maj;
-        r.minor = min;
-        r.access = "rwm";
-        return r;
-    };
-    // null, zero, full, random, urandom, tty, console, ptmx, pts/*: what runc allows.
-    return {c(1, 3), c(1, 5), c(1, 7),
-            c(1, 8), c(1, 9), c(5, 0),
-            c(5, 1), c(5, 2), c(136, std::nullopt)};
-}
-
-std::vector<DeviceCgroupRule> effectiveDeviceRules(const std::vector<DeviceCgroupRule>& specRules,
-                                                   const std::vector<Device>& linuxDevices) {
-    std::vector<DeviceCgroupRule> out = specRules;
-    for (const auto& d : linuxDevices) {
-        if (d.type == "p") continue;  // FIFOs are not device-cgroup controlled
-        DeviceCgroupRule r;
-        r.allow = true;
-        r.type = d.type == "b" ? "b" : "c";
-        r.major = d.major;
-        r.minor = d.minor;
-        r.access = "rwm";
-        out.push_back(r);
-    }
-    for (auto& r : defaultDeviceRules()) out.push_back(r);
-    return out;
-}
-
-namespace {
-
-void validateRule(const DeviceCgroupRule& r, std::size_t i) {
-    std::string what = "device cgroup rule " + std::to_string(i);
-    if (!r.type.empty() && r.type != "a" && r.type != "c" && r.type != "b")
-        throw Error(what + ": type \"" + r.type + "\" is not a, c or b");
-    for (char ch : r.access)
-        if (ch != 'r' && ch != 'w' && ch != 'm')
-            throw Error(what + ": access \"" + r.access + "\" may only contain r, w and m");
-    if ((r.major && *r.major < -1) || (r.minor && *r.minor < -1))
-        throw Error(what + ": negative device number");
-}
-
-std::string access(const DeviceCgroupRule& r) {
-    return r.access.empty() ? "rwm" : r.access;
-}
-
-}  // namespace
-
-std::vector<std::pair<std::string, std::string>> v1DeviceLines(
-    const std::vector<DeviceCgroupRule>& rules) {
-    // Start from deny-all (the v1 list inherits the parent's otherwise), then each rule in
-    // order; a later rule overrides an earlier one as in the kernel.
-    std::vector<std::pair<std::string, std::string>> out = {{"devices.deny", "a"}};
-    for (std::size_t i = 0; i < rules.size(); ++i) {
-        const auto& r = rules[i];
-        validateRule(r, i);
-        std::string file = r.allow ? "devices.allow" : "devices.deny";
-        std::string type = r.type.empty() ? "a" : r.type;
-        auto n = [](const std::optional<std::int64_t>& v) {
-            return (!v || *v == -1) ? std::string("*") : std::to_string(*v);
-        };
-        bool all = type == "a" && n(r.major) == "*" && n(r.minor) == "*" && access(r) == "rwm";
-        if (all) {
-            out.emplace_back(file, "a");
-            continue;
-        }
-        out.emplace_back(file, type + " " + n(r.major) + ":" + n(r.minor) + " " + access(r));
-    }
-    return out;
-}
-
-namespace {
-
-bpf_insn insn(std::uint8_t code, std::uint8_t dst, std::uint8_t src, std::int16_t off,
-              std::int32_t imm) {
-    bpf_insn i{};
-    i.code = code;
-    i.dst_reg = dst & 0xf;
-    i.src_reg = src & 0xf;
-    i.off = off;
-    i.imm = imm;
-    return i;
-}
-
-}  // namespace
-
-std::vector<bpf_insn> deviceFilterProgram(const std::vector<DeviceCgroupRule>& rules) {
-    // Context: struct bpf_cgroup_dev_ctx { u32 access_type; u32 major; u32 minor; } with
-    // access_type = (access << 16) | type. Registers: R2 type, R3 access, R4 major, R5 minor.
-    std::vector<bpf_insn> prog = {
-        insn(BPF_LDX | BPF_MEM | BPF_W, BPF_REG_2, BPF_REG_1, 0, 0),
-        insn(BPF_ALU | BPF_AND | BPF_K, BPF_REG_2, 0, 0, 0xFFFF),
-        insn(BPF_LDX | BPF_MEM | BPF_W, BPF_REG_3, BPF_REG_1, 0, 0),
-        insn(BPF_ALU | BPF_RSH | BPF_K, BPF_REG_3, 0, 0, 16),
-        insn(BPF_LDX | BPF_MEM | BPF_W, BPF_REG_4, BPF_REG_1, 4, 0),
-        insn(BPF_LDX | BPF_MEM | BPF_W, BPF_REG_5, BPF_REG_1, 8, 0),
-    };
-    // The last matching rule decides (like the v1 list), so blocks go from last to first
-    // and the first block that matches returns.
-    for (std::size_t k = rules.size(); k-- > 0;) {
-        const auto& r = rules[k];
-        validateRule(r, k);
-        std::vector<bpf_insn> checks;  // each a conditional jump to the end of this block
-        std::vector<std::size_t> jumps;
-        std::string type = r.type.empty() ? "a" : r.type;
-        if (type != "a") {
-            jumps.push_back(checks.size());
-            checks.push_back(insn(BPF_JMP | BPF_JNE | BPF_K, BPF_REG_2, 0, 0,
-                                  type == "b" ? BPF_DEVCG_DEV_BLOCK : BPF_DEVCG_DEV_CHAR));
-        }
-        std::int32_t mask = 0;
-        for (char ch : access(r))
-            mask |= ch == 'r' ? BPF_DEVCG_ACC_READ
-                              : (ch == 'w' ? BPF_DEVCG_ACC_WRITE : BPF_DEVCG_ACC_MKNOD);
-        const std::int32_t allAccess =
-            BPF_DEVCG_ACC_READ | BPF_DEVCG_ACC_WRITE | BPF_DEVCG_ACC_MKNOD;
-        if (mask != allAccess) {
-            checks.push_back(insn(BPF_ALU | BPF_MOV | BPF_X, BPF_REG_1, BPF_REG_3, 0, 0));
-            checks.push_back(insn(BPF_ALU | BPF_AND | BPF_K, BPF_REG_1, 0, 0, mask));
-            jumps.push_back(checks.size());
-            if (r.allow)
-                // Allow only when every requested access is allowed by this rule.
-                checks.push_back(insn(BPF_JMP | BPF_JNE | BPF_X, BPF_REG_1, BPF_REG_3, 0, 0));
-            else
-                // Deny when any requested access is denied by this rule.
-                checks.push_back(insn(BPF_JMP | BPF_JEQ | BPF_K, BPF_REG_1, 0, 0, 0));
-        }
-        if (r.major && *r.major != -1) {
-            jumps.push_back(checks.size());
-            checks.push_back(insn(BPF_JMP | BPF_JNE | BPF_K, BPF_REG_4, 0, 0,
-                                  static_cast<std::int32_t>(*r.major)));
-        }
-        if (r.minor && *r.minor != -1) {
-            jumps.push_back(checks.size());
-            checks.push_back(insn(BPF_JMP | BPF_JNE | BPF_K, BPF_REG_5, 0, 0,
-                                  static_cast<std::int32_t>(*r.minor)));
-        }
-        checks.push_back(insn(BPF_ALU | BPF_MOV | BPF_K, BPF_REG_0, 0, 0, r.allow ? 1 : 0));
-        checks.push_back(insn(BPF_JMP | BPF_EXIT, 0, 0, 0, 0));
-        for (std::size_t j : jumps)
-            checks[j].off = static_cast<std::int16_t>(checks.size() - j - 1);
-        prog.insert(prog.end(), checks.begin(), checks.end());
-        // A rule matching everything decides for all earlier rules: the verifier rejects
-        // the unreachable code that would follow it.
-        if (jumps.empty()) return prog;
-    }
-    prog.push_back(insn(BPF_ALU | BPF_MOV | BPF_K, BPF_REG_0, 0, 0, 0));
-    prog.push_back(insn(BPF_JMP | BPF_EXIT, 0, 0, 0, 0));
-    return prog;
-}
-
-// ---- the executor --------------------------------------------------------------------------
-
-namespace {
-
-long bpfCall(int cmd, bpf_attr* attr) {
-    return ::syscall(SYS_bpf, cmd, attr, sizeof(*attr));
-}
-
-// Loads the device program and attaches it to `dir`, replacing the programs caprun
-// attached before (update) only after the new one is in place, so there is no window
-// without a filter.
-void attachDeviceFilter(const std::string& dir, const std::vector<bpf_insn>& prog) {
-    int cgFd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (cgFd < 0) throwErrno("opening cgroup " + dir + " to attach the device filter");
-    struct Closer {
-        int fd;
-        ~Closer() { ::close(fd); }
-    } closeCg{cgFd};
-
-    std::vector<std::uint32_t> old(64);
-    bpf_attr q{};
-    q.query.target_fd = static_cast<std::uint32_t>(cgFd);
-    q.query.attach_type = BPF_CGROUP_DEVICE;
-    q.query.prog_ids = reinterpret_cast<std::uint64_t>(old.data());
-    q.query.prog_cnt = static_cast<std::uint32_t>(old.size());
-    if (bpfCall(BPF_PROG_QUERY, &q) == 0)
-        old.resize(q.query.prog_cnt);
-    else
-        old.clear();
-
-    char logBuf[4096] = {};
-    bpf_attr load{};
-    static const char license[] = "Apache";
-    load.prog_type = BPF_PROG_TYPE_CGROUP_DEVICE;
-    load.insns = reinterpret_cast<std::uint64_t>(prog.data());
-    load.insn_cnt = static_cast<std::uint32_t>(prog.size());
-    load.license = reinterpret_cast<std::uint64_t>(license);
-    load.log_buf = reinterpret_cast<std::uint64_t>(logBuf);
-    load.log_size = sizeof logBuf;
-    load.log_level = 1;
-    int progFd = static_cast<int>(bpfCall(BPF_PROG_LOAD, &load));
-    if (progFd < 0) {
-        int err = errno;
-        throwSys("loading the cgroup v2 device filter (BPF_PROG_LOAD, " +
-                     std::to_string(prog.size()) +
-                     " instructions; verifier: " + trim(std::string(logBuf)) + ")",
-                 err);
-    }
-    Closer closeProg{progFd};
-    bpf_attr at{};
-    at.target_fd = static_cast<std::uint32_t>(cgFd);
-    at.attach_bpf_fd = static_cast<std::uint32_t>(progFd);
-    at.attach_type = BPF_CGROUP_DEVICE;
-    at.attach_flags = BPF_F_ALLOW_MULTI;
-    if (bpfCall(BPF_PROG_ATTACH, &at) != 0)
-        throwErrno("attaching the device filter to " + dir + " (BPF_PROG_ATTACH)");
-    for (std::uint32_t id : old) {
-        bpf_attr g{};
-        g.prog_id = id;
-        int oldFd = static_cast<int>(bpfCall(BPF_PROG_GET_FD_BY_ID, &g));
-        if (oldFd < 0) continue;
-        Closer closeOld{oldFd};
-        bpf_attr d{};
-        d.target_fd = static_cast<std::uint32_t>(cgFd);
-        d.attach_bpf_fd = static_cast<std::uint32_t>(oldFd);
-        d.attach_type = BPF_CGROUP_DEVICE;
-        if (bpfCall(BPF_PROG_DETACH, &d) != 0)
-            log::warn("could not detach the previous device filter (id " + std::to_string(id) +
-                      ") from " + dir + ": " + errnoText(errno));
-    }
-}
 
 std::vector<std::string> controllersOfKey(const std::string& key) {
     return split(key, ',');
@@ -850,10 +110,110 @@ Cgroup Cgroup::place(const CgroupHost& host, const std::string& cgroupsPath,
         }
         paths[key] = joinPath(m.mountPoint, rel);
     }
-    return Cgroup(std::move(paths));
+    Cgroup cg(std::move(paths));
+    if (cgroupsPath.empty())
+        for (const auto& [key, dir] : cg.paths_)
+            cg.sharedParents_.push_back(dir.substr(0, dir.find_last_of('/')));
+    return cg;
 }
 
 namespace {
+
+std::string parentOf(const std::string& dir) {
+    auto slash = dir.find_last_of('/');
+    return slash == 0 || slash == std::string::npos ? "/" : dir.substr(0, slash);
+}
+
+// The root of the cgroup hierarchy holding `dir` (which may not exist yet): the topmost
+// ancestor on the same filesystem as the deepest existing one.
+std::string hierarchyRoot(const std::string& dir) {
+    std::string cur = dir;
+    struct stat st {};
+    while (::stat(cur.c_str(), &st) != 0) {
+        if (cur == "/") return cur;
+        cur = parentOf(cur);
+    }
+    for (;;) {
+        std::string up = parentOf(cur);
+        struct stat ps {};
+        if (up == cur || ::stat(up.c_str(), &ps) != 0 || ps.st_dev != st.st_dev) return cur;
+        cur = up;
+    }
+}
+
+// Serialises, across every caprun on the host, making and removing the parent directories
+// containers share (the default caprun/) and handing out realtime budget: without it a
+// delete could rmdir a parent between a concurrent create's mkdir of the parent and of its
+// own directory. A flock on the root of the first hierarchy, which every caprun on this
+// host sees the same.
+class TreeLock {
+  public:
+    explicit TreeLock(const std::map<std::string, std::string>& paths) {
+        if (paths.empty()) return;
+        std::string root = hierarchyRoot(paths.begin()->second);
+        fd_ = ::open(root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd_ < 0) throwErrno("opening " + root + " to lock the cgroup tree");
+        while (::flock(fd_, LOCK_EX) != 0) {
+            if (errno == EINTR) continue;
+            int err = errno;
+            ::close(fd_);
+            throwSys("locking the cgroup tree (flock on " + root + ")", err);
+        }
+    }
+    ~TreeLock() {
+        if (fd_ >= 0) ::close(fd_);
+    }
+    TreeLock(const TreeLock&) = delete;
+    TreeLock& operator=(const TreeLock&) = delete;
+
+  private:
+    int fd_ = -1;
+};
+
+std::int64_t readInt(const std::string& path) {
+    std::string text = trim(readFile(path));
+    try {
+        return std::stoll(text);
+    } catch (const std::exception&) {
+        throw Error(path + ": expected a number, read \"" + text + "\"");
+    }
+}
+
+// Gives the ancestors of the v1 cpu directory `dir` the realtime budget it needs for
+// runtimeUs per periodUs (planRtBudget decides; the caller holds the TreeLock).
+void giveRtBudget(const std::string& dir, std::uint64_t periodUs, std::int64_t runtimeUs,
+                  const std::string& what) {
+    const std::string rt = "/cpu.rt_runtime_us", period = "/cpu.rt_period_us";
+    std::string root = hierarchyRoot(dir);
+    if (!fileExists(root + rt))
+        throw Error(what +
+                    " is set but this kernel has no realtime group scheduling "
+                    "(CONFIG_RT_GROUP_SCHED): " +
+                    root + rt + " does not exist");
+    if (dir == root) return;
+    std::vector<std::string> ancestors;
+    for (std::string cur = parentOf(dir);; cur = parentOf(cur)) {
+        ancestors.push_back(cur);
+        if (cur == root || cur == "/") break;
+    }
+    std::reverse(ancestors.begin(), ancestors.end());
+    std::vector<RtGroup> chain;
+    for (std::size_t i = 0; i < ancestors.size(); ++i) {
+        const std::string& a = ancestors[i];
+        std::string next = i + 1 < ancestors.size() ? ancestors[i + 1] : dir;
+        RtGroup g{a, static_cast<std::uint64_t>(readInt(a + period)), readInt(a + rt), {}};
+        for (const auto& c : childCgroups(a).value_or(std::vector<std::string>{})) {
+            std::string cd = a + "/" + c;
+            if (cd == next || !fileExists(cd + rt)) continue;
+            g.otherChildren.emplace_back(static_cast<std::uint64_t>(readInt(cd + period)),
+                                         readInt(cd + rt));
+        }
+        chain.push_back(std::move(g));
+    }
+    for (const auto& w : planRtBudget(chain, periodUs, runtimeUs, what))
+        writeFile(w.dir + rt, std::to_string(w.runtimeUs),
+                  what + ": giving the parent cgroup the realtime budget the container needs");
+}
 
 // Creates `dir` and its missing parents; returns the ones it created, top first.
 std::vector<std::string> mkdirs(const std::string& dir) {
@@ -880,6 +240,7 @@ std::vector<std::string> mkdirs(const std::string& dir) {
 }  // namespace
 
 void Cgroup::create() {
+    TreeLock lock(paths_);
     std::vector<std::string> created;
     try {
         for (const auto& [key, dir] : paths_) {
@@ -931,6 +292,11 @@ void Cgroup::create() {
         for (const auto& [key, dir] : paths_) leaf = leaf || d == dir;
         if (!leaf) createdParents_.push_back(d);
     }
+    // The default caprun/ is every caprun container's: whichever goes last removes it, also
+    // when another container made it.
+    for (const auto& d : sharedParents_)
+        if (std::find(createdParents_.begin(), createdParents_.end(), d) == createdParents_.end())
+            createdParents_.insert(createdParents_.begin(), d);
 }
 
 void Cgroup::enter(pid_t pid) const {
@@ -963,6 +329,7 @@ void Cgroup::apply(const Resources& r, const std::vector<Device>& linuxDevices,
         host.mounts.push_back(std::move(m));
     }
     if (host.mounts.empty()) return;
+    host.hugepageSizes = readHugepageSizes();
     bool v2 = host.unifiedMount() != nullptr;
     host.layout = v1 && v2 ? CgroupLayout::Hybrid : (v2 ? CgroupLayout::V2 : CgroupLayout::V1);
 
@@ -989,6 +356,15 @@ void Cgroup::apply(const Resources& r, const std::vector<Device>& linuxDevices,
 
     CgroupPlan plan = planResourceWrites(r, host);
     for (const auto& n : plan.notApplied) log::warn("not applied on this host: " + n);
+    std::optional<TreeLock> rtLock;
+    for (const auto& w : plan.writes) {
+        if (w.file != "cpu.rt_runtime_us" || w.controller == kUnified) continue;
+        std::string dir = dirOf(w.controller);
+        std::uint64_t period = r.cpu->realtimePeriod.value_or(0);
+        if (period == 0) period = static_cast<std::uint64_t>(readInt(dir + "/cpu.rt_period_us"));
+        rtLock.emplace(paths_);  // held until the container's own write is done
+        giveRtBudget(dir, period, *r.cpu->realtimeRuntime, w.what);
+    }
     for (std::size_t i = 0; i < plan.writes.size(); ++i) {
         const auto& w = plan.writes[i];
         std::string path = dirOf(w.controller) + "/" + w.file;
@@ -1107,6 +483,8 @@ void Cgroup::killAll(int sig) const {
 
 void Cgroup::destroy() const {
     for (const auto& [key, dir] : paths_) removeCgroupDir(dir);
+    if (createdParents_.empty()) return;
+    TreeLock lock(paths_);
     // Deepest first. A parent with a child cgroup or a process of its own is in use by
     // someone else and stays; otherwise it is removed like the container's own directory
     // (the kernel reports EBUSY until the child just removed has gone offline).

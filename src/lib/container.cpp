@@ -499,6 +499,13 @@ Created createInternal(const GlobalOptions& g, const CreateOptions& o, bool fore
     } closer{opened};
 
     auto cgroupManager = selectCgroupManager(g);
+    CgroupHost cgroupHost;
+    if (cgroupManager != CgroupManager::Disabled) {
+        cgroupHost = detectCgroupHost();
+        // Resources the host cannot take (e.g. a huge page size it lacks) fail here, before
+        // anything exists; apply() plans the same again for the container's directories.
+        if (prep.spec.linux->resources) planResourceWrites(*prep.spec.linux->resources, cgroupHost);
+    }
 
     lock = store.createDir(o.id);
     CreateRollback rollback;
@@ -512,7 +519,7 @@ Created createInternal(const GlobalOptions& g, const CreateOptions& o, bool fore
     if (fifo.fd < 0) throwErrno("opening the exec FIFO " + fifoPath);
 
     if (cgroupManager != CgroupManager::Disabled) {
-        rollback.cgroup = Cgroup::place(detectCgroupHost(), prep.spec.linux->cgroupsPath, o.id);
+        rollback.cgroup = Cgroup::place(cgroupHost, prep.spec.linux->cgroupsPath, o.id);
         rollback.cgroup.create();
         rollback.cgroupCreated = true;
     }
@@ -793,7 +800,7 @@ void startContainer(const GlobalOptions& g, const std::string& id) {
     releaseInit(store, st);
 }
 
-int runContainer(const GlobalOptions& g, const CreateOptions& o, bool detach) {
+int runContainer(const GlobalOptions& g, const CreateOptions& o, bool detach, bool keep) {
     StateStore store(g.root);
     ContainerLock lock;
     Created c = createInternal(g, o, !detach, store, lock);
@@ -823,8 +830,9 @@ int runContainer(const GlobalOptions& g, const CreateOptions& o, bool detach) {
     }
     gForwardPid = 0;
     // The container ended: delete it like `caprun delete` (what is left in its cgroup is
-    // killed, poststop hooks run, the cgroup and the state directory are removed).
-    deleteContainer(g, o.id, true);
+    // killed, poststop hooks run, the cgroup and the state directory are removed), unless
+    // --keep leaves that to a later `delete`.
+    if (!keep) deleteContainer(g, o.id, true);
     return waitStatusToExitCode(status);
 }
 

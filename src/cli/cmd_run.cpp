@@ -11,10 +11,18 @@ namespace po = boost::program_options;
 int cmdRun(const GlobalOptions& g, const Args& args) {
     auto desc = commandOptions("run");
     addCreateOptions(desc);
-    desc.add_options()("detach,d", "return once the container is started instead of waiting");
+    desc.add_options()("detach,d", "return once the container is started instead of waiting")(
+        "trace-eperm",
+        "report the container's syscalls that fail with EPERM/EACCES, their cause and fix, "
+        "when it exits (eBPF; also the annotation run.caprun.trace-eperm=true)");
     auto cl = parseCommandLine("run", args, desc);
     if (printHelpIfAsked(cl, "run [options] ID", desc)) return 0;
     auto o = createOptionsFrom(g, "run", cl);
+    o.traceEperm = cl.vm.count("trace-eperm") > 0;
+    if (o.traceEperm && cl.vm.count("detach"))
+        throw UsageError(
+            "run: --trace-eperm reports when the container exits; use caprun trace ID "
+            "with --detach");
     return runContainer(g, o, cl.vm.count("detach") > 0);
 }
 

@@ -82,3 +82,18 @@ add_caps() {
     jq -e 'select(.syscall == "settimeofday") | .cause == "capability" and (.caps | index("CAP_SYS_TIME"))' "$TMP/trace.out" >/dev/null
     caprun delete --force "$ID"
 }
+
+@test "without CAP_BPF/CAP_PERFMON/CAP_SYS_ADMIN: trace says why and falls back to the plan" {
+    cfg '.process.args = ["/bin/sleep", "1000"]'
+    caprun run -d --seccomp-profile default "$ID" >"$TMP/run.out" 2>&1
+    run --separate-stderr capsh --drop=cap_bpf,cap_perfmon,cap_sys_admin -- -c \
+        'exec "$1" --root "$2" trace "$3"' capsh "$CAPRUN" "$ROOT" "$ID"
+    echo "stdout: $output"
+    echo "stderr: $stderr"
+    [ "$status" -eq 1 ]
+    [[ "$stderr" == *"trace: cannot load the eBPF program: Operation not permitted"* ]]
+    [[ "$stderr" == *"needs CAP_BPF and CAP_PERFMON (or CAP_SYS_ADMIN)"* ]]
+    [[ "$stderr" == *"falling back to the static explanation"* ]]
+    [[ "$output" == *"get_mempolicy: fails with EPERM: the seccomp filter's defaultAction"*"docker run --cap-add SYS_NICE"* ]]
+    caprun delete --force "$ID"
+}

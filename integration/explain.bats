@@ -24,18 +24,13 @@ add_caps() {
 
 # This host's status with capability number $1 removed from every set.
 status_without() {
-    local bit=$1 out="$TMP/status" line key val
-    : >"$out"
-    while IFS= read -r line; do
-        key=${line%%:*}
-        case "$key" in
-        CapInh | CapPrm | CapEff | CapBnd | CapAmb)
-            val=$(awk '{print $2}' <<<"$line")
-            printf '%s:\t%016x\n' "$key" $((0x$val & ~(1 << bit))) >>"$out"
-            ;;
-        *) printf '%s\n' "$line" >>"$out" ;;
-        esac
-    done </proc/self/status
+    local bit=$1 out="$TMP/status" key val
+    grep -v '^Cap' /proc/self/status >"$out"
+    for key in CapInh CapPrm CapEff CapBnd CapAmb; do
+        val=$(awk -v k="$key:" '$1 == k { print $2 }' /proc/self/status)
+        [ -n "$val" ] || { echo "no $key in /proc/self/status" >&2; return 1; }
+        printf '%s:\t%016x\n' "$key" $((0x$val & ~(1 << bit))) >>"$out"
+    done
     echo "$out"
 }
 

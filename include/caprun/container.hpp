@@ -44,6 +44,7 @@ struct CreateOptions {
     bool noNewKeyring = false;
     unsigned preserveFds = 0;
     std::optional<std::string> seccompProfile;  // --seccomp-profile PATH|default
+    bool traceEperm = false;  // run --trace-eperm (or the annotation run.caprun.trace-eperm)
 };
 
 // create: returns once the init is blocked before user code and the state is "created".

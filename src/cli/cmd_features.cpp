@@ -13,6 +13,7 @@
 #include "caprun/mount_attr.hpp"
 #include "caprun/platform_facts.hpp"
 #include "caprun_config.h"
+#include "caprun/trace.hpp"
 #include "commands.hpp"
 
 namespace caprun::cli {
@@ -153,6 +154,11 @@ int cmdFeatures(const GlobalOptions&, const Args& args) {
     w.String(CAPRUN_VERSION);
     w.Key("run.caprun.cap-policy.values");
     w.String("strict,lenient");
+    // caprun trace / run --trace-eperm: built with eBPF support, or why not.
+    std::string traceWhy;
+    const std::string trace = traceAvailable(&traceWhy) ? "available" : "missing: " + traceWhy;
+    w.Key("run.caprun.trace-eperm");
+    w.String(trace.c_str());
     w.EndObject();
     w.EndObject();
     std::cout << buf.GetString() << "\n";

@@ -26,6 +26,7 @@ void expectPositionals(const std::string& cmd, const CommandLine& cl, std::size_
 int cmdSpec(const GlobalOptions& g, const Args& args);
 int cmdCheck(const GlobalOptions& g, const Args& args);
 int cmdExplain(const GlobalOptions& g, const Args& args);
+int cmdTrace(const GlobalOptions& g, const Args& args);
 
 // create and run share their options (bundle, pid-file, console-socket, ...).
 void addCreateOptions(boost::program_options::options_description& desc);

@@ -32,6 +32,8 @@ const std::vector<Command>& commands() {
          caprun::cli::cmdCheck},
         {"explain", "why a syscall fails in a container (seccomp rule, capability) and the fix",
          caprun::cli::cmdExplain},
+        {"trace", "stream a container's EPERM/EACCES failures with their cause (eBPF)",
+         caprun::cli::cmdTrace},
         {"run", "create and start a container, wait for it in the foreground", caprun::cli::cmdRun},
         {"create", "create a container, its process blocked before user code", caprun::cli::cmdCreate},
         {"start", "start a created container's process", caprun::cli::cmdStart},

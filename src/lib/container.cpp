@@ -35,6 +35,7 @@
 #include "caprun/lsm.hpp"
 #include "caprun/state.hpp"
 #include "caprun/sysctl.hpp"
+#include "caprun/trace.hpp"
 
 namespace caprun {
 
@@ -808,6 +809,18 @@ int runContainer(const GlobalOptions& g, const CreateOptions& o, bool detach, bo
         releaseInit(store, c.state);
         return 0;
     }
+    // Attached while the init waits before execve, so its own start-up is not reported.
+    std::unique_ptr<EpermRunTrace> trace;
+    bool traceOn = o.traceEperm;
+    try {
+        traceOn = traceEpermAnnotated(c.state.annotations) || traceOn;
+    } catch (...) {
+        killAndReap(c.pid);
+        lock.release();
+        deleteContainer(g, o.id, true);
+        throw;
+    }
+    if (traceOn) trace = EpermRunTrace::start(g, c.state);
     installForwarders(c.pid, c.consoleMaster.fd >= 0);
     int status = 0;
     try {
@@ -829,6 +842,7 @@ int runContainer(const GlobalOptions& g, const CreateOptions& o, bool detach, bo
         throw;
     }
     gForwardPid = 0;
+    if (trace) trace->finish();
     // The container ended: delete it like `caprun delete` (what is left in its cgroup is
     // killed, poststop hooks run, the cgroup and the state directory are removed), unless
     // --keep leaves that to a later `delete`.

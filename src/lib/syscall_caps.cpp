@@ -44,7 +44,7 @@ struct Builder {
 std::vector<SyscallCapFacts> build() {
     Builder b;
     // --- kernel modules, boot, raw I/O, accounting: capable() only ---
-    b.add({"init_module", "finit_module", "delete_module", "create_module"},
+    b.add({"init_module", "finit_module", "delete_module"},
           {check({CAP_SYS_MODULE}, "", kInit)},
           "Kernel modules are global: no namespace can grant this.");
     b.add({"reboot"}, {check({CAP_SYS_BOOT}, "", kOwn)},

@@ -372,3 +372,14 @@ TEST_CASE("a bind's unknown options are refused, in check and in the mount plann
                       "config.json: mounts[0].options: \"frobnicate\": not a mount option caprun "
                       "knows, and a bind mount takes no filesystem data");
 }
+
+TEST_CASE("a mount's uidMappings/gidMappings are refused (idmapped mounts not implemented)") {
+    Spec s = parseSpec(config("", R"("mounts":[{"destination":"/m","source":"/tmp",
+        "options":["rbind"],"uidMappings":[{"containerID":0,"hostID":1000,"size":1}]}],)"));
+    FieldPlan plan = planSpecFields(s, noLsm());
+    REQUIRE(find(plan, "mounts[0].uidMappings"));
+    CHECK(find(plan, "mounts[0].uidMappings")->verdict == Verdict::Refused);
+    CHECK(plan.refusalMessage() ==
+          "config.json: mounts[0].uidMappings: idmapped mounts (a mount's uidMappings/gidMappings) "
+          "are not implemented by caprun");
+}

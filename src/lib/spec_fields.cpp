@@ -140,10 +140,10 @@ FieldDecision dMountOptions(const Spec& s, const PlatformFacts&, const PresentFi
         "hooks." name "[].timeout", A, "part of the hook"                          \
     }
 
-#define ID_MAPPING(base, why, whole, decide)                                          \
-    {base, A, why, whole, decide}, {base "[].containerID", A, "part of the mapping"}, \
-        {base "[].hostID", A, "part of the mapping"}, {                               \
-        base "[].size", A, "part of the mapping"                                      \
+#define ID_MAPPING(base, verdict, why)                                                   \
+    {base, verdict, why, true}, {base "[].containerID", verdict, "part of the mapping"}, \
+        {base "[].hostID", verdict, "part of the mapping"}, {                            \
+        base "[].size", verdict, "part of the mapping"                                   \
     }
 
 #define BLKIO_DEVICES(name)                                                           \
@@ -179,8 +179,8 @@ const std::vector<FieldRule> kRules = {
     {"mounts[].destination", A, "created inside the rootfs, resolved without leaving it"},
     {"mounts[].options", A, "", false, dMountOptions},
     {"mounts[].type", A, "the filesystem type to mount"},
-    ID_MAPPING("mounts[].uidMappings", kIdmap, true, nullptr),
-    ID_MAPPING("mounts[].gidMappings", kIdmap, true, nullptr),
+    ID_MAPPING("mounts[].uidMappings", R, kIdmap),
+    ID_MAPPING("mounts[].gidMappings", R, kIdmap),
     {"root", A, "see its fields"},
     {"root.path", A, "the rootfs (relative to the bundle)"},
     {"root.readonly", A, "the rootfs is remounted read-only after the mounts"},
@@ -240,8 +240,8 @@ const std::vector<FieldRule> kRules = {
     {"linux.netDevices", R,
      "caprun does not move host network devices into the container (not implemented)", true},
     {"linux.netDevices{}.name", R, "part of netDevices"},
-    ID_MAPPING("linux.uidMappings", "written to /proc/<pid>/uid_map", true, nullptr),
-    ID_MAPPING("linux.gidMappings", "written to /proc/<pid>/gid_map", true, nullptr),
+    ID_MAPPING("linux.uidMappings", A, "written to /proc/<pid>/uid_map"),
+    ID_MAPPING("linux.gidMappings", A, "written to /proc/<pid>/gid_map"),
     {"linux.namespaces", A, "created with clone3 or joined with setns", true},
     {"linux.namespaces[].type", A, "part of the namespace"},
     {"linux.namespaces[].path", A, "part of the namespace"},

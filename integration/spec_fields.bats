@@ -55,7 +55,8 @@ run_container() {
        | .linux.intelRdt = {"closID": "g1"}
        | .linux.resources.rdma = {"mlx5_1": {"hcaHandles": 3}}
        | .mounts += [{"destination": "/m", "source": "/tmp", "options": ["bind", "idmap"],
-                      "uidMappings": [{"containerID": 0, "hostID": 1000, "size": 1}]}]'
+                      "uidMappings": [{"containerID": 0, "hostID": 1000, "size": 1}],
+                      "gidMappings": [{"containerID": 0, "hostID": 1000, "size": 1}]}]'
     run caprun check
     [ "$status" -ne 0 ]
     grep -q '^  refused  process.apparmorProfile: AppArmor is not enabled on this host (no /sys/module/apparmor/parameters/enabled)$' <<<"$output"
@@ -68,7 +69,8 @@ run_container() {
     grep -q '^  applied  linux.memoryPolicy: set_mempolicy' <<<"$output"
     grep -q '^  refused  linux.netDevices: ' <<<"$output"
     grep -q '^  refused  linux.intelRdt: Intel RDT is not available on this host (no resctrl at /sys/fs/resctrl)$' <<<"$output"
-    grep -q '^  refused  mounts\[7\].uidMappings: idmapped mounts' <<<"$output"
+    grep -q '^  applied  mounts\[7\].options: .*idmapped (open_tree + mount_setattr MOUNT_ATTR_IDMAP)' <<<"$output"
+    grep -q '^  applied  mounts\[7\].uidMappings: the mapping of the idmapped mount' <<<"$output"
     if ! grep -qw rdma /proc/cgroups; then
         grep -q '^  refused  linux.resources.rdma: this host has no rdma cgroup controller' <<<"$output"
     fi
@@ -268,6 +270,7 @@ with_nested_mount() {
     mkdir -p "$TMP/src"
     for opt in $(jq -r '.mountOptions[]' <<<"$features"); do
         case "$opt" in
+            idmap | ridmap) ;;  # exercised below, with a mapping
             bind | rbind | r* | private | shared | slave | unbindable | remount)
                 bind_opts+="$opt " ;;
             *) tmpfs_opts+="$opt " ;;
@@ -284,20 +287,23 @@ with_nested_mount() {
         cfg --arg o "$opt" --arg d "/t$i" '.mounts += [{"destination": $d, "type": "tmpfs", "source": "tmpfs", "options": [$o]}]'
         i=$((i + 1))
     done
+    for opt in idmap ridmap; do
+        cfg --arg src "$TMP/src" --arg o "$opt" --arg d "/i$i" \
+            '.mounts += [{"destination": $d, "source": $src, "options": ["rbind", $o],
+                          "uidMappings": [{"containerID": 0, "hostID": 1000, "size": 1}],
+                          "gidMappings": [{"containerID": 0, "hostID": 1000, "size": 1}]}]'
+        i=$((i + 1))
+    done
     cfg '.process.args = ["/bin/true"]'
     run caprun run "$ID"
     echo "$output"
     [ "$status" -eq 0 ]
     # What features says is off is refused, and what it says is on is not.
-    [ "$(jq -r .linux.mountExtensions.idmap.enabled <<<"$features")" = false ]
+    [ "$(jq -r .linux.mountExtensions.idmap.enabled <<<"$features")" = true ]
     [ "$(jq -r .linux.intelRdt.enabled <<<"$features")" = false ]
     [ "$(jq -r .linux.netDevices.enabled <<<"$features")" = false ]
     [ "$(jq -r .ociVersionMax <<<"$features")" = 1.3.0 ]
-    cfg '.mounts = .mounts[0:7] | .mounts += [{"destination": "/m", "source": "/tmp", "options": ["rbind", "idmap"]}]'
-    run caprun check
-    [ "$status" -ne 0 ]
-    grep -q '^  refused  mounts\[7\].options: "idmap" (id-mapped mounts) is not supported by caprun' <<<"$output"
-    cfg 'del(.mounts[7])'
+    cfg '.mounts = .mounts[0:7]'
     if [ "$(jq -r .linux.apparmor.enabled <<<"$features")" = false ]; then
         cfg '.process.apparmorProfile = "p"'
         run caprun check
@@ -311,4 +317,42 @@ with_nested_mount() {
         [ "$status" -ne 0 ]
         grep -q '^  refused  process.selinuxLabel: ' <<<"$output"
     fi
+}
+
+@test "idmap: a bind with the mount's own mapping (0 -> 1000) shows root's file as 1000's" {
+    mkdir -p "$TMP/src"
+    echo x >"$TMP/src/f"
+    cfg --arg src "$TMP/src" '.mounts += [{"destination": "/data", "source": $src, "options": ["rbind", "idmap"],
+            "uidMappings": [{"containerID": 0, "hostID": 1000, "size": 1}],
+            "gidMappings": [{"containerID": 0, "hostID": 1000, "size": 1}]}]
+       | .process.args = ["/bin/sh", "-c", "stat -c \"%u %g\" /data/f; grep \" /data \" /proc/self/mountinfo"]'
+    run_container
+    [ "$status" -eq 0 ]
+    [ "${lines[0]}" = "1000 1000" ]
+    [[ "${lines[1]}" == *idmapped* ]]
+    # On the host the file is still root's.
+    [ "$(stat -c %u "$TMP/src/f")" = 0 ]
+}
+
+@test "idmap: in a user namespace the container's mapping is used (host root becomes its root)" {
+    chmod 755 "$TMP"
+    mkdir -p "$TMP/src" "$BUNDLE/rootfs/data"  # the mapped root cannot create it
+    echo x >"$TMP/src/f"
+    cfg --arg src "$TMP/src" '.linux.namespaces += [{"type":"user"}]
+       | .linux.uidMappings = [{"containerID":0,"hostID":100000,"size":65536}]
+       | .linux.gidMappings = [{"containerID":0,"hostID":100000,"size":65536}]
+       | .mounts += [{"destination": "/data", "source": $src, "options": ["rbind", "idmap"]}]
+       | .process.args = ["/bin/sh", "-c", "stat -c %u /data/f; stat -c %u /bin/busybox"]'
+    run_container
+    [ "$status" -eq 0 ]
+    [ "${lines[0]}" = 0 ]
+    [ "${lines[1]}" = 65534 ]  # not idmapped: host root is unmapped inside
+}
+
+@test "idmap without a mapping and without a user namespace is refused" {
+    mkdir -p "$TMP/src"
+    cfg --arg src "$TMP/src" '.mounts += [{"destination": "/data", "source": $src, "options": ["rbind", "idmap"]}]'
+    run_container
+    [ "$status" -ne 0 ]
+    [[ "$output" == *"config.json: mounts[7].options: idmap needs the mount's uidMappings and gidMappings, or a new user namespace with linux.uidMappings/gidMappings to take them from"* ]]
 }

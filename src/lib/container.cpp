@@ -33,6 +33,7 @@
 #include "caprun/spec_fields.hpp"
 #include "caprun/seccomp.hpp"
 #include "caprun/lsm.hpp"
+#include "caprun/idmap.hpp"
 #include "caprun/state.hpp"
 
 namespace caprun {
@@ -414,6 +415,12 @@ void startClonedChild(int sync) {
 Created createInternal(const GlobalOptions& g, const CreateOptions& o, bool foreground,
                        StateStore& store, ContainerLock& lock) {
     Prepared prep = prepare(g, o);
+    // Idmapped trees are made here, in the host's namespaces; the init inherits the fds.
+    openIdmappedTrees(prep.rootfs);
+    struct TreeCloser {
+        RootfsPlan& r;
+        ~TreeCloser() { closeIdmappedTrees(r); }
+    } trees{prep.rootfs};
     const Process& proc = *prep.spec.process;
     if (proc.terminal && o.consoleSocket.empty() && !foreground)
         throw Error(

@@ -20,6 +20,7 @@
 #include <sstream>
 
 #include "caprun/error.hpp"
+#include "caprun/idmap.hpp"
 
 namespace caprun {
 
@@ -370,8 +371,11 @@ void executeMount(int rootFd, const PlannedMount& m, const RootfsPlan& plan) {
         {
             Fd fd(openInRoot(rootFd, m.destination,
                              S_ISDIR(st.st_mode) ? CreateMissing::Directory : CreateMissing::File));
-            mountOrThrow(m.source, fdPath(fd.fd), nullptr,
-                         MS_BIND | (m.options.recursive ? MS_REC : 0), "", what);
+            if (m.idmappedTree >= 0)
+                attachIdmappedTree(m.idmappedTree, fd.fd, what);
+            else
+                mountOrThrow(m.source, fdPath(fd.fd), nullptr,
+                             MS_BIND | (m.options.recursive ? MS_REC : 0), "", what);
         }
         unsigned long extra = m.options.flags & ~(MS_REMOUNT | MS_BIND | MS_REC);
         if (extra) {
@@ -492,9 +496,10 @@ MountOptions parseMountOptions(const std::vector<std::string>& options,
             out.tmpcopyup = true;
             continue;
         }
-        if (o == "idmap" || o == "ridmap")
-            throw Error("config.json: " + jsonPath + ".options: \"" + o +
-                        "\" (id-mapped mounts) is not supported by caprun");
+        if (o == "idmap" || o == "ridmap") {
+            (o == "idmap" ? out.idmap : out.ridmap) = true;
+            continue;
+        }
         if (addRecursiveMountOption(o, out.recursiveAttrs)) continue;
         if (addExtraMountFlag(o, out.flags)) continue;
         bool handled = false;
@@ -580,6 +585,7 @@ RootfsPlan planRootfs(const Spec& spec, const std::string& bundle, bool noPivot,
                 throw Error("config.json: " + m.jsonPath +
                             ".type: missing (only bind mounts may omit it)");
         }
+        planIdmap(spec, m, newUserNamespace, pm);
         plan.mounts.push_back(std::move(pm));
     }
     plan.devices = defaultDevices();

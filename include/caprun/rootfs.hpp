@@ -34,12 +34,13 @@ struct MountOptions {
     bool bind = false;
     bool recursive = false;  // rbind
     bool tmpcopyup = false;
+    bool idmap = false, ridmap = false;  // an idmapped bind (ridmap: its submounts too)
     RecursiveMountAttrs recursiveAttrs;  // rro, rnosuid, ...: mount_setattr(AT_RECURSIVE)
     std::string data;                    // everything else, comma-joined: "size=65536k,mode=755"
 };
 
 // Pure. Unknown words become filesystem data, as runc does (an error for a bind, which
-// takes no data). Throws for options caprun cannot honour (idmap/ridmap).
+// takes no data).
 MountOptions parseMountOptions(const std::vector<std::string>& options,
                                const std::string& jsonPath = "mounts[]");
 
@@ -55,6 +56,8 @@ struct PlannedMount {
     MountKind kind = MountKind::Other;
     MountOptions options;
     std::string jsonPath;
+    std::vector<IdMapping> uidMappings, gidMappings;  // idmap: the mapping to apply
+    int idmappedTree = -1;  // idmap: the detached, idmapped tree (idmap.hpp) to attach
 };
 
 struct PlannedDevice {

@@ -20,11 +20,18 @@ struct Root {
     bool readonly = false;
 };
 
+struct IdMapping {
+    std::uint32_t containerID = 0;
+    std::uint32_t hostID = 0;
+    std::uint32_t size = 0;
+};
+
 struct Mount {
     std::string destination;
     std::string type;  // may be empty (bind mounts)
     std::string source;
     std::vector<std::string> options;
+    std::vector<IdMapping> uidMappings, gidMappings;  // an idmapped mount's mapping
     std::string jsonPath;  // "mounts[3]", for error messages of later stages
 };
 
@@ -115,12 +122,6 @@ struct Hooks {
 struct Namespace {
     std::string type;  // pid, network, mount, ipc, uts, user, cgroup, time
     std::string path;  // empty: create a new one
-};
-
-struct IdMapping {
-    std::uint32_t containerID = 0;
-    std::uint32_t hostID = 0;
-    std::uint32_t size = 0;
 };
 
 struct TimeOffset {

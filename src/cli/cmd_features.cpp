@@ -70,18 +70,18 @@ int cmdFeatures(const GlobalOptions&, const Args& args) {
     strings(w, "hooks",
             {"prestart", "createRuntime", "createContainer", "startContainer", "poststart",
              "poststop"});
-    // What rootfs.cpp's option table and mount_attr.cpp accept (idmap/ridmap are refused).
+    // What rootfs.cpp's option table, mount_attr.cpp and idmap.cpp accept.
     w.Key("mountOptions");
     w.StartArray();
-    for (const char* o : {"async",         "atime",       "bind",        "defaults",  "dev",
-                          "diratime",      "dirsync",     "exec",        "iversion",  "lazytime",
-                          "loud",          "mand",        "noatime",     "nodev",     "nodiratime",
-                          "noexec",        "noiversion",  "nolazytime",  "nomand",    "norelatime",
-                          "nostrictatime", "nosuid",      "nosymfollow", "private",   "rbind",
-                          "relatime",      "remount",     "ro",          "rprivate",  "rshared",
-                          "rslave",        "runbindable", "rw",          "shared",    "silent",
-                          "slave",         "strictatime", "suid",        "symfollow", "sync",
-                          "tmpcopyup",     "unbindable"})
+    for (const char* o : {"async",      "atime",         "bind",        "defaults",    "dev",
+                          "diratime",   "dirsync",       "exec",        "idmap",       "iversion",
+                          "lazytime",   "loud",          "mand",        "noatime",     "nodev",
+                          "nodiratime", "noexec",        "noiversion",  "nolazytime",  "nomand",
+                          "norelatime", "nostrictatime", "nosuid",      "nosymfollow", "private",
+                          "rbind",      "relatime",      "remount",     "ro",          "rprivate",
+                          "rshared",    "rslave",        "runbindable", "rw",          "shared",
+                          "silent",     "slave",         "strictatime", "suid",        "symfollow",
+                          "sync",       "ridmap",        "tmpcopyup",   "unbindable"})
         w.String(o);
     for (const char* const* r = caprun::recursiveMountOptionNames(); *r; ++r) w.String(*r);
     w.EndArray();
@@ -135,7 +135,7 @@ int cmdFeatures(const GlobalOptions&, const Args& args) {
     enabled(w, "intelRdt", false);
     w.Key("mountExtensions");
     w.StartObject();
-    enabled(w, "idmap", false);
+    enabled(w, "idmap", true);
     w.EndObject();
     enabled(w, "netDevices", false);
     w.EndObject();  // linux

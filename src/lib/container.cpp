@@ -33,6 +33,7 @@
 #include "caprun/spec_fields.hpp"
 #include "caprun/seccomp.hpp"
 #include "caprun/lsm.hpp"
+#include "caprun/idmap.hpp"
 #include "caprun/state.hpp"
 #include "caprun/sysctl.hpp"
 #include "caprun/trace.hpp"
@@ -488,6 +489,12 @@ void sendMountSource(int sync, int initPidfd, const PlannedMount& m) {
 Created createInternal(const GlobalOptions& g, const CreateOptions& o, bool foreground,
                        StateStore& store, ContainerLock& lock) {
     Prepared prep = prepare(g, o);
+    // Idmapped trees are made here, in the host's namespaces; the init inherits the fds.
+    openIdmappedTrees(prep.rootfs);
+    struct TreeCloser {
+        RootfsPlan& r;
+        ~TreeCloser() { closeIdmappedTrees(r); }
+    } trees{prep.rootfs};
     const Process& proc = *prep.spec.process;
     if (proc.terminal && o.consoleSocket.empty() && !foreground)
         throw Error(

@@ -79,9 +79,10 @@ MountOptions parseMountOptions(const std::vector<std::string>& options,
             out.tmpcopyup = true;
             continue;
         }
-        if (o == "idmap" || o == "ridmap")
-            throw Error("config.json: " + jsonPath + ".options: \"" + o +
-                        "\" (id-mapped mounts) is not supported by caprun");
+        if (o == "idmap" || o == "ridmap") {
+            (o == "idmap" ? out.idmap : out.ridmap) = true;
+            continue;
+        }
         if (addRecursiveMountOption(o, out.recursiveAttrs)) continue;
         if (addExtraMountFlag(o, out.flags)) continue;
         bool handled = false;

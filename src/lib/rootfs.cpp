@@ -21,6 +21,7 @@
 #include <sstream>
 
 #include "caprun/error.hpp"
+#include "caprun/idmap.hpp"
 
 namespace caprun {
 
@@ -327,8 +328,11 @@ void executeMount(int rootFd, const PlannedMount& m, const RootfsPlan& plan, int
         {
             Fd fd(openInRoot(rootFd, m.destination,
                              S_ISDIR(st.st_mode) ? CreateMissing::Directory : CreateMissing::File));
-            mountOrThrow(fdPath(sourceFd), fdPath(fd.fd), nullptr,
-                         MS_BIND | (m.options.recursive ? MS_REC : 0), "", what);
+            if (m.idmappedTree >= 0)
+                attachIdmappedTree(m.idmappedTree, fd.fd, what);
+            else
+                mountOrThrow(fdPath(sourceFd), fdPath(fd.fd), nullptr,
+                             MS_BIND | (m.options.recursive ? MS_REC : 0), "", what);
         }
         unsigned long extra = m.options.flags & ~(MS_REMOUNT | MS_BIND | MS_REC);
         if (extra) {

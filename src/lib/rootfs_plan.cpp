@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "caprun/error.hpp"
+#include "caprun/idmap.hpp"
 #include "caprun/rootfs.hpp"
 
 namespace caprun {
@@ -85,6 +86,7 @@ RootfsPlan planRootfs(const Spec& spec, const std::string& bundle, bool noPivot,
                 throw Error("config.json: " + m.jsonPath +
                             ".type: missing (only bind mounts may omit it)");
         }
+        planIdmap(spec, m, newUserNamespace, pm);
         plan.mounts.push_back(std::move(pm));
     }
     plan.devices = defaultDevices();

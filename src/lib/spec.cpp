@@ -116,6 +116,8 @@ Mount parseMount(const Node& n) {
     m.type = n.optString("type").value_or("");
     m.source = n.optString("source").value_or("");
     m.options = optStrings(n, "options");
+    if (auto u = n.get("uidMappings")) m.uidMappings = parseIdMappings(*u);
+    if (auto g = n.get("gidMappings")) m.gidMappings = parseIdMappings(*g);
     return m;
 }
 

@@ -5,6 +5,7 @@
 
 #include "caprun/lsm.hpp"
 #include "caprun/error.hpp"
+#include "caprun/idmap.hpp"
 #include "caprun/process_sched.hpp"
 #include "caprun/rootfs.hpp"
 
@@ -119,9 +120,16 @@ FieldDecision dMountOptions(const Spec& s, const PlatformFacts&, const PresentFi
                                 "takes no filesystem data");
         if (bind && o.tmpcopyup)
             return decision(f, R, "tmpcopyup applies to tmpfs mounts, not to a bind");
+        bool userns = false;
+        if (s.linux)
+            for (const auto& n : s.linux->namespaces) userns |= n.type == "user";
+        if (std::string why = idmapRefusal(s, m, userns); !why.empty()) return decision(f, R, why);
         std::string why = "mount(2) flags";
         if (o.recursiveAttrs.any()) why += ", recursive options with mount_setattr(AT_RECURSIVE)";
         if (o.tmpcopyup) why += ", the directory's contents copied up into the tmpfs";
+        if (o.idmap || o.ridmap)
+            why += std::string(", idmapped (open_tree + mount_setattr MOUNT_ATTR_IDMAP") +
+                   (o.ridmap ? ", recursively)" : ")");
         if (!o.data.empty()) why += ", filesystem data \"" + o.data + "\"";
         return decision(f, A, why);
     } catch (const Error& e) {
@@ -140,10 +148,10 @@ FieldDecision dMountOptions(const Spec& s, const PlatformFacts&, const PresentFi
         "hooks." name "[].timeout", A, "part of the hook"                          \
     }
 
-#define ID_MAPPING(base, why, whole, decide)                                          \
-    {base, A, why, whole, decide}, {base "[].containerID", A, "part of the mapping"}, \
-        {base "[].hostID", A, "part of the mapping"}, {                               \
-        base "[].size", A, "part of the mapping"                                      \
+#define ID_MAPPING(base, verdict, why)                                                   \
+    {base, verdict, why, true}, {base "[].containerID", verdict, "part of the mapping"}, \
+        {base "[].hostID", verdict, "part of the mapping"}, {                            \
+        base "[].size", verdict, "part of the mapping"                                   \
     }
 
 #define BLKIO_DEVICES(name)                                                           \
@@ -159,7 +167,7 @@ FieldDecision dMountOptions(const Spec& s, const PlatformFacts&, const PresentFi
 constexpr const char* kCg =
     "written to the cgroup (check's cgroup section says what this host takes)";
 constexpr const char* kIdmap =
-    "idmapped mounts (a mount's uidMappings/gidMappings) are not implemented by caprun";
+    "the mapping of the idmapped mount (with the idmap or ridmap option; see mounts[].options)";
 constexpr const char* kOther = "for another platform; a Linux runtime does not read it";
 
 const std::vector<FieldRule> kRules = {
@@ -179,8 +187,8 @@ const std::vector<FieldRule> kRules = {
     {"mounts[].destination", A, "created inside the rootfs, resolved without leaving it"},
     {"mounts[].options", A, "", false, dMountOptions},
     {"mounts[].type", A, "the filesystem type to mount"},
-    ID_MAPPING("mounts[].uidMappings", kIdmap, true, nullptr),
-    ID_MAPPING("mounts[].gidMappings", kIdmap, true, nullptr),
+    ID_MAPPING("mounts[].uidMappings", A, kIdmap),
+    ID_MAPPING("mounts[].gidMappings", A, kIdmap),
     {"root", A, "see its fields"},
     {"root.path", A, "the rootfs (relative to the bundle)"},
     {"root.readonly", A, "the rootfs is remounted read-only after the mounts"},
@@ -240,8 +248,8 @@ const std::vector<FieldRule> kRules = {
     {"linux.netDevices", R,
      "caprun does not move host network devices into the container (not implemented)", true},
     {"linux.netDevices{}.name", R, "part of netDevices"},
-    ID_MAPPING("linux.uidMappings", "written to /proc/<pid>/uid_map", true, nullptr),
-    ID_MAPPING("linux.gidMappings", "written to /proc/<pid>/gid_map", true, nullptr),
+    ID_MAPPING("linux.uidMappings", A, "written to /proc/<pid>/uid_map"),
+    ID_MAPPING("linux.gidMappings", A, "written to /proc/<pid>/gid_map"),
     {"linux.namespaces", A, "created with clone3 or joined with setns", true},
     {"linux.namespaces[].type", A, "part of the namespace"},
     {"linux.namespaces[].path", A, "part of the namespace"},

@@ -1,0 +1,71 @@
+#!/usr/bin/env bats
+# podman with caprun for the runtime-spec fields of issue 12: `--tmpfs` (tmpcopyup: the
+# directory's files are there) and `--read-only`. podman's storage and run root are
+# private to the test; caprun's state root is its default (/run/caprun), as podman.bats
+# explains.
+
+load common
+
+setup_file() {
+    [ "$(id -u)" = 0 ] || skip "needs root"
+    command -v podman >/dev/null || skip "podman not installed (apt install podman)"
+    export T="$(mktemp -d /tmp/caprun-podman-fields.XXXXXX)"
+    export ROOTFS="$T/rootfs" STATE=/run/caprun
+    local d
+    export PREEXISTING="" STATE_BEFORE=""
+    [ -d "$STATE" ] && STATE_BEFORE="$(ls -A "$STATE" | tr '\n' ' ')"
+    for d in /run/containers /run/libpod /var/lib/containers /run/caprun; do
+        [ -e "$d" ] && PREEXISTING+="$d "
+    done
+    make_rootfs "$ROOTFS"
+    mkdir -p "$ROOTFS/seeded/deeper"
+    echo one >"$ROOTFS/seeded/a.txt"
+    echo two >"$ROOTFS/seeded/deeper/b.txt"
+    export CGROUPS_BEFORE="$(cgroup_dirs)"
+    export CALLER_OWN_CGROUPS='/libpod_parent(/conmon)?$'
+}
+
+teardown() {
+    check_cgroups_left
+}
+
+teardown_file() {
+    [ -n "${T:-}" ] || return 0
+    pm rm -af >/dev/null 2>&1 || true
+    local left d e
+    left="$(leftover_processes "$ROOTFS")"
+    if [ -d "$STATE" ]; then
+        for e in $(ls -A "$STATE"); do
+            [ "$e" = seccomp-cache ] && continue
+            [[ " $STATE_BEFORE " == *" $e "* ]] || left+=" caprun state: $e"
+        done
+    fi
+    for d in /run/containers /run/libpod /var/lib/containers /run/caprun; do
+        [[ " $PREEXISTING " == *" $d "* ]] || rm -rf "$d"
+    done
+    umount -R "$T/storage" 2>/dev/null || true
+    remove_cgroup_dirs "$(new_cgroup_dirs "$CGROUPS_BEFORE")"
+    rm -rf "$T"
+    [ -z "$left" ] || { echo "left behind: $left" >&2; return 1; }
+}
+
+pm() {
+    timeout 120 podman --root "$T/storage" --runroot "$T/runroot" --tmpdir "$T/tmp" \
+        --cgroup-manager cgroupfs --events-backend file --runtime "$CAPRUN" "$@"
+}
+
+@test "podman: run --tmpfs over a directory keeps its files (tmpcopyup)" {
+    run pm run --rm --network none --tmpfs /seeded --rootfs "$ROOTFS" \
+        /bin/sh -c 'cat /seeded/a.txt /seeded/deeper/b.txt; echo new >/seeded/c.txt && grep " /seeded " /proc/self/mountinfo'
+    [ "$status" -eq 0 ]
+    [ "${lines[0]}" = one ]
+    [ "${lines[1]}" = two ]
+    [[ "${lines[2]}" == *" - tmpfs "* ]]
+    [ ! -e "$ROOTFS/seeded/c.txt" ]
+}
+
+@test "podman: run --read-only gives a read-only root" {
+    run pm run --rm --network none --read-only --rootfs "$ROOTFS" /bin/sh -c 'touch /x && echo writable || echo readonly'
+    [ "$status" -eq 0 ]
+    [[ "$output" == *readonly* ]]
+}

@@ -5,7 +5,8 @@ cd "$(dirname "$0")/.."
 
 # Build dependencies, then what the tests drive: peers to compare with and callers.
 build_pkgs=(g++ meson ninja-build pkg-config cmake git libseccomp-dev libcap-dev rapidjson-dev
-            libspdlog-dev libboost-program-options-dev doctest-dev python3)
+            libspdlog-dev libboost-program-options-dev doctest-dev python3
+            clang libclang-rt-14-dev)  # clang + libFuzzer/sanitizer runtimes: scripts/fuzz.sh
 test_pkgs=(busybox-static bats libcap2-bin jq strace runc crun hyperfine iproute2
            containerd docker.io podman)
 

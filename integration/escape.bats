@@ -124,13 +124,13 @@ cwd_check='c=$(readlink /proc/self/cwd); [ "$(stat -c %d:%i /proc/self/cwd/)" = 
     mkdir "$BUNDLE/rootfs/race"
     cfg --arg src "$TMP/src" '.mounts += [{"destination": "/race/sub", "type": "bind", "source": $src, "options": ["rbind"]}]'
     cfg '.process.args = ["/bin/sh", "-c", "cat /race/sub/payload"]'
-    # Swaps rootfs/race between a directory and a symlink to the host dir as fast as it can.
+    # Turns rootfs/race into a directory, then a symlink to the host dir, as fast as it can
+    # (rename cannot swap a directory and a symlink: remove and recreate).
     (
         cd "$BUNDLE/rootfs"
         while [ ! -e "$TMP/stop-race" ]; do
-            mkdir -p race.d && mv -T race.d race 2>/dev/null
-            ln -sfn "$TMP/host-race" race.l && mv -T race.l race 2>/dev/null
-            rm -rf race.d
+            rm -rf race 2>/dev/null; mkdir race 2>/dev/null
+            rm -rf race 2>/dev/null; ln -s "$TMP/host-race" race 2>/dev/null
         done
     ) &
     racer=$!
@@ -151,6 +151,8 @@ cwd_check='c=$(readlink /proc/self/cwd); [ "$(stat -c %d:%i /proc/self/cwd/)" = 
     touch "$TMP/stop-race"
     wait "$racer"
     echo "# 20 creates while racing: $ok ran with the mount inside, $refused refused" >&3
+    # What the racer left in the rootfs (a symlink or a directory) stays inside it.
+    rm -rf "$BUNDLE/rootfs/race"
     [ "$(host_snapshot "$TMP/host-race")" = "$before" ]
 }
 

@@ -151,5 +151,4 @@ void HostFacts::readProcStatusCaps(HostFacts& h, std::string_view text, const st
     }
 }
 
-
 }  // namespace caprun

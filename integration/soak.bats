@@ -48,6 +48,7 @@ cycle() {
         done
         # The outcome of each cycle is in its result file.
         wait "${pids[@]}" || true
+        rm -f "$TMP/res"/*.err
         bad=$(grep -vh '^ok$' "$TMP/res"/* || true)
         [ "$(ls "$TMP/res" | wc -l)" -eq "$parallel" ] || bad+=" missing results: $(ls "$TMP/res" | wc -l) of $parallel"
         [ -z "$bad" ] || { echo "round $r: $bad" >&2; return 1; }

@@ -150,7 +150,7 @@ cwd_check='c=$(readlink /proc/self/cwd); [ "$(stat -c %d:%i /proc/self/cwd/)" = 
     done
     touch "$TMP/stop-race"
     wait "$racer" || true  # the racer's last rm or ln may have failed
-    echo "# 20 creates while racing: $ok ran with the mount inside, $refused refused" >&3
+    echo "# 20 creates while racing: $ok ran with the mount inside, $refused failed or ran after the racer moved /race" >&3
     # What the racer left in the rootfs (a symlink or a directory) stays inside it.
     rm -rf "$BUNDLE/rootfs/race"
     [ "$(host_snapshot "$TMP/host-race")" = "$before" ]

@@ -7,7 +7,8 @@ cd "$(dirname "$0")/.."
 build_pkgs=(g++ meson ninja-build pkg-config cmake git libseccomp-dev libcap-dev rapidjson-dev
             libspdlog-dev libboost-program-options-dev doctest-dev python3
             libapparmor-dev libselinux1-dev
-            libbpf-dev bpftool clang llvm)  # the last four: caprun trace (eBPF), optional
+            # caprun trace (eBPF, optional); clang with libFuzzer's runtime for scripts/fuzz.sh
+            libbpf-dev bpftool clang llvm libclang-rt-14-dev)
 test_pkgs=(busybox-static bats libcap2-bin jq strace runc crun hyperfine iproute2
            containerd docker.io podman)
 

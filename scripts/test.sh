@@ -35,6 +35,24 @@ else
     failed=$((failed + 1))
 fi
 
+# The libFuzzer targets (fuzz/), a bounded number of executions each: one test per target.
+echo "== fuzz targets (scripts/fuzz.sh --short)"
+./scripts/fuzz.sh --short > "$log_dir/fuzz.log" 2>&1
+cat "$log_dir/fuzz.log"
+p=$(grep -cE '^ok - ' "$log_dir/fuzz.log")
+f=$(grep -cE '^not ok - ' "$log_dir/fuzz.log")
+if [ "$p" -eq 0 ] && [ "$f" -eq 0 ]; then f=1; fi
+passed=$((passed + p)); failed=$((failed + f))
+
+# The unit tests and part of the integration suite once more against an ASan+UBSan build.
+echo "== sanitizers (scripts/test-sanitizers.sh)"
+./scripts/test-sanitizers.sh > "$log_dir/sanitizers.log" 2>&1
+cat "$log_dir/sanitizers.log"
+p=$(grep -cE '^ok - ' "$log_dir/sanitizers.log")
+f=$(grep -cE '^not ok - ' "$log_dir/sanitizers.log")
+if [ "$p" -eq 0 ] && [ "$f" -eq 0 ]; then f=1; fi
+passed=$((passed + p)); failed=$((failed + f))
+
 if [ "$(id -u)" -ne 0 ]; then
     echo "== integration tests need root: not run"
 else

@@ -8,6 +8,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "caprun/capabilities.hpp"
 
@@ -34,6 +35,11 @@ struct HostFacts {
     // CapAmb); cap_last_cap is the highest bit of CapBnd unless given. Securebits, kernel
     // release, rlimits and oom_score_adj are this host's (the status file has none of them).
     static HostFacts fromProcStatus(const std::string& path, std::optional<int> capLastCap);
+
+    // The parsing half of fromProcStatus: sets caps and capLastCap of `h` from the text of a
+    // status file (`path` names it in errors), leaving the other facts alone.
+    static void readProcStatusCaps(HostFacts& h, std::string_view text, const std::string& path,
+                                   std::optional<int> capLastCap);
 };
 
 // The rlimit names caprun knows, with their RLIMIT_* numbers.

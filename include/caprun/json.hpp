@@ -21,7 +21,12 @@ struct Document {
     std::shared_ptr<rapidjson::Document> doc;
 };
 
-// Parses `text`; malformed JSON throws Error "<label>: invalid JSON at line L, column C: <why>".
+// Arrays and objects nested deeper than this are refused (no OCI document needs more than
+// a handful of levels; deeper ones would only exhaust the stack of recursive walkers).
+constexpr std::size_t kMaxNesting = 256;
+
+// Parses `text`; malformed JSON throws Error "<label>: invalid JSON at line L, column C: <why>";
+// nesting deeper than kMaxNesting throws "<label>: JSON nested deeper than N levels at ...".
 Document parse(std::string_view text, std::string label);
 
 // Reads and parses a file of at most `maxBytes`. Distinct errors for a missing file, an

@@ -15,6 +15,12 @@
  *                              for it, then prints the pids of processes it adopted (their
  *                              parent died), one per line: a runtime that leaves the container
  *                              process as a direct child shows it here, no intermediate
+ *   probe exe-watch FILE       (in a container, CVE-2019-5736) until FILE exists: scans /proc
+ *                              for processes whose /proc/<pid>/exe is not one of this rootfs's
+ *                              files, tries to open it; whatever opened is held until its
+ *                              process is gone, then reopened for writing through
+ *                              /proc/self/fd. Prints {"guarded":N,"opened":N,"written":N}:
+ *                              guarded are the exe links the kernel refused (EACCES/EPERM)
  *
  * Each syscall result is "OK", or the errno name ("EPERM", "EINVAL", ...). Where the
  * harmless form fails with another errno after the permission check, that errno shows
@@ -24,6 +30,7 @@
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,6 +39,7 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
 #include <sys/wait.h>
@@ -319,6 +327,67 @@ static int subreaper(int argc, char** argv) {
     return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
+/* True when `st` is one of the two programs of the test rootfs (busybox, the probe). */
+static int own_file(const struct stat* st) {
+    const char* own[] = {"/bin/busybox", "/bin/probe"};
+    for (size_t i = 0; i < 2; i++) {
+        struct stat o;
+        if (stat(own[i], &o) == 0 && o.st_dev == st->st_dev && o.st_ino == st->st_ino) return 1;
+    }
+    return 0;
+}
+
+static int exe_watch(const char* stopfile) {
+    long guarded = 0, opened = 0, written = 0;
+    pid_t self = getpid();
+    /* Each pid is counted once. */
+    static unsigned char counted[1 << 22];
+    while (access(stopfile, F_OK) != 0) {
+        DIR* d = opendir("/proc");
+        if (d == NULL) return 1;
+        struct dirent* e;
+        while ((e = readdir(d)) != NULL) {
+            char* end;
+            long pid = strtol(e->d_name, &end, 10);
+            if (*end != '\0' || pid <= 0 || pid == self || pid >= (1 << 22)) continue;
+            if (counted[pid]) continue;
+            char path[64];
+            snprintf(path, sizeof path, "/proc/%ld/exe", pid);
+            int fd = open(path, O_RDONLY | O_CLOEXEC);
+            if (fd < 0) {
+                if (errno == EACCES || errno == EPERM) {
+                    counted[pid] = 1;
+                    guarded++;
+                }
+                continue;
+            }
+            struct stat st;
+            if (fstat(fd, &st) == 0 && own_file(&st)) {
+                close(fd);
+                continue;
+            }
+            counted[pid] = 1;
+            opened++;
+            /* The runtime's binary is held open: wait for its process to go, then try to
+             * reopen it for writing, as the exploit does. */
+            char proc[64];
+            snprintf(proc, sizeof proc, "/proc/%ld", pid);
+            for (int i = 0; i < 2000 && access(proc, F_OK) == 0; i++) usleep(1000);
+            char self_fd[64];
+            snprintf(self_fd, sizeof self_fd, "/proc/self/fd/%d", fd);
+            int w = open(self_fd, O_WRONLY | O_CLOEXEC);
+            if (w >= 0) {
+                written++;
+                close(w);
+            }
+            close(fd);
+        }
+        closedir(d);
+    }
+    printf("{\"guarded\":%ld,\"opened\":%ld,\"written\":%ld}\n", guarded, opened, written);
+    return 0;
+}
+
 int main(int argc, char** argv) {
     const char* cmd = argc > 1 ? argv[1] : "";
     if (strcmp(cmd, "") == 0) {
@@ -343,12 +412,13 @@ int main(int argc, char** argv) {
     if (strcmp(cmd, "fds") == 0) return print_fds();
     if (strcmp(cmd, "keyring") == 0) return print_session_keyring();
     if (strcmp(cmd, "subreaper") == 0 && argc > 2) return subreaper(argc - 2, argv + 2);
+    if (strcmp(cmd, "exe-watch") == 0 && argc == 3) return exe_watch(argv[2]);
     if (strcmp(cmd, "list") == 0) {
         for (size_t i = 0; i < NPROBES; i++) printf("%s\n", probes[i].name);
         return 0;
     }
     fprintf(stderr,
             "usage: probe [caps | syscalls [NAME...] | rlimit NAME | fds | list |"
-            " keyring | subreaper CMD [ARG...]]\n");
+            " keyring | subreaper CMD [ARG...] | exe-watch FILE]\n");
     return 2;
 }

@@ -75,32 +75,6 @@ void printUsage() {
 
 }  // namespace
 
-namespace caprun::cli {
-
-boost::program_options::options_description commandOptions(const std::string& cmd) {
-    boost::program_options::options_description d("Options of caprun " + cmd, 110, 55);
-    d.add_options()("help,h", "show this help");
-    return d;
-}
-
-bool printHelpIfAsked(const CommandLine& cl, const std::string& usage,
-                      const boost::program_options::options_description& desc) {
-    if (cl.vm.count("help") == 0) return false;
-    std::cout << "Usage: caprun [global options] " << usage << "\n\n" << desc << "\n";
-    return true;
-}
-
-void expectPositionals(const std::string& cmd, const CommandLine& cl, std::size_t min,
-                       std::size_t max, const std::string& what) {
-    if (cl.positionals.size() < min)
-        throw UsageError(cmd + ": missing " + what + " (see caprun " + cmd + " --help)");
-    if (cl.positionals.size() > max)
-        throw UsageError(cmd + ": unexpected argument \"" + cl.positionals[max] +
-                         "\" (see caprun " + cmd + " --help)");
-}
-
-}  // namespace caprun::cli
-
 int main(int argc, char** argv) {
     std::vector<std::string> args(argv, argv + argc);
     caprun::GlobalOptions g;

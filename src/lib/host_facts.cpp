@@ -9,6 +9,7 @@
 
 #include <cerrno>
 #include <fstream>
+#include <iterator>
 #include <sstream>
 
 #include "caprun/error.hpp"
@@ -97,9 +98,18 @@ HostFacts HostFacts::fromProcStatus(const std::string& path, std::optional<int> 
         if (err == ENOENT) throw Error("--host-status: " + path + " does not exist");
         throwSys("--host-status: reading " + path, err);
     }
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    if (in.bad()) throwSys("--host-status: reading " + path, errno);
     HostFacts h;
     probeNonCapFacts(h);
     h.source = "host status file " + path;
+    readProcStatusCaps(h, text, path, capLastCap);
+    return h;
+}
+
+void HostFacts::readProcStatusCaps(HostFacts& h, std::string_view text, const std::string& path,
+                                   std::optional<int> capLastCap) {
+    std::istringstream in{std::string(text)};
     const std::pair<const char*, CapSetKind> fields[] = {{"CapInh", CapSetKind::Inheritable},
                                                          {"CapPrm", CapSetKind::Permitted},
                                                          {"CapEff", CapSetKind::Effective},
@@ -139,7 +149,6 @@ HostFacts HostFacts::fromProcStatus(const std::string& path, std::optional<int> 
                         " has an empty CapBnd, so cap_last_cap cannot be inferred; give "
                         "--host-cap-last N");
     }
-    return h;
 }
 
 }  // namespace caprun

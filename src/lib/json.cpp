@@ -36,6 +36,29 @@ std::string childPath(const std::string& parent, std::string_view key) {
     return parent + "." + std::string(key);
 }
 
+// Offset of the first bracket that opens level kMaxNesting + 1, or npos. Brackets inside
+// strings do not count; malformed text is left for the parser to report.
+std::size_t tooDeepAt(std::string_view text) {
+    std::size_t depth = 0;
+    bool inString = false;
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        char c = text[i];
+        if (inString) {
+            if (c == '\\')
+                ++i;
+            else if (c == '"')
+                inString = false;
+        } else if (c == '"') {
+            inString = true;
+        } else if (c == '[' || c == '{') {
+            if (++depth > kMaxNesting) return i;
+        } else if ((c == ']' || c == '}') && depth > 0) {
+            --depth;
+        }
+    }
+    return std::string_view::npos;
+}
+
 }  // namespace
 
 std::string typeName(const rapidjson::Value& v) {
@@ -58,8 +81,16 @@ std::string typeName(const rapidjson::Value& v) {
 }
 
 Document parse(std::string_view text, std::string label) {
+    // RapidJSON's default parser recurses once per level, and so do the walkers over a
+    // parsed value: a hostile config nested 10^5 deep would overflow the stack. Refuse
+    // deep nesting up front and parse iteratively.
+    if (std::size_t at = tooDeepAt(text); at != std::string_view::npos) {
+        auto [line, col] = lineColumn(text, at);
+        throw Error(label + ": JSON nested deeper than " + std::to_string(kMaxNesting) +
+                    " levels at line " + std::to_string(line) + ", column " + std::to_string(col));
+    }
     auto doc = std::make_shared<rapidjson::Document>();
-    doc->Parse(text.data(), text.size());
+    doc->Parse<rapidjson::kParseIterativeFlag>(text.data(), text.size());
     if (doc->HasParseError()) {
         auto [line, col] = lineColumn(text, doc->GetErrorOffset());
         throw Error(label + ": invalid JSON at line " + std::to_string(line) + ", column " +

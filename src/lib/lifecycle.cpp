@@ -143,7 +143,27 @@ void deleteContainer(const GlobalOptions& g, const std::string& id, bool force) 
         if (force) return;
         throw Error("container " + id + " does not exist");
     }
-    ContainerState s = store.load(id);
+    ContainerState s;
+    try {
+        s = store.load(id);
+    } catch (const Error& e) {
+        if (!force) throw;
+        // state.json is truncated or corrupt: its pid and cgroup paths are lost. What runs
+        // in the cgroup create gives a container by default (caprun/<id>) is killed there;
+        // no pid is guessed, so nothing outside that cgroup is touched.
+        log::warn("delete --force " + id + ": " + e.what() +
+                  "; killing what runs in its default cgroup and removing its state");
+        s.id = id;
+        Cgroup cg = Cgroup::place(detectCgroupHost(), "", id);
+        try {
+            killEverything(s, cg);
+            cg.destroy();
+        } catch (const Error& ce) {
+            log::warn("delete --force " + id + ": " + ce.what());
+        }
+        store.remove(id);
+        return;
+    }
     ContainerStatus status = liveStatus(s);
     Cgroup cg(s.cgroupPaths, s.cgroupCreatedParents);
     if ((status == ContainerStatus::Running || status == ContainerStatus::Paused) && !force)

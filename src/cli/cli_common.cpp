@@ -1,0 +1,31 @@
+// Helpers every subcommand uses to parse its own options; apart from main.cpp so that the
+// fuzz target for the command line (fuzz/fuzz_cli.cpp) parses exactly what caprun parses.
+#include <iostream>
+
+#include "commands.hpp"
+
+namespace caprun::cli {
+
+boost::program_options::options_description commandOptions(const std::string& cmd) {
+    boost::program_options::options_description d("Options of caprun " + cmd, 110, 55);
+    d.add_options()("help,h", "show this help");
+    return d;
+}
+
+bool printHelpIfAsked(const CommandLine& cl, const std::string& usage,
+                      const boost::program_options::options_description& desc) {
+    if (cl.vm.count("help") == 0) return false;
+    std::cout << "Usage: caprun [global options] " << usage << "\n\n" << desc << "\n";
+    return true;
+}
+
+void expectPositionals(const std::string& cmd, const CommandLine& cl, std::size_t min,
+                       std::size_t max, const std::string& what) {
+    if (cl.positionals.size() < min)
+        throw UsageError(cmd + ": missing " + what + " (see caprun " + cmd + " --help)");
+    if (cl.positionals.size() > max)
+        throw UsageError(cmd + ": unexpected argument \"" + cl.positionals[max] +
+                         "\" (see caprun " + cmd + " --help)");
+}
+
+}  // namespace caprun::cli

@@ -5,9 +5,9 @@ cd "$(dirname "$0")/.."
 
 # Build dependencies, then what the tests drive: peers to compare with and callers.
 build_pkgs=(g++ meson ninja-build pkg-config cmake git libseccomp-dev libcap-dev rapidjson-dev
-            libspdlog-dev libboost-program-options-dev doctest-dev python3)
+            libspdlog-dev libboost-program-options-dev doctest-dev python3 libsystemd-dev)
 test_pkgs=(busybox-static bats libcap2-bin jq strace runc crun hyperfine iproute2
-           containerd docker.io podman)
+           containerd docker.io podman systemd-container)
 
 missing=()
 for p in "${build_pkgs[@]}" "${test_pkgs[@]}"; do

@@ -61,8 +61,8 @@ enum class CgroupManager { Cgroupfs, Systemd, Disabled };
 
 // From --systemd-cgroup / --cgroup-manager. systemd requires a running systemd
 // (`systemdRunDir`, normally /run/systemd/system, exists): without one this throws an
-// Error saying so instead of silently using cgroupfs. caprun has no systemd (D-Bus)
-// driver, so a reachable systemd is also an Error that says to use cgroupfs.
+// Error saying so instead of silently using cgroupfs; so is a caprun built without
+// libsystemd (systemd_bus.hpp).
 CgroupManager selectCgroupManager(const GlobalOptions& g,
                                   const std::string& systemdRunDir = "/run/systemd/system");
 
@@ -157,8 +157,9 @@ class Cgroup {
     // Every pid in the container's cgroup (and below), from cgroup.procs.
     std::vector<pid_t> pids() const;
 
-    // Sends `sig` to every pid in pids(); frozen containers are thawed for SIGKILL delivery
-    // by the caller (delete --force) as needed.
+    // Sends `sig` to every pid in pids(); SIGKILL goes through cgroup v2's cgroup.kill where
+    // the kernel has it. Frozen v1 containers are thawed for SIGKILL delivery by the caller
+    // (delete --force) as needed.
     void killAll(int sig) const;
 
     // Removes the directories (deepest first, retrying while the kernel still lists exiting

@@ -18,6 +18,7 @@
 
 #include "caprun/error.hpp"
 #include "caprun/log.hpp"
+#include "caprun/systemd_bus.hpp"
 
 namespace caprun {
 
@@ -229,8 +230,12 @@ CgroupManager selectCgroupManager(const GlobalOptions& g, const std::string& sys
                     " does not exist), so there is no systemd to create the container's "
                     "cgroup; run without " +
                     flag + " to use the cgroupfs manager");
-    throw Error(flag + ": caprun has no systemd (D-Bus) cgroup driver; run without " + flag +
-                " to use the cgroupfs manager (in containerd: SystemdCgroup = false)");
+    if (!systemdDriverBuilt())
+        throw Error(flag +
+                    ": caprun was built without libsystemd, so it has no systemd cgroup "
+                    "driver; rebuild with libsystemd-dev installed, or run without " +
+                    flag + " to use the cgroupfs manager (in containerd: SystemdCgroup = false)");
+    return CgroupManager::Systemd;
 }
 
 // ---- resources -> writes ---------------------------------------------------------------
@@ -828,7 +833,8 @@ Cgroup Cgroup::place(const CgroupHost& host, const std::string& cgroupsPath,
     if (path.find(':') != std::string::npos && path[0] != '/')
         throw Error("linux.cgroupsPath \"" + path +
                     "\" is in systemd's slice:prefix:name form, which needs the systemd cgroup "
-                    "manager; caprun uses cgroupfs paths (absolute or relative directories)");
+                    "manager (--systemd-cgroup); the cgroupfs manager takes absolute or "
+                    "relative directories");
     std::map<std::string, std::string> paths;
     for (const auto& m : host.mounts) {
         std::string selfKey = m.unified ? "" : (m.controllers.empty() ? "" : m.controllers[0]);
@@ -1100,6 +1106,15 @@ std::vector<pid_t> Cgroup::pids() const {
 }
 
 void Cgroup::killAll(int sig) const {
+    // cgroup v2's cgroup.kill (Linux 5.14+) kills the whole subtree at once, processes forked
+    // meanwhile and frozen ones included; the unified hierarchy holds every process, hybrid too.
+    if (sig == SIGKILL) {
+        auto it = paths_.find(kUnified);
+        if (it != paths_.end() && fileExists(it->second + "/cgroup.kill")) {
+            writeFile(it->second + "/cgroup.kill", "1", "killing every process of the container");
+            return;
+        }
+    }
     for (pid_t pid : pids())
         if (::kill(pid, sig) != 0 && errno != ESRCH)
             throwErrno("sending signal " + std::to_string(sig) + " to pid " + std::to_string(pid));

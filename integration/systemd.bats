@@ -289,3 +289,22 @@ slice_controllers() {
     [[ "$output" == *"unit:      cri-containerd-abc.scope"* ]]
     [[ "$output" == *"TasksMax=5"* ]]
 }
+
+@test "systemd: update sets unit properties, or refuses a resource without its controller by name" {
+    cfg '.linux.cgroupsPath = "system.slice:caprun:t8"'
+    caprun_sd create --bundle "$BUNDLE" t8
+    echo '{"pids": {"limit": 33}}' >"$TMP/r.json"
+    ctl=" $(slice_controllers) "
+    if [[ "$ctl" == *" pids "* ]]; then
+        caprun_sd update --resources "$TMP/r.json" t8
+        run sysctl_in systemctl show caprun-t8.scope -p TasksMax
+        [ "$output" = TasksMax=33 ]
+    else
+        run caprun_sd update --resources "$TMP/r.json" t8
+        [ "$status" -ne 0 ]
+        [[ "$output" == *"linux.resources.pids.limit needs the pids cgroup controller"* ]]
+        run sysctl_in systemctl show caprun-t8.scope -p TasksMax
+        [ "$output" != TasksMax=33 ]
+    fi
+    caprun_sd delete --force t8
+}

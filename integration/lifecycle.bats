@@ -95,6 +95,21 @@ wait_status() {
     caprun delete "$ID"
 }
 
+@test "lifecycle: kill --all KILL goes through cgroup v2's cgroup.kill, not one kill(2) per process" {
+    cfg '.process.args = ["/bin/sh", "-c", "sleep 1000 & sleep 1000 & wait"]'
+    caprun create --bundle "$BUNDLE" "$ID"
+    caprun start "$ID"
+    local dir
+    dir=$(jq -r '.cgroupPaths.unified // empty' "$ROOT/$ID/state.json")
+    [ -n "$dir" ] && [ -e "$dir/cgroup.kill" ] || { caprun delete --force "$ID"; skip "no cgroup.kill here"; }
+    run strace -f -qq -e trace=kill,openat -o "$TMP/strace" "$CAPRUN" --root "$ROOT" kill --all "$ID" KILL
+    [ "$status" -eq 0 ]
+    grep -q "cgroup.kill" "$TMP/strace"
+    ! grep -q "^[0-9]* *kill(" "$TMP/strace"
+    wait_status stopped
+    caprun delete "$ID"
+}
+
 @test "lifecycle: delete of a running container fails unless --force; --force kills and cleans" {
     sleeper
     cfg --arg p "/caprun-it/$ID" '.linux.cgroupsPath = $p'

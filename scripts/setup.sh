@@ -6,11 +6,11 @@ cd "$(dirname "$0")/.."
 # Build dependencies, then what the tests drive: peers to compare with and callers.
 build_pkgs=(g++ meson ninja-build pkg-config cmake git libseccomp-dev libcap-dev rapidjson-dev
             libspdlog-dev libboost-program-options-dev doctest-dev python3
-            libapparmor-dev libselinux1-dev
+            libapparmor-dev libselinux1-dev libsystemd-dev
             # caprun trace (eBPF, optional); clang with libFuzzer's runtime for scripts/fuzz.sh
             libbpf-dev bpftool clang llvm libclang-rt-14-dev)
 test_pkgs=(busybox-static bats libcap2-bin jq strace runc crun hyperfine iproute2
-           containerd docker.io podman)
+           containerd docker.io podman systemd-container)
 
 missing=()
 for p in "${build_pkgs[@]}" "${test_pkgs[@]}"; do

@@ -14,6 +14,7 @@
 
 #include "caprun/cgroups.hpp"
 #include "caprun/error.hpp"
+#include "caprun/systemd_bus.hpp"
 
 namespace fs = std::filesystem;
 using namespace caprun;
@@ -223,12 +224,20 @@ TEST_CASE("systemd cgroup manager without systemd is an error, not a fallback") 
     CHECK(selectCgroupManager(g, "/nonexistent") == CgroupManager::Disabled);
     g.cgroupManager = "";
     g.systemdCgroup = true;
+    // A build without libsystemd says so first (scripts/test-fallback.sh builds one).
+    const char* why = systemdDriverBuilt() ? "systemd is not running" : "built without libsystemd";
     CHECK_THROWS_WITH_AS(selectCgroupManager(g, "/nonexistent/run/systemd/system"),
-                         doctest::Contains("systemd is not running"), Error);
+                         doctest::Contains(why), Error);
     g.systemdCgroup = false;
     g.cgroupManager = "systemd";
     CHECK_THROWS_WITH_AS(selectCgroupManager(g, "/nonexistent/run/systemd/system"),
                          doctest::Contains("--cgroup-manager systemd"), Error);
+    // With a running systemd (its run directory exists) the driver is selected.
+    if (systemdDriverBuilt())
+        CHECK(selectCgroupManager(g, CAPRUN_SOURCE_DIR) == CgroupManager::Systemd);
+    else
+        CHECK_THROWS_WITH_AS(selectCgroupManager(g, CAPRUN_SOURCE_DIR),
+                             doctest::Contains("built without libsystemd"), Error);
 }
 
 TEST_CASE("resources on v1: file names, values and order") {

@@ -106,6 +106,23 @@ TEST_CASE("state.json keeps every field across a save and a load") {
     CHECK_FALSE(back.poststop[1].env.has_value());
     REQUIRE(back.poststop[2].env.has_value());
     CHECK(back.poststop[2].env->empty());
+    CHECK_FALSE(back.systemdCgroup);
+}
+
+TEST_CASE("state.json records the systemd driver's unit for delete, update and exec") {
+    ContainerState s = sample();
+    s.systemdCgroup = true;
+    s.systemdUnit = "caprun-t1.scope";
+    s.systemdUserBus = true;
+    ContainerState back = parseState(serializeState(s), "state.json");
+    CHECK(back.systemdCgroup);
+    CHECK(back.systemdUnit == "caprun-t1.scope");
+    CHECK(back.systemdUserBus);
+    CHECK_THROWS_WITH_AS(
+        parseState(R"({"caprunStateVersion":1,"id":"x","pid":1,"status":"created",)"
+                   R"("systemdCgroup":true})",
+                   "state.json"),
+        doctest::Contains("systemdUnit is missing"), Error);
 }
 
 TEST_CASE("a state.json from another state version is refused with a clear message") {

@@ -68,8 +68,8 @@ enum class CgroupManager { Cgroupfs, Systemd, Disabled };
 
 // From --systemd-cgroup / --cgroup-manager. systemd requires a running systemd
 // (`systemdRunDir`, normally /run/systemd/system, exists): without one this throws an
-// Error saying so instead of silently using cgroupfs. caprun has no systemd (D-Bus)
-// driver, so a reachable systemd is also an Error that says to use cgroupfs.
+// Error saying so instead of silently using cgroupfs; so is a caprun built without
+// libsystemd (systemd_bus.hpp).
 CgroupManager selectCgroupManager(const GlobalOptions& g,
                                   const std::string& systemdRunDir = "/run/systemd/system");
 

@@ -66,8 +66,9 @@ class Cgroup {
     // Every pid in the container's cgroup (and below), from cgroup.procs.
     std::vector<pid_t> pids() const;
 
-    // Sends `sig` to every pid in pids(); frozen containers are thawed for SIGKILL delivery
-    // by the caller (delete --force) as needed.
+    // Sends `sig` to every pid in pids(); SIGKILL goes through cgroup v2's cgroup.kill where
+    // the kernel has it. Frozen v1 containers are thawed for SIGKILL delivery by the caller
+    // (delete --force) as needed.
     void killAll(int sig) const;
 
     // Removes the directories (deepest first, retrying while the kernel still lists exiting

@@ -40,7 +40,11 @@ struct ContainerState {
     // "unified" is the cgroup v2 directory (v2 and hybrid). Empty: no cgroup (disabled).
     std::map<std::string, std::string> cgroupPaths;
     std::vector<std::string> cgroupCreatedParents;  // removed on delete when empty
+    // The systemd driver made the cgroup: the transient unit (caprun-t1.scope) delete stops
+    // and update sets properties on, over the user bus (non-root) or the system bus.
     bool systemdCgroup = false;
+    std::string systemdUnit;
+    bool systemdUserBus = false;
 
     // Namespaces of the init that exec joins: type ("pid", "mount", ...) -> path
     // (/proc/<pid>/ns/<x> or the spec's path for a shared namespace).

@@ -11,6 +11,8 @@
 #include "caprun/seccomp.hpp"
 #include "caprun/spec.hpp"
 #include "caprun/spec_fields.hpp"
+#include "caprun/systemd_bus.hpp"
+#include "caprun/systemd_cgroup.hpp"
 #include "commands.hpp"
 
 namespace caprun::cli {
@@ -64,6 +66,13 @@ int cmdCheck(const GlobalOptions& g, const Args& args) {
     };
     addCapabilitySection(report, capPlan, note);
     addSeccompSection(report, seccomp);
+    // The same planner create uses; shown whether or not systemd runs here.
+    if ((g.systemdCgroup || g.cgroupManager == "systemd") && spec.linux) {
+        const Resources* res = spec.linux->resources ? &*spec.linux->resources : nullptr;
+        addSystemdCgroupSection(
+            report, planSystemdCgroup(spec.linux->cgroupsPath, "<id>", res, spec.linux->devices,
+                                      detectSystemdHostFacts()));
+    }
 
     if (format == "json")
         std::cout << renderJson(report);

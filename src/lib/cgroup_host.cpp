@@ -9,6 +9,7 @@
 
 #include "caprun/cgroup_fs.hpp"
 #include "caprun/error.hpp"
+#include "caprun/systemd_bus.hpp"
 
 namespace caprun {
 
@@ -175,13 +176,17 @@ CgroupManager selectCgroupManager(const GlobalOptions& g, const std::string& sys
     if (!systemd) return CgroupManager::Cgroupfs;
     std::string flag =
         g.cgroupManager == "systemd" ? "--cgroup-manager systemd" : "--systemd-cgroup";
+    if (!systemdDriverBuilt())
+        throw Error(flag +
+                    ": caprun was built without libsystemd, so it has no systemd cgroup "
+                    "driver; rebuild with libsystemd-dev installed, or run without " +
+                    flag + " to use the cgroupfs manager (in containerd: SystemdCgroup = false)");
     if (!fileExists(systemdRunDir))
         throw Error(flag + ": systemd is not running on this host (" + systemdRunDir +
                     " does not exist), so there is no systemd to create the container's "
                     "cgroup; run without " +
                     flag + " to use the cgroupfs manager");
-    throw Error(flag + ": caprun has no systemd (D-Bus) cgroup driver; run without " + flag +
-                " to use the cgroupfs manager (in containerd: SystemdCgroup = false)");
+    return CgroupManager::Systemd;
 }
 
 }  // namespace caprun

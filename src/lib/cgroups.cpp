@@ -88,7 +88,8 @@ Cgroup Cgroup::place(const CgroupHost& host, const std::string& cgroupsPath,
     if (path.find(':') != std::string::npos && path[0] != '/')
         throw Error("linux.cgroupsPath \"" + path +
                     "\" is in systemd's slice:prefix:name form, which needs the systemd cgroup "
-                    "manager; caprun uses cgroupfs paths (absolute or relative directories)");
+                    "manager (--systemd-cgroup); the cgroupfs manager takes absolute or "
+                    "relative directories");
     std::map<std::string, std::string> paths;
     for (const auto& m : host.mounts) {
         std::string selfKey = m.unified ? "" : (m.controllers.empty() ? "" : m.controllers[0]);
@@ -476,6 +477,15 @@ std::vector<pid_t> Cgroup::pids() const {
 }
 
 void Cgroup::killAll(int sig) const {
+    // cgroup v2's cgroup.kill (Linux 5.14+) kills the whole subtree at once, processes forked
+    // meanwhile and frozen ones included; the unified hierarchy holds every process, hybrid too.
+    if (sig == SIGKILL) {
+        auto it = paths_.find(kUnified);
+        if (it != paths_.end() && fileExists(it->second + "/cgroup.kill")) {
+            writeFile(it->second + "/cgroup.kill", "1", "killing every process of the container");
+            return;
+        }
+    }
     for (pid_t pid : pids())
         if (::kill(pid, sig) != 0 && errno != ESRCH)
             throwErrno("sending signal " + std::to_string(sig) + " to pid " + std::to_string(pid));

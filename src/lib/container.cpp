@@ -17,6 +17,7 @@
 #include <filesystem>
 #include <map>
 
+#include "caprun/cgroup_controllers.hpp"
 #include "caprun/cgroups.hpp"
 #include "caprun/console.hpp"
 #include "caprun/error.hpp"
@@ -37,6 +38,7 @@
 #include "caprun/state.hpp"
 #include "caprun/sysctl.hpp"
 #include "caprun/trace.hpp"
+#include "caprun/systemd_bus.hpp"
 
 namespace caprun {
 
@@ -296,11 +298,20 @@ struct CreateRollback {
     pid_t pid = 0;
     Cgroup cgroup;
     bool cgroupCreated = false;
+    std::string systemdUnit;  // started by create: stopped again
+    bool systemdUser = false;
     StateStore* store = nullptr;
     std::string id;
     ~CreateRollback() {
         if (!armed) return;
         killAndReap(pid);
+        if (!systemdUnit.empty()) {
+            try {
+                stopSystemdUnit(systemdUnit, systemdUser);
+            } catch (const std::exception& e) {
+                log::warn(std::string("cleaning up after a failed create: ") + e.what());
+            }
+        }
         if (cgroupCreated) {
             try {
                 cgroup.destroy();
@@ -507,12 +518,33 @@ Created createInternal(const GlobalOptions& g, const CreateOptions& o, bool fore
     } closer{opened};
 
     auto cgroupManager = selectCgroupManager(g);
+    // Cgroup planning, before anything exists: the systemd unit, or the cgroupfs directories;
+    // on a pure v2 host every resource's controller must be available there.
     CgroupHost cgroupHost;
+    Cgroup placed;
+    std::optional<SystemdCgroupPlan> systemdPlan;
+    const Resources noResources;
+    const Resources& resources =
+        prep.spec.linux->resources ? *prep.spec.linux->resources : noResources;
     if (cgroupManager != CgroupManager::Disabled) {
         cgroupHost = detectCgroupHost();
         // Resources the host cannot take (e.g. a huge page size it lacks) fail here, before
         // anything exists; apply() plans the same again for the container's directories.
         if (prep.spec.linux->resources) planResourceWrites(*prep.spec.linux->resources, cgroupHost);
+        std::string unifiedDir;
+        if (cgroupManager == CgroupManager::Systemd) {
+            systemdPlan = planSystemdCgroup(prep.spec.linux->cgroupsPath, o.id, &resources,
+                                            prep.spec.linux->devices, detectSystemdHostFacts());
+            if (const auto* u = cgroupHost.unifiedMount())
+                unifiedDir = u->mountPoint + systemdPlan->cgroupPath;
+        } else {
+            placed = Cgroup::place(cgroupHost, prep.spec.linux->cgroupsPath, o.id);
+            if (placed.paths().count("unified")) unifiedDir = placed.paths().at("unified");
+        }
+        if (cgroupHost.layout == CgroupLayout::V2 && !unifiedDir.empty()) {
+            auto avail = availableControllers(unifiedDir);
+            checkV2Controllers(resources, avail.controllers, avail.file);
+        }
     }
 
     lock = store.createDir(o.id);
@@ -526,8 +558,8 @@ Created createInternal(const GlobalOptions& g, const CreateOptions& o, bool fore
     UniqueFd fifo(::open(fifoPath.c_str(), O_RDWR | O_CLOEXEC));
     if (fifo.fd < 0) throwErrno("opening the exec FIFO " + fifoPath);
 
-    if (cgroupManager != CgroupManager::Disabled) {
-        rollback.cgroup = Cgroup::place(cgroupHost, prep.spec.linux->cgroupsPath, o.id);
+    if (cgroupManager == CgroupManager::Cgroupfs) {
+        rollback.cgroup = placed;
         rollback.cgroup.create();
         rollback.cgroupCreated = true;
     }
@@ -550,6 +582,16 @@ Created createInternal(const GlobalOptions& g, const CreateOptions& o, bool fore
     childSock.reset();
     UniqueFd master;
 
+    if (systemdPlan) {
+        // The init waits for Go: systemd moves it into the new scope before it runs anything.
+        bool user = detectSystemdHostFacts().rootless;
+        startSystemdUnit(*systemdPlan, pid, user);
+        rollback.systemdUnit = systemdPlan->unit;
+        rollback.systemdUser = user;
+        rollback.cgroup = joinSystemdUnitCgroup(cgroupHost, *systemdPlan, pid);
+        rollback.cgroupCreated = true;
+    }
+
     ContainerState st;
     st.ociVersion = prep.spec.ociVersion;
     st.id = o.id;
@@ -563,7 +605,9 @@ Created createInternal(const GlobalOptions& g, const CreateOptions& o, bool fore
     st.status = ContainerStatus::Creating;
     st.cgroupPaths = rollback.cgroup.paths();
     st.cgroupCreatedParents = rollback.cgroup.createdParents();
-    st.systemdCgroup = false;
+    st.systemdCgroup = systemdPlan.has_value();
+    st.systemdUnit = rollback.systemdUnit;
+    st.systemdUserBus = rollback.systemdUser;
     st.namespacePaths = namespacePaths(prep.ns, pid);
     st.ownPidNamespace = prep.ns.creates(NamespaceKind::Pid);
     st.capPolicy = prep.process.policy;
@@ -577,10 +621,10 @@ Created createInternal(const GlobalOptions& g, const CreateOptions& o, bool fore
     writeIdMaps(pid, prep.ns);
     if (rollback.cgroupCreated) {
         rollback.cgroup.enter(pid);
-        if (prep.spec.linux->resources)
-            rollback.cgroup.apply(*prep.spec.linux->resources, prep.spec.linux->devices);
-        else
-            rollback.cgroup.apply(Resources{}, prep.spec.linux->devices);
+        // Under systemd only what has no unit property is written here (and the devices:
+        // caprun's filter enforces the exact rules next to systemd's allow list).
+        rollback.cgroup.apply(systemdPlan ? systemdPlan->files : resources,
+                              prep.spec.linux->devices);
     }
     sendMsg(parentSock.fd, Msg::Go);
 

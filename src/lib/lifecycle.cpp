@@ -8,10 +8,12 @@
 #include <chrono>
 #include <thread>
 
+#include "caprun/cgroup_controllers.hpp"
 #include "caprun/cgroups.hpp"
 #include "caprun/error.hpp"
 #include "caprun/hooks.hpp"
 #include "caprun/log.hpp"
+#include "caprun/systemd_bus.hpp"
 
 namespace caprun {
 
@@ -172,6 +174,8 @@ void deleteContainer(const GlobalOptions& g, const std::string& id, bool force) 
     // Created containers are deleted without --force (runc does too): the init has not run
     // user code yet. Anything still alive in the cgroup goes with it.
     killEverything(s, cg);
+    // systemd removes the scope's cgroup with the unit; what caprun made itself goes after.
+    if (s.systemdCgroup) stopSystemdUnit(s.systemdUnit, s.systemdUserBus);
     cg.destroy();
     if (!s.poststop.empty())
         runHooksLoggingFailures(HookKind::Poststop, s.poststop,
@@ -239,7 +243,30 @@ void updateContainer(const GlobalOptions& g, const std::string& id, const Resour
                       std::string(e.what()) + "); only the update's device rules apply");
         }
     }
-    cg.apply(r, devices, !r.devices.empty());
+    // On a pure v2 host a resource whose controller the container's cgroup lacks is refused
+    // before anything changes.
+    if (auto it = s.cgroupPaths.find("unified");
+        it != s.cgroupPaths.end() && s.cgroupPaths.size() == 1) {
+        auto avail = availableControllers(it->second);
+        checkV2Controllers(r, avail.controllers, avail.file);
+    }
+    if (!s.systemdCgroup) {
+        cg.apply(r, devices, !r.devices.empty());
+        return;
+    }
+    // systemd: unit properties where it has them (so a daemon-reload keeps them), files for
+    // the rest.
+    SystemdCgroupPlan plan = planSystemdUpdate(s.systemdUnit, r, devices, detectSystemdHostFacts());
+    if (r.memory && r.memory->checkBeforeUpdate.value_or(false) && r.memory->limit) {
+        // The usage check lives in apply; the same value goes to MemoryMax right after.
+        Resources check;
+        check.memory = MemoryResources{};
+        check.memory->limit = r.memory->limit;
+        check.memory->checkBeforeUpdate = true;
+        cg.apply(check, {}, false);
+    }
+    setSystemdUnitProperties(s.systemdUnit, plan.properties, s.systemdUserBus);
+    cg.apply(plan.files, devices, !r.devices.empty());
 }
 
 std::vector<ListedContainer> listContainers(const GlobalOptions& g) {

@@ -183,6 +183,12 @@ std::string serializeState(const ContainerState& s) {
     writeStringArray(w, s.cgroupCreatedParents);
     w.Key("systemdCgroup");
     w.Bool(s.systemdCgroup);
+    if (s.systemdCgroup) {
+        w.Key("systemdUnit");
+        writeString(w, s.systemdUnit);
+        w.Key("systemdUserBus");
+        w.Bool(s.systemdUserBus);
+    }
     w.Key("namespacePaths");
     writeStringMap(w, s.namespacePaths);
     w.Key("ownPidNamespace");
@@ -243,6 +249,10 @@ ContainerState parseState(std::string_view text, const std::string& label) {
     if (auto c = root.get("cgroupPaths")) s.cgroupPaths = c->asStringMap();
     if (auto c = root.get("cgroupCreatedParents")) s.cgroupCreatedParents = c->asStringArray();
     s.systemdCgroup = root.optBool("systemdCgroup").value_or(false);
+    s.systemdUnit = root.optString("systemdUnit").value_or("");
+    s.systemdUserBus = root.optBool("systemdUserBus").value_or(false);
+    if (s.systemdCgroup && s.systemdUnit.empty())
+        root.fail("systemdCgroup is true but systemdUnit is missing");
     if (auto n = root.get("namespacePaths")) s.namespacePaths = n->asStringMap();
     s.ownPidNamespace = root.optBool("ownPidNamespace").value_or(true);
     s.capPolicy = root.optString("capPolicy").value_or("");

@@ -1,4 +1,4 @@
-// The capability planner against synthetic hosts (DESIGN.md §2). Expected masks are built
+// The capability planner against synthetic hosts. Expected masks are built
 // from capability numbers here, independently of the planner's code.
 #include <doctest/doctest.h>
 

@@ -1,5 +1,5 @@
 // Applies a CapabilityPlan in the container's init just before execve, in the order of
-// DESIGN.md §2, through a narrow kernel interface so a unit test can record the calls.
+// docs/architecture.md, through a narrow kernel interface so a unit test can record the calls.
 #pragma once
 
 #include <sys/types.h>

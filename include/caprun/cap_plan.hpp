@@ -1,4 +1,4 @@
-// The capability planner (DESIGN.md §2): intersects the five requested sets with what the
+// The capability planner: intersects the five requested sets with what the
 // host offers under a strict or lenient policy, decides the rlimits and oom_score_adj that
 // need CAP_SYS_RESOURCE, and predicts the sets the process holds after execve. Pure: a
 // function of the spec, HostFacts and the policy (plus the executable's file capabilities,

@@ -1,5 +1,5 @@
 // Creating, starting, running and exec'ing into containers: the orchestration of the
-// process model (DESIGN.md §4) over the plans of the other concerns.
+// process model (docs/architecture.md) over the plans of the other concerns.
 //
 // Process model:
 // - `create` decides everything first (capability policy — strict fails here, before any

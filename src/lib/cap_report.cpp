@@ -1,4 +1,3 @@
-// Written by the lead engineer against include/caprun/cap_report.hpp; extend, do not replace.
 #include "caprun/cap_report.hpp"
 
 #include "caprun/check_report.hpp"

@@ -1,4 +1,3 @@
-// Written by the lead engineer against the header of the same name; extend, do not replace.
 #include "caprun/capabilities.hpp"
 
 #include <sys/capability.h>

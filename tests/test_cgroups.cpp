@@ -325,6 +325,7 @@ TEST_CASE("resources on v2: converted values") {
     unlimited.cpu->period = 250000;
     CgroupPlan u = planResourceWrites(unlimited, v2());
     CHECK(find(u, "memory.max")->value == "max");
+    REQUIRE(find(u, "memory.swap.max"));
     CHECK(find(u, "memory.swap.max")->value == "max");  // runc: unlimited memory -> swap too
     CHECK(find(u, "cpu.max")->value == "max 250000");
 

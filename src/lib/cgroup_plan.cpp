@@ -124,6 +124,9 @@ void planMemory(Planner& p, const MemoryResources& m) {
         else
             value = num(swap - limit);
         if (!value.empty()) p.add(place, "memory.swap.max", value, base + ".swap", true);
+    } else if (limit == -1) {
+        // runc: unlimited memory without a swap setting makes swap unlimited too.
+        p.add(place, "memory.swap.max", "max", base + ".limit", true);
     }
     if (m.kernel || m.kernelTCP)
         p.notApplied(base + ".kernel/kernelTCP",

@@ -4,7 +4,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # Build dependencies, then what the tests drive: peers to compare with and callers.
-build_pkgs=(g++ meson ninja-build pkg-config cmake git libseccomp-dev libcap-dev rapidjson-dev
+build_pkgs=(g++ clang-format meson ninja-build pkg-config cmake git libseccomp-dev libcap-dev rapidjson-dev
             libspdlog-dev libboost-program-options-dev doctest-dev python3
             libapparmor-dev libselinux1-dev libsystemd-dev
             # caprun trace (eBPF, optional); clang with libFuzzer's runtime for scripts/fuzz.sh

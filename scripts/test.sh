@@ -35,6 +35,18 @@ else
     failed=$((failed + 1))
 fi
 
+# Every C/C++ file of the repository is clang-formatted (.clang-format): one test.
+echo "== clang-format"
+unformatted=$(git ls-files '*.cpp' '*.hpp' '*.c' '*.h' | while read -r f; do
+    clang-format --dry-run -Werror "$f" >/dev/null 2>&1 || echo "$f"; done)
+if [ -z "$unformatted" ]; then
+    echo "ok - every source file is clang-formatted"
+    passed=$((passed + 1))
+else
+    echo "not ok - not clang-formatted (run clang-format -i): $(echo $unformatted)"
+    failed=$((failed + 1))
+fi
+
 # The libFuzzer targets (fuzz/), a bounded number of executions each: one test per target.
 echo "== fuzz targets (scripts/fuzz.sh --short)"
 ./scripts/fuzz.sh --short > "$log_dir/fuzz.log" 2>&1

@@ -376,13 +376,13 @@ TEST_CASE("a bind's unknown options are refused, in check and in the mount plann
 TEST_CASE("idmapped mounts: the mapping comes from the mount or the user namespace") {
     const std::string map = R"([{"containerID":0,"hostID":1000,"size":1}])";
     auto mounts = [&](const std::string& opts, const std::string& extra) {
-        return R"("mounts":[{"destination":"/m","source":"/tmp","options":)" + opts + extra +
-               "}],";
+        return R"("mounts":[{"destination":"/m","source":"/tmp","options":)" + opts + extra + "}],";
     };
     // Mappings without the option.
     Spec noOpt = parseSpec(config("", mounts(R"(["rbind"])", R"(,"uidMappings":)" + map)));
-    CHECK(planSpecFields(noOpt, noLsm()).refusalMessage() ==
-          "config.json: mounts[0].options: uidMappings/gidMappings need the idmap or ridmap option");
+    CHECK(
+        planSpecFields(noOpt, noLsm()).refusalMessage() ==
+        "config.json: mounts[0].options: uidMappings/gidMappings need the idmap or ridmap option");
     // The option with only one of the two.
     Spec half = parseSpec(config("", mounts(R"(["rbind","idmap"])", R"(,"uidMappings":)" + map)));
     CHECK_THROWS_WITH(planRootfs(half, "/b", false, false, false),
@@ -393,12 +393,14 @@ TEST_CASE("idmapped mounts: the mapping comes from the mount or the user namespa
     CHECK(planSpecFields(none, noLsm()).refuses());
     // Not a bind.
     Spec tmpfs = parseSpec(config("", R"("mounts":[{"destination":"/m","type":"tmpfs","source":"t",
-        "options":["idmap"],"uidMappings":)" + map + R"(,"gidMappings":)" + map + "}],"));
+        "options":["idmap"],"uidMappings":)" +
+                                          map + R"(,"gidMappings":)" + map + "}],"));
     CHECK(planSpecFields(tmpfs, noLsm()).refusalMessage() ==
           "config.json: mounts[0].options: idmap and ridmap apply to bind mounts only");
     // The mount's own mapping.
-    Spec own = parseSpec(config("", mounts(R"(["rbind","ridmap"])", R"(,"uidMappings":)" + map +
-                                                                        R"(,"gidMappings":)" + map)));
+    Spec own =
+        parseSpec(config("", mounts(R"(["rbind","ridmap"])",
+                                    R"(,"uidMappings":)" + map + R"(,"gidMappings":)" + map)));
     FieldPlan ok = planSpecFields(own, noLsm());
     CHECK_FALSE(ok.refuses());
     CHECK(find(ok, "mounts[0].uidMappings")->verdict == Verdict::Applied);
@@ -406,8 +408,9 @@ TEST_CASE("idmapped mounts: the mapping comes from the mount or the user namespa
     CHECK(r.mounts[0].options.ridmap);
     CHECK(r.mounts[0].uidMappings.at(0).hostID == 1000);
     // The container's user namespace mapping.
-    Spec userns = parseSpec(config("", mounts(R"(["bind","idmap"])", ""),
-                                   R"(,"uidMappings":[{"containerID":0,"hostID":100000,"size":65536}],
+    Spec userns =
+        parseSpec(config("", mounts(R"(["bind","idmap"])", ""),
+                         R"(,"uidMappings":[{"containerID":0,"hostID":100000,"size":65536}],
                                       "gidMappings":[{"containerID":0,"hostID":100000,"size":65536}])"));
     userns.linux->namespaces.push_back({"user", ""});
     CHECK_FALSE(planSpecFields(userns, noLsm()).refuses());

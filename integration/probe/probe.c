@@ -57,7 +57,9 @@ static int try_setdomainname(void) {
     return setdomainname(name, strlen(name));
 }
 
-static int try_chroot(void) { return chroot("/"); /* same root: no change */ }
+static int try_chroot(void) {
+    return chroot("/"); /* same root: no change */
+}
 
 static int try_mount(void) {
     /* A filesystem type that does not exist: the kernel checks CAP_SYS_ADMIN first (EPERM),
@@ -215,10 +217,10 @@ struct rl {
     int resource;
 };
 static const struct rl rlimits[] = {
-    {"nofile", RLIMIT_NOFILE}, {"nproc", RLIMIT_NPROC},     {"core", RLIMIT_CORE},
+    {"nofile", RLIMIT_NOFILE},   {"nproc", RLIMIT_NPROC},   {"core", RLIMIT_CORE},
     {"memlock", RLIMIT_MEMLOCK}, {"stack", RLIMIT_STACK},   {"cpu", RLIMIT_CPU},
-    {"fsize", RLIMIT_FSIZE},   {"as", RLIMIT_AS},           {"msgqueue", RLIMIT_MSGQUEUE},
-    {"nice", RLIMIT_NICE},     {"rtprio", RLIMIT_RTPRIO},   {"sigpending", RLIMIT_SIGPENDING},
+    {"fsize", RLIMIT_FSIZE},     {"as", RLIMIT_AS},         {"msgqueue", RLIMIT_MSGQUEUE},
+    {"nice", RLIMIT_NICE},       {"rtprio", RLIMIT_RTPRIO}, {"sigpending", RLIMIT_SIGPENDING},
 };
 
 static void print_limit(rlim_t v) {

@@ -337,8 +337,7 @@ std::uint64_t toRatio(std::uint64_t periodUs, std::int64_t runtimeUs) {
     if (runtimeUs < 0) return kWhole;
     if (periodUs == 0) return 0;
     auto rt = static_cast<U128>(runtimeUs) * 1000;
-    return static_cast<std::uint64_t>((rt << kBwShift) /
-                                      (static_cast<U128>(periodUs) * 1000));
+    return static_cast<std::uint64_t>((rt << kBwShift) / (static_cast<U128>(periodUs) * 1000));
 }
 
 // A share as microseconds of `periodUs`, rounded up (to_ratio rounded it down).

@@ -44,8 +44,7 @@ struct Builder {
 std::vector<SyscallCapFacts> build() {
     Builder b;
     // --- kernel modules, boot, raw I/O, accounting: capable() only ---
-    b.add({"init_module", "finit_module", "delete_module"},
-          {check({CAP_SYS_MODULE}, "", kInit)},
+    b.add({"init_module", "finit_module", "delete_module"}, {check({CAP_SYS_MODULE}, "", kInit)},
           "Kernel modules are global: no namespace can grant this.");
     b.add({"reboot"}, {check({CAP_SYS_BOOT}, "", kOwn)},
           "Checked against the user namespace owning the caller's pid namespace; in a "

@@ -41,8 +41,7 @@ struct MountOptions {
 
 // Pure. Unknown words become filesystem data, as runc does (an error for a bind, which
 // takes no data).
-MountOptions parseMountOptions(const std::vector<std::string>& options,
-                               const std::string& jsonPath = "mounts[]");
+MountOptions parseMountOptions(const std::vector<std::string>& options);
 
 // "rslave" -> MS_SLAVE|MS_REC; throws naming `what` for an unknown name.
 unsigned long propagationFlags(const std::string& name, const std::string& what);

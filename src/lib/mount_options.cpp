@@ -62,8 +62,7 @@ unsigned long propagationFlags(const std::string& name, const std::string& what)
                 "runbindable)");
 }
 
-MountOptions parseMountOptions(const std::vector<std::string>& options,
-                               const std::string& jsonPath) {
+MountOptions parseMountOptions(const std::vector<std::string>& options) {
     MountOptions out;
     std::string data;
     for (const auto& o : options) {

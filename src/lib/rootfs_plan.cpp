@@ -60,7 +60,7 @@ RootfsPlan planRootfs(const Spec& spec, const std::string& bundle, bool noPivot,
                         "\" is not an absolute path");
         pm.destination = m.destination;
         pm.type = m.type;
-        pm.options = parseMountOptions(m.options, m.jsonPath);
+        pm.options = parseMountOptions(m.options);
         if (pm.options.bind || m.type == "bind") {
             pm.kind = MountKind::Bind;
             pm.options.bind = true;

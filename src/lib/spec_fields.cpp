@@ -111,7 +111,7 @@ FieldDecision dMountOptions(const Spec& s, const PlatformFacts&, const PresentFi
     if (i >= s.mounts.size()) return decision(f, A, "");
     const Mount& m = s.mounts[i];
     try {
-        MountOptions o = parseMountOptions(m.options, m.jsonPath);
+        MountOptions o = parseMountOptions(m.options);
         bool bind = o.bind || m.type == "bind";
         if (bind && !o.data.empty())
             return decision(f, R,

@@ -499,6 +499,8 @@ void sendMountSource(int sync, int initPidfd, const PlannedMount& m) {
 
 Created createInternal(const GlobalOptions& g, const CreateOptions& o, bool foreground,
                        StateStore& store, ContainerLock& lock) {
+    // The id names the state directory and the default cgroup: refuse a bad one first.
+    StateStore::validateId(o.id);
     Prepared prep = prepare(g, o);
     // Idmapped trees are made here, in the host's namespaces; the init inherits the fds.
     openIdmappedTrees(prep.rootfs);

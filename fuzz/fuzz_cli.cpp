@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "caprun/error.hpp"
-#include "caprun/global_options.hpp"
+#include "global_options.hpp"
 #include "caprun/state.hpp"
 #include "commands.hpp"
 

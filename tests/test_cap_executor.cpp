@@ -7,36 +7,13 @@
 
 #include "caprun/cap_executor.hpp"
 #include "caprun/error.hpp"
+#include "recording_process_kernel.hpp"
 
 using namespace caprun;
 
 namespace {
 
-class RecordingKernel : public CapabilityKernel {
-  public:
-    std::vector<std::string> calls;
-    std::string failAt;  // a call prefix that throws, like the kernel refusing it
-    void record(const std::string& c) {
-        calls.push_back(c);
-        if (!failAt.empty() && c.rfind(failAt, 0) == 0)
-            throw Error(c + ": Operation not permitted");
-    }
-    void dropBounding(int cap) override { record("drop-bounding " + capabilityName(cap)); }
-    void setKeepCaps(bool on) override { record(on ? "keep-caps on" : "keep-caps off"); }
-    void setGroups(const std::vector<gid_t>& g) override {
-        std::string s = "setgroups";
-        for (auto x : g) s += " " + std::to_string(x);
-        record(s);
-    }
-    void setGid(gid_t gid) override { record("setresgid " + std::to_string(gid)); }
-    void setUid(uid_t uid) override { record("setresuid " + std::to_string(uid)); }
-    void setCaps(CapMask e, CapMask p, CapMask i) override {
-        record("capset e=" + capMaskHex(e) + " p=" + capMaskHex(p) + " i=" + capMaskHex(i));
-    }
-    void clearAmbient() override { record("ambient clear"); }
-    void raiseAmbient(int cap) override { record("ambient raise " + capabilityName(cap)); }
-    void setNoNewPrivileges() override { record("no_new_privs"); }
-};
+using RecordingKernel = testing::RecordingProcessKernel;
 
 constexpr CapMask bit(int c) {
     return CapMask{1} << c;
@@ -44,15 +21,14 @@ constexpr CapMask bit(int c) {
 
 }  // namespace
 
-TEST_CASE("executor: root plan without no_new_privs installs seccomp first") {
+TEST_CASE("executor: root plan: bounding drop, then the switch to uid 0 keeping the sets") {
     CapabilityPlan plan;
     plan.granted.bounding = plan.granted.effective = plan.granted.permitted = bit(CAP_KILL);
     User user;  // uid 0, gid 0
     RecordingKernel k;
     plan.boundingDrop = bit(CAP_CHOWN) | bit(CAP_SYS_ADMIN);
-    applyCapabilityPlan(plan, user, k, [&] { k.record("seccomp"); });
+    applyCapabilityPlan(plan, user, k);
     CHECK(k.calls == std::vector<std::string>{
-                         "seccomp",
                          "drop-bounding CAP_CHOWN",
                          "drop-bounding CAP_SYS_ADMIN",
                          "keep-caps on",
@@ -65,7 +41,7 @@ TEST_CASE("executor: root plan without no_new_privs installs seccomp first") {
                      });
 }
 
-TEST_CASE("executor: non-root plan with no_new_privs installs seccomp last") {
+TEST_CASE("executor: non-root plan: groups, gid, uid, then capset and ambient") {
     CapabilityPlan plan;
     plan.noNewPrivileges = true;
     const CapMask nbs = bit(CAP_NET_BIND_SERVICE);
@@ -76,7 +52,7 @@ TEST_CASE("executor: non-root plan with no_new_privs installs seccomp last") {
     user.additionalGids = {5, 10};
     RecordingKernel k;
     plan.boundingDrop = bit(CAP_SYS_ADMIN);
-    applyCapabilityPlan(plan, user, k, [&] { k.record("seccomp"); });
+    applyCapabilityPlan(plan, user, k);
     CHECK(k.calls == std::vector<std::string>{
                          "drop-bounding CAP_SYS_ADMIN",
                          "keep-caps on",
@@ -87,8 +63,6 @@ TEST_CASE("executor: non-root plan with no_new_privs installs seccomp last") {
                          "capset e=0000000000000400 p=0000000000000400 i=0000000000000400",
                          "ambient clear",
                          "ambient raise CAP_NET_BIND_SERVICE",
-                         "no_new_privs",
-                         "seccomp",
                      });
 }
 
@@ -97,7 +71,7 @@ TEST_CASE("executor: a failing step stops the sequence and names the step and ca
     RecordingKernel k;
     k.failAt = "drop-bounding CAP_SYS_MODULE";
     plan.boundingDrop = bit(CAP_SYS_MODULE) | bit(CAP_SYS_TIME);
-    CHECK_THROWS_WITH(applyCapabilityPlan(plan, User{}, k, nullptr),
+    CHECK_THROWS_WITH(applyCapabilityPlan(plan, User{}, k),
                       "drop-bounding CAP_SYS_MODULE: Operation not permitted");
     CHECK(k.calls.size() == 1);
 }
@@ -118,7 +92,7 @@ TEST_CASE("executor: in a new user namespace it drops what the host lacks too") 
     s.linux->namespaces = {{"user", ""}};
     CapabilityPlan plan = planCapabilities(s, host, {CapPolicy::Strict, "--cap-policy"}, {});
     RecordingKernel k;
-    applyCapabilityPlan(plan, User{}, k, nullptr);
+    applyCapabilityPlan(plan, User{}, k);
     std::vector<std::string> drops;
     for (const auto& c : k.calls)
         if (c.rfind("drop-bounding ", 0) == 0) drops.push_back(c.substr(14));
@@ -133,7 +107,7 @@ TEST_CASE("executor: in a new user namespace it drops what the host lacks too") 
     s.linux->namespaces.clear();
     CapabilityPlan outside = planCapabilities(s, host, {CapPolicy::Strict, "--cap-policy"}, {});
     RecordingKernel k2;
-    applyCapabilityPlan(outside, User{}, k2, nullptr);
+    applyCapabilityPlan(outside, User{}, k2);
     for (const auto& c : k2.calls) {
         CHECK(c != "drop-bounding CAP_SYS_RESOURCE");
         CHECK(c != "drop-bounding CAP_SYS_MODULE");

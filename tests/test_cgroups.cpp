@@ -218,7 +218,7 @@ TEST_CASE("placement: absolute, relative and default cgroupsPath") {
 }
 
 TEST_CASE("systemd cgroup manager without systemd is an error, not a fallback") {
-    GlobalOptions g;
+    RuntimeContext g;
     CHECK(selectCgroupManager(g, "/nonexistent") == CgroupManager::Cgroupfs);
     g.cgroupManager = "disabled";
     CHECK(selectCgroupManager(g, "/nonexistent") == CgroupManager::Disabled);

@@ -1,6 +1,6 @@
 #include <doctest/doctest.h>
 
-#include "caprun/global_options.hpp"
+#include "global_options.hpp"
 
 using caprun::GlobalOptions;
 using caprun::parseGlobalOptions;

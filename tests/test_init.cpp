@@ -1,5 +1,5 @@
-// What the container side is given before clone: the process plan create and exec build
-// (planProcess) and the HOME default from the container's /etc/passwd.
+// The process kernel's helpers: the HOME default from the container's /etc/passwd and
+// the executable lookup.
 #include <doctest/doctest.h>
 
 #include <linux/capability.h>
@@ -9,7 +9,7 @@
 #include <filesystem>
 
 #include "caprun/cap_plan.hpp"
-#include "caprun/init.hpp"
+#include "caprun/process_kernel.hpp"
 
 using namespace caprun;
 namespace fs = std::filesystem;
@@ -25,69 +25,7 @@ struct TempDir {
     ~TempDir() { fs::remove_all(path); }
 };
 
-// runc's default capabilities, in a new user namespace mapped 0 -> 100000.
-Spec userNamespaceSpec() {
-    const std::vector<std::string> caps = {
-        "CAP_CHOWN",   "CAP_DAC_OVERRIDE", "CAP_FSETID",           "CAP_FOWNER",
-        "CAP_MKNOD",   "CAP_NET_RAW",      "CAP_SETGID",           "CAP_SETUID",
-        "CAP_SETFCAP", "CAP_SETPCAP",      "CAP_NET_BIND_SERVICE", "CAP_SYS_CHROOT",
-        "CAP_KILL",    "CAP_AUDIT_WRITE"};
-    Spec s;
-    s.ociVersion = "1.2.0";
-    s.root.path = "rootfs";
-    Process p;
-    p.args = {"/bin/sh"};
-    p.capabilities = Capabilities{caps, caps, {}, caps, {}};
-    s.process = p;
-    s.linux.emplace();
-    s.linux->namespaces = {{"pid", ""}, {"mount", ""}, {"user", ""}};
-    s.linux->uidMappings = s.linux->gidMappings = {IdMapping{0, 100000, 65536}};
-    return s;
-}
-
-void checkSamePlan(const CapabilityPlan& a, const CapabilityPlan& b) {
-    CHECK(a.userNamespace == b.userNamespace);
-    CHECK(a.offered == b.offered);
-    CHECK(a.requested == b.requested);
-    CHECK(a.granted == b.granted);
-    CHECK(capMaskHex(a.boundingDrop) == capMaskHex(b.boundingDrop));
-    CHECK(a.predicted == b.predicted);
-    CHECK(a.dropped.size() == b.dropped.size());
-}
-
 }  // namespace
-
-TEST_CASE("planProcess plans capabilities from the whole spec, as check does (user namespace)") {
-    ::unsetenv(kCapPolicyEnv);
-    TempDir state;
-    GlobalOptions g;
-    g.command = "create";
-    const Spec spec = userNamespaceSpec();
-    const std::string rootfs = state.path + "/no-rootfs";
-    ProcessPlan created = planProcess(g, spec, *spec.process, std::nullopt, state.path, rootfs);
-    REQUIRE(created.capabilities);
-    const CapabilityPlan checked = planForContainer(spec, g, rootfs, HostFacts::probe());
-    CHECK(checked.userNamespace);
-    checkSamePlan(*created.capabilities, checked);
-    // Inside the user namespace the init starts from the full set: everything not
-    // requested is dropped from bounding, CAP_SYS_RESOURCE included whatever the host has.
-    const int last = HostFacts::probe().capLastCap;
-    CHECK(created.capabilities->offered.bounding == capsUpTo(last));
-    CHECK((created.capabilities->boundingDrop & (CapMask{1} << CAP_SYS_RESOURCE)) != 0);
-    CHECK(created.capabilities->boundingDrop ==
-          (capsUpTo(last) & ~created.capabilities->granted.bounding));
-
-    // exec: its own process in place of spec.process, linux (the user namespace) kept.
-    Process other = *spec.process;
-    other.args = {"/bin/true"};
-    other.capabilities->bounding = {"CAP_KILL"};
-    ProcessPlan exec = planProcess(g, spec, other, std::nullopt, state.path, rootfs);
-    Spec execView = spec;
-    execView.process = other;
-    checkSamePlan(*exec.capabilities, planForContainer(execView, g, rootfs, HostFacts::probe()));
-    CHECK(exec.capabilities->userNamespace);
-    CHECK(exec.capabilities->granted.bounding == (CapMask{1} << CAP_KILL));
-}
 
 TEST_CASE("HOME: the uid's home in passwd, / when there is no entry") {
     const std::string passwd =

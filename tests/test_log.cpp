@@ -6,7 +6,7 @@
 #include <regex>
 #include <sstream>
 
-#include "caprun/global_options.hpp"
+#include "global_options.hpp"
 #include "caprun/log.hpp"
 
 TEST_CASE("log: a JSON line has level, msg and time, escaped") {

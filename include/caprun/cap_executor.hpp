@@ -4,7 +4,6 @@
 
 #include <sys/types.h>
 
-#include <functional>
 #include <string>
 #include <vector>
 
@@ -44,11 +43,9 @@ class LinuxCapabilityKernel final : public CapabilityKernel {
     void setNoNewPrivileges() override;
 };
 
-// Applies user, groups and the granted sets. `installSeccomp` (may be empty) runs before any
-// capability is dropped when noNewPrivileges is off (loading a filter then needs
-// CAP_SYS_ADMIN), and as the very last step, after no_new_privs, when it is on.
-// The bounding set loses exactly plan.boundingDrop (the planner's decision).
-void applyCapabilityPlan(const CapabilityPlan& plan, const User& user, CapabilityKernel& kernel,
-                         const std::function<void()>& installSeccomp);
+// The credential steps: bounding drop (exactly plan.boundingDrop, the planner's decision),
+// keep-caps, groups, gid, uid, capset, ambient. no_new_privs and seccomp are the process
+// executor's (process_executor.hpp), which calls this at their place in the order.
+void applyCapabilityPlan(const CapabilityPlan& plan, const User& user, CapabilityKernel& kernel);
 
 }  // namespace caprun

@@ -12,7 +12,6 @@
 #include <vector>
 
 #include "caprun/capabilities.hpp"
-#include "caprun/global_options.hpp"
 #include "caprun/host_facts.hpp"
 #include "caprun/spec.hpp"
 
@@ -145,15 +144,10 @@ CapabilityPlan planCapabilities(const Spec& spec, const HostFacts& host, const P
 CapSets predictAfterExec(const CapSets& before, std::uint32_t uid, bool noNewPrivileges,
                          const ExecutableInfo& exe, unsigned securebits, int capLastCap);
 
-// run/create refuse --host-status / --host-cap-last: they only make sense for check.
-void refuseHostStatusOutsideCheck(const GlobalOptions& g, const std::string& cmd);
-
-// The host to plan for: this one, or for check the one described by --host-status.
-HostFacts hostFactsFor(const GlobalOptions& g);
-
-// The whole planning step as run/create/check do it: policy (option, annotation,
-// environment), executable inspection inside `rootfs`, plan.
-CapabilityPlan planForContainer(const Spec& spec, const GlobalOptions& g, const std::string& rootfs,
-                                const HostFacts& host);
+// The whole planning step as run/create/check do it: policy (`policyOption` from
+// --cap-policy, else the annotation, else the environment), executable inspection inside
+// `rootfs`, plan.
+CapabilityPlan planForContainer(const Spec& spec, const std::optional<std::string>& policyOption,
+                                const std::string& rootfs, const HostFacts& host);
 
 }  // namespace caprun

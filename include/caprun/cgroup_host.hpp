@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "caprun/global_options.hpp"
+#include "caprun/runtime_context.hpp"
 
 namespace caprun {
 
@@ -70,7 +70,7 @@ enum class CgroupManager { Cgroupfs, Systemd, Disabled };
 // (`systemdRunDir`, normally /run/systemd/system, exists): without one this throws an
 // Error saying so instead of silently using cgroupfs; so is a caprun built without
 // libsystemd (systemd_bus.hpp).
-CgroupManager selectCgroupManager(const GlobalOptions& g,
+CgroupManager selectCgroupManager(const RuntimeContext& g,
                                   const std::string& systemdRunDir = "/run/systemd/system");
 
 }  // namespace caprun

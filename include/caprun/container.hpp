@@ -27,11 +27,13 @@
 //   and cgroup and gets its own capability plan and seccomp filter the same way.
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
 
-#include "caprun/global_options.hpp"
+#include "caprun/process_plan.hpp"
+#include "caprun/runtime_context.hpp"
 
 namespace caprun {
 
@@ -47,16 +49,21 @@ struct CreateOptions {
     bool traceEperm = false;  // run --trace-eperm (or the annotation run.caprun.trace-eperm)
 };
 
+// The request create (and run) plans the container's init with; check plans with the same.
+// `rootfs` is the resolved root.path, `userNamespace` whether the init gets its own.
+ProcessRequest initProcessRequest(const RuntimeContext& g, const CreateOptions& o,
+                                  const std::string& rootfs, bool userNamespace);
+
 // create: returns once the init is blocked before user code and the state is "created".
-void createContainer(const GlobalOptions& g, const CreateOptions& o);
+void createContainer(const RuntimeContext& g, const CreateOptions& o);
 
 // start: releases a created container's init.
-void startContainer(const GlobalOptions& g, const std::string& id);
+void startContainer(const RuntimeContext& g, const std::string& id);
 
 // run: create + start; foreground returns the container process's exit status (128+signal
 // when killed) after deleting the container — or, with `keep`, leaving it stopped for
 // `state` and `delete`; with `detach` returns 0 once started.
-int runContainer(const GlobalOptions& g, const CreateOptions& o, bool detach, bool keep = false);
+int runContainer(const RuntimeContext& g, const CreateOptions& o, bool detach, bool keep = false);
 
 struct ExecOptions {
     std::string id;
@@ -68,8 +75,8 @@ struct ExecOptions {
     bool tty = false;
     std::vector<std::string> env;  // KEY=VALUE, added to / replacing the container's env
     std::string cwd;
-    std::string user;  // UID[:GID]
-    std::vector<std::string> additionalGids;
+    std::optional<std::uint32_t> uid, gid;  // --user UID[:GID]
+    std::vector<std::uint32_t> additionalGids;
     // --cap NAME: added to bounding, effective and permitted; never to inheritable (the
     // CVE-2022-29162 class) nor ambient.
     std::vector<std::string> capAdd;
@@ -87,6 +94,6 @@ struct Spec;
 Process execProcessSpec(const ExecOptions& o, const Spec& spec);
 
 // exec: foreground returns the process's exit status; detached returns 0 once it runs.
-int execInContainer(const GlobalOptions& g, const ExecOptions& o);
+int execInContainer(const RuntimeContext& g, const ExecOptions& o);
 
 }  // namespace caprun

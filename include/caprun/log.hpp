@@ -5,12 +5,12 @@
 
 #include <string>
 
-#include "caprun/global_options.hpp"
+#include "caprun/runtime_context.hpp"
 
 namespace caprun::log {
 
 // Sets up the process-wide logger from the global options. Safe to call once.
-void init(const GlobalOptions& opts);
+void init(const RuntimeContext& opts);
 
 void debug(const std::string& msg);
 void info(const std::string& msg);

@@ -142,4 +142,9 @@ class StateStore {
 // The user name for `uid` (or its number when it has no name), for ContainerState::owner.
 std::string ownerName(uid_t uid);
 
+// The capability policy for a later process of `st` (exec, trace): the caller's --cap-policy
+// when given, else the one the container was created with (nullopt: the usual defaults).
+std::optional<std::string> capPolicyFor(const std::optional<std::string>& option,
+                                        const ContainerState& st);
+
 }  // namespace caprun

@@ -17,7 +17,7 @@
 
 #include "caprun/cap_plan.hpp"
 #include "caprun/explain.hpp"
-#include "caprun/global_options.hpp"
+#include "caprun/runtime_context.hpp"
 #include "caprun/seccomp.hpp"
 #include "caprun/spec.hpp"
 
@@ -101,7 +101,7 @@ struct ContainerState;
 
 // The report for a container as it was created: its bundle's spec, the capability plan
 // (with the policy create decided) and its seccomp filter.
-EpermReport reportForContainer(const GlobalOptions& g, const ContainerState& st);
+EpermReport reportForContainer(const RuntimeContext& g, const ContainerState& st);
 
 // What can still be said without the tracer: for each syscall the container's plan keeps
 // denied (seccomp gates, dropped capabilities), explain's outcome and first fix.
@@ -113,7 +113,7 @@ std::string staticFallback(const Spec& spec, const CapabilityPlan& plan,
 // cannot load it logs why and the static fallback, and finish() does nothing.
 class EpermRunTrace {
   public:
-    static std::unique_ptr<EpermRunTrace> start(const GlobalOptions& g, const ContainerState& st);
+    static std::unique_ptr<EpermRunTrace> start(const RuntimeContext& g, const ContainerState& st);
     ~EpermRunTrace();
     // Stops, drains the ring buffer and prints the summary to stderr (and the --log).
     void finish();

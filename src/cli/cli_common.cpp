@@ -2,6 +2,7 @@
 // fuzz target for the command line (fuzz/fuzz_cli.cpp) parses exactly what caprun parses.
 #include <iostream>
 
+#include "caprun/host_facts.hpp"
 #include "commands.hpp"
 
 namespace caprun::cli {
@@ -26,6 +27,19 @@ void expectPositionals(const std::string& cmd, const CommandLine& cl, std::size_
     if (cl.positionals.size() > max)
         throw UsageError(cmd + ": unexpected argument \"" + cl.positionals[max] +
                          "\" (see caprun " + cmd + " --help)");
+}
+
+void refuseHostStatusOutsideCheck(const GlobalOptions& g, const std::string& cmd) {
+    if (g.hostStatus || g.hostCapLast)
+        throw UsageError(cmd +
+                         ": --host-status and --host-cap-last are only for `caprun check`: they "
+                         "plan for another host, and " +
+                         cmd + " runs the container on this one");
+}
+
+HostFacts hostFactsFor(const GlobalOptions& g) {
+    if (g.hostStatus) return HostFacts::fromProcStatus(*g.hostStatus, g.hostCapLast);
+    return HostFacts::probe();
 }
 
 }  // namespace caprun::cli

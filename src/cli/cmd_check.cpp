@@ -6,6 +6,7 @@
 #include "caprun/check_report.hpp"
 #include "caprun/log.hpp"
 #include "caprun/namespaces.hpp"
+#include "caprun/process_plan.hpp"
 #include "caprun/error.hpp"
 #include "caprun/explain.hpp"
 #include "caprun/seccomp.hpp"
@@ -41,6 +42,7 @@ int cmdCheck(const GlobalOptions& g, const Args& args) {
     const std::string bundle = cl.vm["bundle"].as<std::string>();
 
     Spec spec = loadBundleSpec(bundle);
+    if (!spec.process) throw Error("config.json: process: required to create a container");
     CheckReport report;
     addSpecSummary(report, spec, bundle);
     // The same sysctl decision as create: namespaces planned, joined paths checked.
@@ -58,7 +60,14 @@ int cmdCheck(const GlobalOptions& g, const Args& args) {
     const std::string rootfs = spec.root.path.empty() || spec.root.path.front() == '/'
                                    ? spec.root.path
                                    : bundle + "/" + spec.root.path;
-    const CapabilityPlan capPlan = planForContainer(spec, g, rootfs, hostFactsFor(g));
+    // The planner create uses, with the request create builds: check prints that plan.
+    CreateOptions o;
+    o.seccompProfile = seccompProfile;
+    ProcessRequest request = initProcessRequest(g, o, rootfs, ns.newUserNamespace());
+    request.seccompCacheRoot.clear();  // check compiles without writing the state root's cache
+    const ProcessPlan plan =
+        planProcess(spec, *spec.process, request, hostFactsFor(g), PlatformFacts::probe());
+    const CapabilityPlan& capPlan = plan.capabilities;
     const auto seccomp =
         resolveSeccomp(selectSeccomp(spec, seccompProfile), seccompHostFor(capPlan));
     const CapDropNote note = [&](const CapDrop& d) {
@@ -66,6 +75,7 @@ int cmdCheck(const GlobalOptions& g, const Args& args) {
     };
     addCapabilitySection(report, capPlan, note);
     addSeccompSection(report, seccomp);
+    addProcessSection(report, plan);
     // The same planner create uses; shown whether or not systemd runs here.
     if ((g.systemdCgroup || g.cgroupManager == "systemd") && spec.linux) {
         const Resources* res = spec.linux->resources ? &*spec.linux->resources : nullptr;
@@ -82,7 +92,7 @@ int cmdCheck(const GlobalOptions& g, const Args& args) {
     if (fields.refuses()) throw Error(fields.refusalMessage());
     // check fails exactly as create/run would: a refused sysctl, strict policy's shortfall.
     if (sysctl.refused()) throw Error(sysctl.error());
-    if (capPlan.refusesToStart()) throw Error(capPlan.shortfallMessage(note));
+    if (!plan.refusal.empty()) throw Error(plan.refusal);
     return 0;
 }
 

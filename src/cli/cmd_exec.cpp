@@ -6,6 +6,20 @@
 
 namespace caprun::cli {
 
+namespace {
+
+// A uid or gid: decimal digits, below 2^32 - 1 (which means "no id" to the kernel).
+std::optional<std::uint32_t> parseId(const std::string& text) {
+    if (text.empty() || text.size() > 10 ||
+        text.find_first_not_of("0123456789") != std::string::npos)
+        return std::nullopt;
+    const unsigned long long v = std::stoull(text);
+    if (v >= 0xffffffffULL) return std::nullopt;
+    return static_cast<std::uint32_t>(v);
+}
+
+}  // namespace
+
 namespace po = boost::program_options;
 
 int cmdExec(const GlobalOptions& g, const Args& args) {
@@ -29,7 +43,7 @@ int cmdExec(const GlobalOptions& g, const Args& args) {
     // clang-format on
     auto cl = parseCommandLine("exec", args, desc, true, 1);
     if (printHelpIfAsked(cl, "exec [options] ID [COMMAND [ARG...]]", desc)) return 0;
-    if (g.hostStatus) throw UsageError("exec: --host-status only describes a host for check");
+    refuseHostStatusOutsideCheck(g, "exec");
     expectPositionals("exec", cl, 1, static_cast<std::size_t>(-1), "container id");
     ExecOptions o;
     o.id = cl.positionals[0];
@@ -42,15 +56,35 @@ int cmdExec(const GlobalOptions& g, const Args& args) {
     if (cl.vm.count("console-socket")) o.consoleSocket = cl.vm["console-socket"].as<std::string>();
     o.tty = cl.vm.count("tty") > 0;
     if (cl.vm.count("env")) o.env = cl.vm["env"].as<std::vector<std::string>>();
+    for (const auto& e : o.env)
+        if (e.find('=') == std::string::npos)
+            throw UsageError("exec: --env \"" + e + "\": expected KEY=VALUE");
     if (cl.vm.count("cwd")) o.cwd = cl.vm["cwd"].as<std::string>();
-    if (cl.vm.count("user")) o.user = cl.vm["user"].as<std::string>();
+    if (cl.vm.count("user")) {
+        const std::string user = cl.vm["user"].as<std::string>();
+        const auto colon = user.find(':');
+        auto uid = parseId(user.substr(0, colon));
+        auto gid = colon == std::string::npos ? std::optional<std::uint32_t>(0)
+                                              : parseId(user.substr(colon + 1));
+        if (!uid || !gid)
+            throw UsageError("exec: --user \"" + user + "\": expected UID[:GID] as numbers");
+        o.uid = uid;
+        if (colon != std::string::npos) o.gid = gid;
+    }
     if (cl.vm.count("additional-gids"))
-        o.additionalGids = cl.vm["additional-gids"].as<std::vector<std::string>>();
+        for (const auto& text : cl.vm["additional-gids"].as<std::vector<std::string>>()) {
+            auto gid = parseId(text);
+            if (!gid)
+                throw UsageError("exec: --additional-gids \"" + text + "\": expected a number");
+            o.additionalGids.push_back(*gid);
+        }
     if (cl.vm.count("cap")) o.capAdd = cl.vm["cap"].as<std::vector<std::string>>();
     o.noNewPrivileges = cl.vm.count("no-new-privs") > 0;
     if (cl.vm.count("apparmor")) o.apparmorProfile = cl.vm["apparmor"].as<std::string>();
     if (cl.vm.count("process-label")) o.processLabel = cl.vm["process-label"].as<std::string>();
     o.preserveFds = cl.vm["preserve-fds"].as<unsigned>();
+    if (o.processFile.empty() && o.args.empty())
+        throw UsageError("exec: no command given (exec ID CMD... or --process FILE)");
     return execInContainer(g, o);
 }
 

@@ -71,7 +71,7 @@ int cmdExplain(const GlobalOptions& gIn, const Args& args) {
         rootfs = spec.root.path.empty() || spec.root.path.front() == '/'
                      ? spec.root.path
                      : bundle + "/" + spec.root.path;
-    CapabilityPlan plan = planForContainer(spec, g, rootfs, hostFactsFor(g));
+    CapabilityPlan plan = planForContainer(spec, g.capPolicy, rootfs, hostFactsFor(g));
     if (!policyNote.empty()) plan.policy.source = policyNote;
     const auto explained =
         explainSyscalls(spec, plan, selectSeccomp(spec, seccompProfile), syscalls);

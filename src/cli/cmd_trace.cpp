@@ -54,10 +54,9 @@ int cmdTrace(const GlobalOptions& g, const Args& args) {
     try {
         tracer = std::make_unique<EpermTracer>(cg == st.cgroupPaths.end() ? "" : cg->second);
     } catch (const Error& e) {
-        GlobalOptions g2 = g;
-        if (!g2.capPolicy && !st.capPolicy.empty()) g2.capPolicy = st.capPolicy;
         Spec spec = loadBundleSpec(st.bundle);
-        CapabilityPlan plan = planForContainer(spec, g2, st.rootfs, HostFacts::probe());
+        CapabilityPlan plan =
+            planForContainer(spec, capPolicyFor(g.capPolicy, st), st.rootfs, HostFacts::probe());
         std::cerr << "caprun: " << e.what() << "; falling back to the static explanation\n";
         std::cout << staticFallback(spec, plan, selectSeccomp(spec, st.seccompProfile)) << "\n";
         return 1;

@@ -6,7 +6,8 @@
 #include <vector>
 
 #include "caprun/container.hpp"
-#include "caprun/global_options.hpp"
+#include "caprun/host_facts.hpp"
+#include "global_options.hpp"
 
 namespace caprun::cli {
 
@@ -22,6 +23,12 @@ bool printHelpIfAsked(const CommandLine& cl, const std::string& usage,
 // Throws UsageError unless min <= positionals <= max; `what` names the missing ones.
 void expectPositionals(const std::string& cmd, const CommandLine& cl, std::size_t min,
                        std::size_t max, const std::string& what);
+
+// run/create/exec refuse --host-status / --host-cap-last: they only make sense for check.
+void refuseHostStatusOutsideCheck(const GlobalOptions& g, const std::string& cmd);
+
+// The host to plan for: this one, or for check/explain the one described by --host-status.
+HostFacts hostFactsFor(const GlobalOptions& g);
 
 int cmdSpec(const GlobalOptions& g, const Args& args);
 int cmdCheck(const GlobalOptions& g, const Args& args);

@@ -115,10 +115,8 @@ void LinuxCapabilityKernel::setNoNewPrivileges() {
         throwErrno("setting no_new_privs (PR_SET_NO_NEW_PRIVS)");
 }
 
-void applyCapabilityPlan(const CapabilityPlan& plan, const User& user, CapabilityKernel& kernel,
-                         const std::function<void()>& installSeccomp) {
+void applyCapabilityPlan(const CapabilityPlan& plan, const User& user, CapabilityKernel& kernel) {
     const CapSets& g = plan.granted;
-    if (!plan.noNewPrivileges && installSeccomp) installSeccomp();
     for (int cap : capsIn(plan.boundingDrop)) kernel.dropBounding(cap);
     // keep-caps keeps the permitted set across the switch away from uid 0.
     kernel.setKeepCaps(true);
@@ -129,10 +127,6 @@ void applyCapabilityPlan(const CapabilityPlan& plan, const User& user, Capabilit
     kernel.setCaps(g.effective, g.permitted, g.inheritable);
     kernel.clearAmbient();
     for (int cap : capsIn(g.ambient)) kernel.raiseAmbient(cap);
-    if (plan.noNewPrivileges) {
-        kernel.setNoNewPrivileges();
-        if (installSeccomp) installSeccomp();
-    }
 }
 
 }  // namespace caprun

@@ -535,22 +535,9 @@ CapabilityPlan planCapabilities(const Spec& spec, const HostFacts& host, const P
     return plan;
 }
 
-void refuseHostStatusOutsideCheck(const GlobalOptions& g, const std::string& cmd) {
-    if (g.hostStatus || g.hostCapLast)
-        throw UsageError(cmd +
-                         ": --host-status and --host-cap-last are only for `caprun check`: they "
-                         "plan for another host, and " +
-                         cmd + " runs the container on this one");
-}
-
-HostFacts hostFactsFor(const GlobalOptions& g) {
-    if (g.hostStatus) return HostFacts::fromProcStatus(*g.hostStatus, g.hostCapLast);
-    return HostFacts::probe();
-}
-
-CapabilityPlan planForContainer(const Spec& spec, const GlobalOptions& g, const std::string& rootfs,
-                                const HostFacts& host) {
-    PolicyChoice policy = resolvePolicy(g.capPolicy, spec.annotations, std::getenv(kCapPolicyEnv));
+CapabilityPlan planForContainer(const Spec& spec, const std::optional<std::string>& policyOption,
+                                const std::string& rootfs, const HostFacts& host) {
+    PolicyChoice policy = resolvePolicy(policyOption, spec.annotations, std::getenv(kCapPolicyEnv));
     ExecutableInfo exe;
     if (spec.process) exe = inspectExecutable(*spec.process, rootfs);
     return planCapabilities(spec, host, policy, exe);

@@ -170,7 +170,7 @@ CgroupHost detectCgroupHost() {
     return host;
 }
 
-CgroupManager selectCgroupManager(const GlobalOptions& g, const std::string& systemdRunDir) {
+CgroupManager selectCgroupManager(const RuntimeContext& g, const std::string& systemdRunDir) {
     if (g.cgroupManager == "disabled") return CgroupManager::Disabled;
     bool systemd = g.systemdCgroup || g.cgroupManager == "systemd";
     if (!systemd) return CgroupManager::Cgroupfs;

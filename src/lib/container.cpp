@@ -21,12 +21,13 @@
 #include "caprun/cgroups.hpp"
 #include "caprun/console.hpp"
 #include "caprun/error.hpp"
-#include "caprun/global_options.hpp"
+#include "caprun/runtime_context.hpp"
 #include "caprun/json.hpp"
 #include "caprun/keyring.hpp"
 #include "caprun/lifecycle.hpp"
 #include "caprun/hooks.hpp"
-#include "caprun/init.hpp"
+#include "caprun/process_kernel.hpp"
+#include "caprun/process_plan.hpp"
 #include "caprun/log.hpp"
 #include "caprun/namespaces.hpp"
 #include "caprun/rootfs.hpp"
@@ -260,7 +261,25 @@ struct Prepared {
     std::optional<std::string> seccompProfile;  // --seccomp-profile, a path made absolute
 };
 
-Prepared prepare(const GlobalOptions& g, const CreateOptions& o) {
+}  // namespace
+
+ProcessRequest initProcessRequest(const RuntimeContext& g, const CreateOptions& o,
+                                  const std::string& rootfs, bool userNamespace) {
+    ProcessRequest request;
+    request.role = ProcessRole::Init;
+    request.capPolicy = g.capPolicy;
+    request.seccompProfile = o.seccompProfile;
+    request.seccompCacheRoot = g.root;
+    request.rootfs = rootfs;
+    if (!o.noNewKeyring && !o.id.empty()) request.sessionKeyring = sessionKeyringName(o.id);
+    request.userNamespace = userNamespace;
+    request.preserveFds = o.preserveFds;
+    return request;
+}
+
+namespace {
+
+Prepared prepare(const RuntimeContext& g, const CreateOptions& o) {
     Prepared p;
     p.bundle = absolutePath(o.bundle);
     p.spec = loadBundleSpec(p.bundle);
@@ -283,12 +302,13 @@ Prepared prepare(const GlobalOptions& g, const CreateOptions& o) {
         throw Error("config.json: root.path: the rootfs " + p.rootfs.rootfs +
                     " is not a directory");
     // Capability policy and plan, rlimits, seccomp: strict policy fails here.
-    p.process = planProcess(g, p.spec, *p.spec.process, o.seccompProfile, g.root, p.rootfs.rootfs);
     p.seccompProfile = o.seccompProfile;
     if (p.seccompProfile && *p.seccompProfile != "default" && *p.seccompProfile != "unconfined")
         p.seccompProfile = absolutePath(*p.seccompProfile);  // exec reuses it from elsewhere
-    if (!o.noNewKeyring) p.process.setup.sessionKeyring = sessionKeyringName(o.id);
-    p.process.setup.userNamespace = p.ns.newUserNamespace();
+    p.process = planProcess(p.spec, *p.spec.process,
+                            initProcessRequest(g, o, p.rootfs.rootfs, p.ns.newUserNamespace()),
+                            HostFacts::probe(), PlatformFacts::probe());
+    requireStartable(p.process);
     return p;
 }
 
@@ -348,7 +368,6 @@ struct ChildContext {
     int fifo;
     bool terminal;
     std::optional<ConsoleSize> consoleSize;
-    unsigned preserveFds;
     bool foreground;
 };
 
@@ -377,6 +396,36 @@ int receiveMountSource(int sync, std::size_t index) {
     }
     return fd;
 }
+
+// The init's process kernel: the NOTIFY listener goes to the runtime over the sync socket;
+// once set up it reports ready and waits for `start` on the exec FIFO, then runs the
+// startContainer hooks.
+class InitProcessKernel final : public LinuxProcessKernel {
+  public:
+    InitProcessKernel(const ChildContext& c, std::string startState)
+        : c_(c), startState_(std::move(startState)) {}
+    void handOffSeccompListener(int fd) override {
+        sendMsgWithFd(c_.sync, Msg::SeccompListener, fd);
+        ::close(fd);
+    }
+    void awaitStart() override {
+        if (!c_.foreground) ::prctl(PR_SET_PDEATHSIG, 0);
+        sendMsg(c_.sync, Msg::Ready);
+        ::close(c_.sync);
+        char byte;
+        ssize_t n;
+        do {
+            n = ::read(c_.fifo, &byte, 1);
+        } while (n < 0 && errno == EINTR);
+        if (n != 1) ::_exit(1);
+        ::close(c_.fifo);
+        runHooks(HookKind::StartContainer, c_.prep->spec.hooks.startContainer, startState_);
+    }
+
+  private:
+    const ChildContext& c_;
+    std::string startState_;
+};
 
 [[noreturn]] void childMain(const ChildContext& c) {
     try {
@@ -407,31 +456,9 @@ int receiveMountSource(int sync, std::size_t index) {
         applySysctls(c.prep->sysctl);
         protectRootfs(c.prep->rootfs);
 
-        ProcessSetup setup = c.prep->process.setup;
-        setup.preserveFds = c.preserveFds;
-        if (c.terminal) setup.terminalSlave = openContainerPty(c.sync, c.consoleSize);
-        *setup.seccompListenerSink = [&c](int fd) {
-            sendMsgWithFd(c.sync, Msg::SeccompListener, fd);
-            ::close(fd);
-        };
-        if (c.prep->ns.creates(NamespaceKind::Uts)) {
-            if (!c.prep->spec.hostname.empty()) setup.hostname = c.prep->spec.hostname;
-            if (!c.prep->spec.domainname.empty()) setup.domainname = c.prep->spec.domainname;
-        }
-        std::string executable = prepareProcess(setup);
-        if (!c.foreground) ::prctl(PR_SET_PDEATHSIG, 0);
-        sendMsg(c.sync, Msg::Ready);
-        ::close(c.sync);
-
-        char byte;
-        ssize_t n;
-        do {
-            n = ::read(c.fifo, &byte, 1);
-        } while (n < 0 && errno == EINTR);
-        if (n != 1) ::_exit(1);
-        ::close(c.fifo);
-        runHooks(HookKind::StartContainer, c.prep->spec.hooks.startContainer, startState);
-        execProcess(setup, executable);
+        InitProcessKernel kernel(c, startState);
+        int slave = c.terminal ? openContainerPty(c.sync, c.consoleSize) : -1;
+        applyProcessPlan(c.prep->process, kernel, slave);
     } catch (const std::exception& e) {
         try {
             sendMsg(c.sync, Msg::Failed, e.what());
@@ -497,7 +524,7 @@ void sendMountSource(int sync, int initPidfd, const PlannedMount& m) {
                     std::to_string(waitStatusToExitCode(status)) + ")");
 }
 
-Created createInternal(const GlobalOptions& g, const CreateOptions& o, bool foreground,
+Created createInternal(const RuntimeContext& g, const CreateOptions& o, bool foreground,
                        StateStore& store, ContainerLock& lock) {
     // The id names the state directory and the default cgroup: refuse a bad one first.
     StateStore::validateId(o.id);
@@ -575,8 +602,7 @@ Created createInternal(const GlobalOptions& g, const CreateOptions& o, bool fore
     pid_t pid = cloneInNamespaces(prep.ns, opened, prep.ns.cloneFlags, &pidfd);
     if (pid == 0) {
         ::close(sv[0]);
-        ChildContext c{&prep,         &opened,          sv[1],         fifo.fd,
-                       proc.terminal, proc.consoleSize, o.preserveFds, foreground};
+        ChildContext c{&prep, &opened, sv[1], fifo.fd, proc.terminal, proc.consoleSize, foreground};
         childMain(c);
     }
     UniqueFd pidfdHolder(pidfd);
@@ -613,7 +639,7 @@ Created createInternal(const GlobalOptions& g, const CreateOptions& o, bool fore
     st.namespacePaths = namespacePaths(prep.ns, pid);
     st.ownPidNamespace = prep.ns.creates(NamespaceKind::Pid);
     st.capPolicy = prep.process.policy;
-    st.sessionKeyring = prep.process.setup.sessionKeyring;
+    st.sessionKeyring = prep.process.sessionKeyring;
     st.seccompProfile = prep.seccompProfile;
     st.terminal = proc.terminal;
     st.poststop = prep.spec.hooks.poststop;
@@ -676,9 +702,9 @@ Created createInternal(const GlobalOptions& g, const CreateOptions& o, bool fore
         }
         if (type == Msg::SeccompListener && passedFd.fd >= 0) {
             // The agent gets the listener while the container is "creating".
-            const ProcessSetup& ps = prep.process.setup;
-            sendSeccompListener(ps.seccompListenerPath, passedFd.fd,
-                                seccompListenerMessage(pid, ps.seccompListenerMetadata,
+            const CompiledSeccomp& filter = prep.process.seccomp.compiled;
+            sendSeccompListener(filter.listenerPath, passedFd.fd,
+                                seccompListenerMessage(pid, filter.listenerMetadata,
                                                        stateJson(st, ContainerStatus::Creating)));
             continue;
         }
@@ -740,12 +766,25 @@ void releaseInit(StateStore& store, ContainerState& st) {
 
 struct ExecChildContext {
     const std::vector<OpenedNamespace>* opened;
-    const ProcessSetup* setup;
+    const ProcessPlan* plan;
     int sync;
     bool terminal;
     std::optional<ConsoleSize> consoleSize;
     bool foreground;
     int initRoot = -1;  // no mount namespace of its own: the init's root, to chroot into
+};
+
+// An exec'd process does not wait for start; a detached one stops dying with the runtime.
+// The sync socket is close-on-exec: the runtime sees EOF once execve succeeded.
+class ExecProcessKernel final : public LinuxProcessKernel {
+  public:
+    explicit ExecProcessKernel(bool foreground) : foreground_(foreground) {}
+    void awaitStart() override {
+        if (!foreground_) ::prctl(PR_SET_PDEATHSIG, 0);
+    }
+
+  private:
+    bool foreground_;
 };
 
 [[noreturn]] void execChildMain(const ExecChildContext& c) {
@@ -754,18 +793,16 @@ struct ExecChildContext {
         joinNamespaces(*c.opened);
         if (c.initRoot >= 0 && (::fchdir(c.initRoot) < 0 || ::chroot(".") < 0 || ::chdir("/") < 0))
             throwErrno("entering the container's root (chroot)");
-        ProcessSetup setup = *c.setup;
         // Its own session and process group, as runc does for every process: the runtime's
         // group is outside the pid namespace (seen as 0). With a terminal,
         // makeControllingTerminal does the setsid.
+        int slave = -1;
         if (c.terminal)
-            setup.terminalSlave = openContainerPty(c.sync, c.consoleSize);
+            slave = openContainerPty(c.sync, c.consoleSize);
         else if (::setsid() < 0)
             throwErrno("starting a new session for the exec'd process (setsid)");
-        std::string executable = prepareProcess(setup);
-        if (!c.foreground) ::prctl(PR_SET_PDEATHSIG, 0);
-        // The sync socket is close-on-exec: the runtime sees EOF once execve succeeded.
-        execProcess(setup, executable);
+        ExecProcessKernel kernel(c.foreground);
+        applyProcessPlan(*c.plan, kernel, slave);
     } catch (const std::exception& e) {
         try {
             sendMsg(c.sync, Msg::Failed, e.what());
@@ -793,7 +830,7 @@ Process execProcessSpec(const ExecOptions& o, const Spec& spec) {
     for (const auto& e : o.env) {
         auto eq = e.find('=');
         if (eq == std::string::npos)
-            throw UsageError("exec: --env \"" + e + "\": expected KEY=VALUE");
+            throw Error("exec: environment entry \"" + e + "\": expected KEY=VALUE");
         std::string key = e.substr(0, eq + 1);
         bool replaced = false;
         for (auto& cur : p.env)
@@ -804,23 +841,10 @@ Process execProcessSpec(const ExecOptions& o, const Spec& spec) {
         if (!replaced) p.env.push_back(e);
     }
     if (!o.cwd.empty()) p.cwd = o.cwd;
-    if (!o.user.empty()) {
-        auto colon = o.user.find(':');
-        try {
-            p.user.uid = static_cast<std::uint32_t>(std::stoul(o.user.substr(0, colon)));
-            if (colon != std::string::npos)
-                p.user.gid = static_cast<std::uint32_t>(std::stoul(o.user.substr(colon + 1)));
-        } catch (const std::exception&) {
-            throw UsageError("exec: --user \"" + o.user + "\": expected UID[:GID] as numbers");
-        }
-    }
-    for (const auto& g : o.additionalGids) {
-        try {
-            p.user.additionalGids.push_back(static_cast<std::uint32_t>(std::stoul(g)));
-        } catch (const std::exception&) {
-            throw UsageError("exec: --additional-gids \"" + g + "\": expected a number");
-        }
-    }
+    if (o.uid) p.user.uid = *o.uid;
+    if (o.gid) p.user.gid = *o.gid;
+    p.user.additionalGids.insert(p.user.additionalGids.end(), o.additionalGids.begin(),
+                                 o.additionalGids.end());
     if (!o.capAdd.empty()) {
         if (!p.capabilities) p.capabilities = Capabilities{};
         for (const auto& c : o.capAdd) {
@@ -832,18 +856,17 @@ Process execProcessSpec(const ExecOptions& o, const Spec& spec) {
     if (o.noNewPrivileges) p.noNewPrivileges = true;
     if (!o.apparmorProfile.empty()) p.apparmorProfile = o.apparmorProfile;
     if (!o.processLabel.empty()) p.selinuxLabel = o.processLabel;
-    if (p.args.empty())
-        throw UsageError("exec: no command given (exec ID CMD... or --process FILE)");
+    if (p.args.empty()) throw Error("exec: " + o.processFile + ": process.args is empty");
     return p;
 }
 
-void createContainer(const GlobalOptions& g, const CreateOptions& o) {
+void createContainer(const RuntimeContext& g, const CreateOptions& o) {
     StateStore store(g.root);
     ContainerLock lock;
     createInternal(g, o, false, store, lock);
 }
 
-void startContainer(const GlobalOptions& g, const std::string& id) {
+void startContainer(const RuntimeContext& g, const std::string& id) {
     StateStore store(g.root);
     ContainerLock lock = store.lockContainer(id);
     ContainerState st = store.load(id);
@@ -854,7 +877,7 @@ void startContainer(const GlobalOptions& g, const std::string& id) {
     releaseInit(store, st);
 }
 
-int runContainer(const GlobalOptions& g, const CreateOptions& o, bool detach, bool keep) {
+int runContainer(const RuntimeContext& g, const CreateOptions& o, bool detach, bool keep) {
     StateStore store(g.root);
     ContainerLock lock;
     Created c = createInternal(g, o, !detach, store, lock);
@@ -907,8 +930,8 @@ int runContainer(const GlobalOptions& g, const CreateOptions& o, bool detach, bo
 
 namespace caprun {
 
-int execInContainer(const GlobalOptions& gIn, const ExecOptions& o) {
-    StateStore store(gIn.root);
+int execInContainer(const RuntimeContext& g, const ExecOptions& o) {
+    StateStore store(g.root);
     ContainerState st;
     {
         ContainerLock lock = store.lockContainer(o.id);
@@ -919,12 +942,16 @@ int execInContainer(const GlobalOptions& gIn, const ExecOptions& o) {
         throw Error("cannot exec in container " + o.id + ": it is " + statusName(live));
     Spec spec = loadBundleSpec(st.bundle);
     Process proc = execProcessSpec(o, spec);
-    GlobalOptions g = gIn;
-    if (!g.capPolicy && !st.capPolicy.empty()) g.capPolicy = st.capPolicy;
-    ProcessPlan plan = planProcess(g, spec, proc, st.seccompProfile, g.root);
-    plan.setup.preserveFds = o.preserveFds;
-    plan.setup.sessionKeyring = st.sessionKeyring;
-    plan.setup.userNamespace = st.namespacePaths.count("user") > 0;
+    ProcessRequest request;
+    request.role = ProcessRole::Exec;
+    request.capPolicy = capPolicyFor(g.capPolicy, st);
+    request.seccompProfile = st.seccompProfile;
+    request.seccompCacheRoot = g.root;
+    request.sessionKeyring = st.sessionKeyring;
+    request.userNamespace = st.namespacePaths.count("user") > 0;
+    request.preserveFds = o.preserveFds;
+    ProcessPlan plan = planProcess(spec, proc, request, HostFacts::probe(), PlatformFacts::probe());
+    requireStartable(plan);
 
     if (proc.terminal && o.consoleSocket.empty() && o.detach)
         throw Error("exec: a terminal with --detach needs --console-socket");
@@ -967,8 +994,8 @@ int execInContainer(const GlobalOptions& gIn, const ExecOptions& o) {
     pid_t pid = cloneInNamespaces(joinPlan, opened, 0, &pidfd);
     if (pid == 0) {
         ::close(sv[0]);
-        ExecChildContext c{&opened,          &plan.setup, sv[1],      proc.terminal,
-                           proc.consoleSize, !o.detach,   initRoot.fd};
+        ExecChildContext c{&opened,          &plan,     sv[1],      proc.terminal,
+                           proc.consoleSize, !o.detach, initRoot.fd};
         execChildMain(c);
     }
     UniqueFd pidfdHolder(pidfd);
@@ -976,7 +1003,7 @@ int execInContainer(const GlobalOptions& gIn, const ExecOptions& o) {
     UniqueFd master;
     try {
         // execCPUAffinity.initial: where the process runs until it is in the cgroup.
-        if (const auto& cpus = plan.setup.attrs.affinityInitial; !cpus.empty())
+        if (const auto& cpus = plan.attrs.affinityInitial; !cpus.empty())
             if (systemProcessAttrOps().setAffinity(pid, cpus) != 0)
                 throwErrno("setting process.execCPUAffinity.initial (sched_setaffinity)");
         Cgroup cg(st.cgroupPaths);

@@ -99,12 +99,12 @@ int parseSignal(const std::string& text) {
     throw Error("invalid signal \"" + text + "\": not a signal name or number");
 }
 
-std::string containerStateJson(const GlobalOptions& g, const std::string& id) {
+std::string containerStateJson(const RuntimeContext& g, const std::string& id) {
     StateStore store(g.root);
     return stateJson(store.load(id));
 }
 
-void killContainer(const GlobalOptions& g, const std::string& id, int sig, bool all) {
+void killContainer(const RuntimeContext& g, const std::string& id, int sig, bool all) {
     StateStore store(g.root);
     auto lock = store.lockContainer(id);
     ContainerState s = store.load(id);
@@ -128,7 +128,7 @@ void killContainer(const GlobalOptions& g, const std::string& id, int sig, bool 
     if (sig == SIGKILL && status == ContainerStatus::Paused && !cg.empty()) cg.thaw();
 }
 
-void deleteContainer(const GlobalOptions& g, const std::string& id, bool force) {
+void deleteContainer(const RuntimeContext& g, const std::string& id, bool force) {
     StateStore store(g.root);
     StateStore::validateId(id);
     ContainerLock lock;
@@ -138,32 +138,39 @@ void deleteContainer(const GlobalOptions& g, const std::string& id, bool force) 
         if (force) return;
         throw;
     }
-    if (!store.exists(id)) {
-        // A directory without state.json: a create that died half-way. Nothing else can
-        // refer to it; remove it (as runc does).
+    // Without a readable state.json the pid and cgroup paths are lost. What runs in the
+    // cgroup create gives a container by default (caprun/<id>) is killed there and that
+    // cgroup removed; no pid is guessed, so nothing outside that cgroup is touched.
+    auto removeWithDefaultCgroup = [&] {
+        ContainerState lost;
+        lost.id = id;
+        Cgroup cg = Cgroup::place(detectCgroupHost(), "", id);
+        try {
+            killEverything(lost, cg);
+            cg.destroy();
+        } catch (const Error& ce) {
+            log::warn("delete --force " + id + ": " + ce.what());
+        }
         store.remove(id);
-        if (force) return;
-        throw Error("container " + id + " does not exist");
+    };
+    if (!store.exists(id)) {
+        // A directory without state.json: a create that died half-way, possibly after it
+        // made the cgroup. Nothing else can refer to it; remove it (as runc does).
+        if (!force) {
+            store.remove(id);
+            throw Error("container " + id + " does not exist");
+        }
+        removeWithDefaultCgroup();
+        return;
     }
     ContainerState s;
     try {
         s = store.load(id);
     } catch (const Error& e) {
         if (!force) throw;
-        // state.json is truncated or corrupt: its pid and cgroup paths are lost. What runs
-        // in the cgroup create gives a container by default (caprun/<id>) is killed there;
-        // no pid is guessed, so nothing outside that cgroup is touched.
         log::warn("delete --force " + id + ": " + e.what() +
                   "; killing what runs in its default cgroup and removing its state");
-        s.id = id;
-        Cgroup cg = Cgroup::place(detectCgroupHost(), "", id);
-        try {
-            killEverything(s, cg);
-            cg.destroy();
-        } catch (const Error& ce) {
-            log::warn("delete --force " + id + ": " + ce.what());
-        }
-        store.remove(id);
+        removeWithDefaultCgroup();
         return;
     }
     ContainerStatus status = liveStatus(s);
@@ -183,7 +190,7 @@ void deleteContainer(const GlobalOptions& g, const std::string& id, bool force) 
     store.remove(id);
 }
 
-std::vector<pid_t> containerPids(const GlobalOptions& g, const std::string& id) {
+std::vector<pid_t> containerPids(const RuntimeContext& g, const std::string& id) {
     StateStore store(g.root);
     ContainerState s = store.load(id);
     Cgroup cg(s.cgroupPaths);
@@ -193,7 +200,7 @@ std::vector<pid_t> containerPids(const GlobalOptions& g, const std::string& id) 
     return {};
 }
 
-void pauseContainer(const GlobalOptions& g, const std::string& id) {
+void pauseContainer(const RuntimeContext& g, const std::string& id) {
     StateStore store(g.root);
     auto lock = store.lockContainer(id);
     ContainerState s = store.load(id);
@@ -208,7 +215,7 @@ void pauseContainer(const GlobalOptions& g, const std::string& id) {
     store.save(s);
 }
 
-void resumeContainer(const GlobalOptions& g, const std::string& id) {
+void resumeContainer(const RuntimeContext& g, const std::string& id) {
     StateStore store(g.root);
     auto lock = store.lockContainer(id);
     ContainerState s = store.load(id);
@@ -222,7 +229,7 @@ void resumeContainer(const GlobalOptions& g, const std::string& id) {
     store.save(s);
 }
 
-void updateContainer(const GlobalOptions& g, const std::string& id, const Resources& r) {
+void updateContainer(const RuntimeContext& g, const std::string& id, const Resources& r) {
     StateStore store(g.root);
     auto lock = store.lockContainer(id);
     ContainerState s = store.load(id);
@@ -269,7 +276,7 @@ void updateContainer(const GlobalOptions& g, const std::string& id, const Resour
     cg.apply(plan.files, devices, !r.devices.empty());
 }
 
-std::vector<ListedContainer> listContainers(const GlobalOptions& g) {
+std::vector<ListedContainer> listContainers(const RuntimeContext& g) {
     StateStore store(g.root);
     std::vector<ListedContainer> out;
     for (auto& s : store.list()) {

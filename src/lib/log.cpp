@@ -101,7 +101,7 @@ std::string nowRfc3339() {
     return buf;
 }
 
-void init(const GlobalOptions& opts) {
+void init(const RuntimeContext& opts) {
     std::vector<spdlog::sink_ptr> sinks;
     auto stderrSink = std::make_shared<FdSink>(STDERR_FILENO, LineStyle::Stderr, false);
     if (!opts.logFile.empty()) {

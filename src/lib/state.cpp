@@ -494,4 +494,11 @@ std::string ownerName(uid_t uid) {
     return std::to_string(uid);
 }
 
+std::optional<std::string> capPolicyFor(const std::optional<std::string>& option,
+                                        const ContainerState& st) {
+    if (option) return option;
+    if (!st.capPolicy.empty()) return st.capPolicy;
+    return std::nullopt;
+}
+
 }  // namespace caprun

@@ -14,11 +14,10 @@
 
 namespace caprun {
 
-EpermReport reportForContainer(const GlobalOptions& gIn, const ContainerState& st) {
-    GlobalOptions g = gIn;
-    if (!g.capPolicy && !st.capPolicy.empty()) g.capPolicy = st.capPolicy;
+EpermReport reportForContainer(const RuntimeContext& g, const ContainerState& st) {
     Spec spec = loadBundleSpec(st.bundle);
-    CapabilityPlan plan = planForContainer(spec, g, st.rootfs, HostFacts::probe());
+    CapabilityPlan plan =
+        planForContainer(spec, capPolicyFor(g.capPolicy, st), st.rootfs, HostFacts::probe());
     SelectedSeccomp sel = selectSeccomp(spec, st.seccompProfile);
     return EpermReport(std::move(spec), std::move(plan), std::move(sel));
 }
@@ -66,7 +65,7 @@ struct EpermRunTrace::Impl {
     bool logToFile = false;
 };
 
-std::unique_ptr<EpermRunTrace> EpermRunTrace::start(const GlobalOptions& g,
+std::unique_ptr<EpermRunTrace> EpermRunTrace::start(const RuntimeContext& g,
                                                     const ContainerState& st) {
     auto t = std::unique_ptr<EpermRunTrace>(new EpermRunTrace);
     t->impl_ = std::make_unique<Impl>();
@@ -87,9 +86,8 @@ std::unique_ptr<EpermRunTrace> EpermRunTrace::start(const GlobalOptions& g,
         im.tracer = std::make_unique<EpermTracer>(cg == st.cgroupPaths.end() ? "" : cg->second);
     } catch (const std::exception& e) {
         Spec spec = loadBundleSpec(st.bundle);
-        GlobalOptions g2 = g;
-        if (!g2.capPolicy && !st.capPolicy.empty()) g2.capPolicy = st.capPolicy;
-        CapabilityPlan plan = planForContainer(spec, g2, st.rootfs, HostFacts::probe());
+        CapabilityPlan plan =
+            planForContainer(spec, capPolicyFor(g.capPolicy, st), st.rootfs, HostFacts::probe());
         say(std::string(e.what()) + "; falling back to the static explanation. " +
             staticFallback(spec, plan, selectSeccomp(spec, st.seccompProfile)));
         return t;

@@ -1,4 +1,4 @@
-#include "caprun/global_options.hpp"
+#include "global_options.hpp"
 
 #include <unistd.h>
 

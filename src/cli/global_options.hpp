@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "caprun/error.hpp"
+#include "caprun/runtime_context.hpp"
 
 namespace caprun {
 
@@ -19,24 +20,16 @@ class UsageError : public Error {
     using Error::Error;
 };
 
-enum class LogFormat { Text, Json };
-
-struct GlobalOptions {
-    std::string root;  // state root; defaultStateRoot() unless --root
-    std::string logFile;
-    LogFormat logFormat = LogFormat::Text;
-    bool debug = false;
-    bool systemdCgroup = false;
+// The global options: what the library needs (RuntimeContext, passed on as it is) and what
+// only the command line uses.
+struct GlobalOptions : RuntimeContext {
     std::string rootless = "auto";          // true | false | auto
     std::string criu;                       // accepted and ignored (no checkpoint support)
-    std::string cgroupManager;              // cgroupfs | systemd | disabled; empty = not given
-    std::optional<std::string> capPolicy;   // strict | lenient, validated
     std::optional<std::string> hostStatus;  // check only: a captured /proc/<pid>/status
     std::optional<int> hostCapLast;         // check only: cap_last_cap for --host-status
     bool help = false;
     bool version = false;
 
-    std::string command;                   // the subcommand; empty with --help/--version
     std::vector<std::string> commandArgs;  // everything after the subcommand
 };
 

@@ -156,4 +156,10 @@ HostFacts hostFactsFor(const GlobalOptions& g);
 CapabilityPlan planForContainer(const Spec& spec, const GlobalOptions& g, const std::string& rootfs,
                                 const HostFacts& host);
 
+// The seccomp inputs a capability plan decides: the granted bounding set, why each
+// requested capability was dropped from it, strict policy, the host's kernel release.
+// (SeccompHost is in caprun/seccomp_resolve.hpp.)
+struct SeccompHost;
+SeccompHost seccompHostFor(const CapabilityPlan& plan);
+
 }  // namespace caprun

@@ -18,7 +18,7 @@
 #include "caprun/cap_plan.hpp"
 #include "caprun/explain.hpp"
 #include "caprun/global_options.hpp"
-#include "caprun/seccomp.hpp"
+#include "caprun/seccomp_resolve.hpp"
 #include "caprun/spec.hpp"
 
 namespace caprun {

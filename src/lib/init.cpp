@@ -252,7 +252,8 @@ int rlimitResource(const std::string& name, const std::string& jsonPath) {
 #include "caprun/cap_report.hpp"
 #include "caprun/explain.hpp"
 #include "caprun/log.hpp"
-#include "caprun/seccomp.hpp"
+#include "caprun/seccomp_compile.hpp"
+#include "caprun/seccomp_install.hpp"
 
 namespace caprun {
 

@@ -7,7 +7,7 @@
 #include <string_view>
 
 #include "caprun/error.hpp"
-#include "caprun/seccomp.hpp"
+#include "caprun/seccomp_profile.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     std::string_view text(reinterpret_cast<const char*>(data), size);

@@ -6,7 +6,7 @@
 #include <string_view>
 
 #include "caprun/error.hpp"
-#include "caprun/seccomp.hpp"
+#include "caprun/seccomp_profile.hpp"
 #include "caprun/spec.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {

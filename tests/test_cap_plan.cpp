@@ -87,6 +87,11 @@ TEST_CASE("names: CAP_X, cap_x and X in any case; typos and numbers are not name
     CHECK_FALSE(capabilityFromName("").has_value());
     CHECK_FALSE(capabilityFromName("CAP_SYS ADMIN").has_value());
     CHECK(capabilityName(CAP_BPF) == "CAP_BPF");
+    // One spelling for messages and keys, also of names libcap does not know.
+    CHECK(canonicalCapabilityName("sys_nice") == "CAP_SYS_NICE");
+    CHECK(canonicalCapabilityName("Cap_Net_Raw") == "CAP_NET_RAW");
+    CHECK(canonicalCapabilityName("bogus") == "CAP_BOGUS");
+    CHECK(canonicalCapabilityName("cap_Bogus") == "CAP_BOGUS");
     CHECK(capMaskHex(all(40) & ~bit(CAP_SYS_RESOURCE)) == "000001fffeffffff");
     CHECK(parseCapMaskHex("000001fffeffffff") == (all(40) & ~bit(CAP_SYS_RESOURCE)));
     CHECK_FALSE(parseCapMaskHex("xyz").has_value());

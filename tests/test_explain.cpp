@@ -15,7 +15,8 @@
 #include "caprun/cap_plan.hpp"
 #include "caprun/error.hpp"
 #include "caprun/explain.hpp"
-#include "caprun/seccomp.hpp"
+#include "caprun/seccomp_profile.hpp"
+#include "caprun/seccomp_resolve.hpp"
 
 using namespace caprun;
 

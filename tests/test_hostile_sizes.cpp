@@ -15,7 +15,8 @@
 
 #include "caprun/error.hpp"
 #include "caprun/json.hpp"
-#include "caprun/seccomp.hpp"
+#include "caprun/seccomp_profile.hpp"
+#include "caprun/seccomp_resolve.hpp"
 #include "caprun/spec.hpp"
 
 namespace fs = std::filesystem;

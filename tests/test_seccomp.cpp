@@ -27,7 +27,12 @@
 
 #include "caprun/cap_plan.hpp"
 #include "caprun/error.hpp"
-#include "caprun/seccomp.hpp"
+#include "caprun/explain.hpp"
+#include "caprun/seccomp_compile.hpp"
+#include "caprun/seccomp_install.hpp"
+#include "caprun/seccomp_profile.hpp"
+#include "caprun/seccomp_report.hpp"
+#include "caprun/seccomp_resolve.hpp"
 #include "caprun/spec.hpp"
 
 using namespace caprun;
@@ -670,7 +675,7 @@ TEST_CASE(
     CHECK(!sh.strictUnknownSyscalls);
     SeccompPlan sp = planSeccomp(spec, std::string("default"), sh, "");
     std::string warning = plan.shortfallMessage(
-        [&](const CapDrop& d) { return seccompDropNote(sp.deniedWithoutCap, d); });
+        [&](const CapDrop& d) { return capDropNote(plan, sp.deniedWithoutCap, d); });
     CHECK(warning.find("CAP_SYS_NICE") != std::string::npos);
     CHECK(warning.find("seccomp keeps get_mempolicy, mbind, set_mempolicy, "
                        "set_mempolicy_home_node, migrate_pages, move_pages denied without it") !=

@@ -1,9 +1,11 @@
-// The compiled-filter cache: keys change with everything that shapes the BPF, entries
-// round-trip, corrupt/foreign/truncated entries are ignored, eviction bounds the directory.
+// The compiled-filter cache: planSeccomp's key changes with everything that shapes the BPF,
+// entries round-trip, corrupt/foreign/truncated entries are ignored, eviction bounds the
+// directory.
 #include <doctest/doctest.h>
 
 #include <sys/capability.h>
 #include <fcntl.h>
+#include <seccomp.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -11,8 +13,10 @@
 #include <fstream>
 #include <string>
 
-#include "caprun/seccomp.hpp"
 #include "caprun/seccomp_cache.hpp"
+#include "caprun/seccomp_compile.hpp"
+#include "caprun/seccomp_profile.hpp"
+#include "caprun/seccomp_resolve.hpp"
 #include "caprun/error.hpp"
 #include "caprun/spec.hpp"
 
@@ -68,14 +72,25 @@ std::string replaced(std::string s, const std::string& from, const std::string& 
 
 }  // namespace
 
-TEST_CASE("the cache key changes when anything that shapes the filter changes") {
-    const std::string base = seccompCacheKey(resolveText(kBase));
-    CHECK(base.size() == 32);
-    CHECK(seccompCacheKey(resolveText(kBase)) == base);  // deterministic
-    // A comment or an excluded rule does not shape the BPF.
-    CHECK(seccompCacheKey(resolveText(replaced(kBase, R"("action":"SCMP_ACT_ALLOW"})",
-                                               R"("action":"SCMP_ACT_ALLOW","comment":"x"})"))) ==
-          base);
+TEST_CASE("planSeccomp misses the cache when anything that shapes the filter changes") {
+    TempDir tmp;
+    Spec spec;
+    SeccompHost host;
+    host.kernelRelease = "6.1.0";
+    const std::string path = tmp.path + "/p.json";
+    auto plan = [&](const std::string& text, const SeccompHost& h) {
+        {
+            std::ofstream out(path, std::ios::trunc);
+            out << text;
+        }
+        return planSeccomp(spec, path, h, tmp.path);
+    };
+    const SeccompPlan base = plan(kBase, host);
+    CHECK(base.compiled.cacheKey.size() == 32);
+    CHECK(!base.compiled.fromCache);
+    const SeccompPlan again = plan(kBase, host);
+    CHECK(again.compiled.fromCache);  // deterministic
+    CHECK(again.compiled.cacheKey == base.compiled.cacheKey);
 
     const std::vector<std::pair<std::string, std::string>> edits = {
         {R"(["read","write"])", R"(["read","write","close"])"},
@@ -91,17 +106,16 @@ TEST_CASE("the cache key changes when anything that shapes the filter changes") 
     };
     for (const auto& [from, to] : edits) {
         CAPTURE(to);
-        CHECK(seccompCacheKey(resolveText(replaced(kBase, from, to))) != base);
+        SeccompPlan edited = plan(replaced(kBase, from, to), host);
+        CHECK(!edited.compiled.fromCache);
+        CHECK(edited.compiled.cacheKey != base.compiled.cacheKey);
     }
-    CHECK(seccompCacheKey(resolveText(kBase, 0, "6.2.0")) != base);
-    // Granted capabilities shape the default profile's filter.
-    CHECK(seccompCacheKey(defaultProfile(0)) !=
-          seccompCacheKey(defaultProfile(1ULL << CAP_SYS_NICE)));
-    // Versions are part of the material.
-    std::string material = seccompCacheKeyMaterial(resolveText(kBase));
-    CHECK(material.find("libseccomp ") != std::string::npos);
-    CHECK(material.find("caprun ") != std::string::npos);
-    CHECK(material.find("kernel 6.1.0") != std::string::npos);
+    SeccompHost newer = host;
+    newer.kernelRelease = "6.2.0";
+    CHECK(plan(kBase, newer).compiled.cacheKey != base.compiled.cacheKey);
+    SeccompHost otherArch = host;
+    otherArch.nativeArch = SCMP_ARCH_AARCH64;
+    CHECK(plan(kBase, otherArch).compiled.cacheKey != base.compiled.cacheKey);
 }
 
 TEST_CASE("cache entries round-trip; corrupt, truncated and foreign entries are ignored") {
@@ -109,7 +123,10 @@ TEST_CASE("cache entries round-trip; corrupt, truncated and foreign entries are 
     SeccompCache cache(tmp.path + "/seccomp-cache");
     ResolvedSeccomp r = resolveText(kBase);
     CompiledSeccomp c = compileSeccomp(r);
-    std::string key = seccompCacheKey(r);
+    std::string key = seccompCacheHash("filter one");
+    CHECK(key.size() == 32);
+    CHECK(seccompCacheHash("filter one") == key);
+    CHECK(seccompCacheHash("filter two") != key);
     CHECK(!cache.load(key));
     std::string why;
     REQUIRE(cache.store(key, {c.bpf, "{\"m\":1}"}, &why));
@@ -150,7 +167,7 @@ TEST_CASE("cache entries round-trip; corrupt, truncated and foreign entries are 
     }
     SUBCASE("another key's entry under this name") {
         ResolvedSeccomp other = resolveText(replaced(kBase, "\"errnoRet\":5", "\"errnoRet\":9"));
-        std::string otherKey = seccompCacheKey(other);
+        std::string otherKey = seccompCacheHash("filter two");
         REQUIRE(cache.store(otherKey, {compileSeccomp(other).bpf, ""}));
         fs::rename(cache.entryPath(otherKey), path);
         CHECK(!cache.load(key));
@@ -160,27 +177,31 @@ TEST_CASE("cache entries round-trip; corrupt, truncated and foreign entries are 
     CHECK(cache.load(key)->bpf == c.bpf);
 }
 
-TEST_CASE("prepareSeccomp compiles once, then loads from the cache") {
+TEST_CASE("planSeccomp rebuilds a corrupt cache entry") {
     TempDir tmp;
-    ResolvedSeccomp r = defaultProfile(1ULL << CAP_SYS_NICE);
-    CompiledSeccomp first = prepareSeccomp(r, tmp.path);
-    CHECK(!first.fromCache);
-    CHECK(fs::exists(SeccompCache(seccompCacheDir(tmp.path)).entryPath(first.cacheKey)));
-    CompiledSeccomp second = prepareSeccomp(r, tmp.path);
-    CHECK(second.fromCache);
-    CHECK(second.bpf == first.bpf);
-    CHECK(second.flagBits == first.flagBits);
-    CHECK(second.cacheKey == first.cacheKey);
-    // A corrupt entry is ignored and rebuilt.
+    Spec spec;
+    SeccompHost host;
+    host.kernelRelease = "6.1.0";
+    host.grantedBounding = 1ULL << CAP_SYS_NICE;
+    SeccompPlan first = planSeccomp(spec, std::string("default"), host, tmp.path);
+    CHECK(!first.compiled.fromCache);
+    const std::string entry =
+        SeccompCache(seccompCacheDir(tmp.path)).entryPath(first.compiled.cacheKey);
+    CHECK(fs::exists(entry));
+    SeccompPlan second = planSeccomp(spec, std::string("default"), host, tmp.path);
+    CHECK(second.compiled.fromCache);
+    CHECK(second.compiled.bpf == first.compiled.bpf);
+    CHECK(second.compiled.flagBits == first.compiled.flagBits);
+    CHECK(second.compiled.cacheKey == first.compiled.cacheKey);
     {
-        std::ofstream out(SeccompCache(seccompCacheDir(tmp.path)).entryPath(first.cacheKey),
-                          std::ios::binary | std::ios::trunc);
+        std::ofstream out(entry, std::ios::binary | std::ios::trunc);
         out << "garbage";
     }
-    CompiledSeccomp third = prepareSeccomp(r, tmp.path);
-    CHECK(!third.fromCache);
-    CHECK(third.bpf == first.bpf);
-    CHECK(prepareSeccomp(r, tmp.path).fromCache);
+    SeccompPlan third = planSeccomp(spec, std::string("default"), host, tmp.path);
+    CHECK(!third.compiled.fromCache);
+    CHECK(third.compiled.bpf == first.compiled.bpf);
+    CHECK(third.deniedWithoutCap == first.deniedWithoutCap);
+    CHECK(planSeccomp(spec, std::string("default"), host, tmp.path).compiled.fromCache);
 }
 
 TEST_CASE("the cache is bounded: oldest entries are evicted") {

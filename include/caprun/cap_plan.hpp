@@ -150,4 +150,10 @@ CapSets predictAfterExec(const CapSets& before, std::uint32_t uid, bool noNewPri
 CapabilityPlan planForContainer(const Spec& spec, const std::optional<std::string>& policyOption,
                                 const std::string& rootfs, const HostFacts& host);
 
+// The seccomp inputs a capability plan decides: the granted bounding set, why each
+// requested capability was dropped from it, strict policy, the host's kernel release.
+// (SeccompHost is in caprun/seccomp_resolve.hpp.)
+struct SeccompHost;
+SeccompHost seccompHostFor(const CapabilityPlan& plan);
+
 }  // namespace caprun

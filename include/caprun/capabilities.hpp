@@ -28,6 +28,11 @@ std::optional<int> capabilityFromName(std::string_view name);
 // 21 -> "CAP_SYS_ADMIN"; a number libcap has no name for -> "CAP_<n>".
 std::string capabilityName(int cap);
 
+// The canonical spelling of a name as capabilityFromName reads it ("sys_nice" ->
+// "CAP_SYS_NICE"); a name libcap does not know is upper-cased with a CAP_ prefix
+// ("bogus" -> "CAP_BOGUS"), so messages and keys spell it one way.
+std::string canonicalCapabilityName(std::string_view name);
+
 // The capability numbers in a mask, ascending.
 std::vector<int> capsIn(CapMask mask);
 

@@ -6,6 +6,7 @@
 
 #include <string>
 
+#include "caprun/seccomp_resolve.hpp"
 #include "caprun/spec.hpp"
 #include "caprun/sysctl.hpp"
 
@@ -26,6 +27,10 @@ void addSpecSummary(CheckReport& report, const Spec& spec, const std::string& bu
 // linux.sysctl as planSysctls decided it: each key accepted (and in which namespace) or
 // refused (and why); "error" when create would refuse the config.
 void addSysctlSection(CheckReport& report, const SysctlPlan& plan);
+
+// The seccomp filter as resolved: its text and the "seccomp" member (renderSeccompText and
+// renderSeccompJson of caprun/seccomp_report.hpp).
+void addSeccompSection(CheckReport& report, const ResolvedSeccomp& r);
 
 // The JSON object, pretty-printed, with a trailing newline.
 std::string renderJson(const CheckReport& report);

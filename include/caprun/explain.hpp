@@ -15,7 +15,7 @@
 #include <vector>
 
 #include "caprun/cap_plan.hpp"
-#include "caprun/seccomp.hpp"
+#include "caprun/seccomp_report.hpp"
 #include "caprun/spec.hpp"
 
 namespace caprun {

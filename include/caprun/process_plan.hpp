@@ -17,7 +17,7 @@
 #include "caprun/host_facts.hpp"
 #include "caprun/platform_facts.hpp"
 #include "caprun/process_sched.hpp"
-#include "caprun/seccomp.hpp"
+#include "caprun/seccomp_compile.hpp"
 #include "caprun/spec.hpp"
 
 namespace caprun {

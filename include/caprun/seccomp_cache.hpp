@@ -1,10 +1,8 @@
 // A cache of compiled seccomp filters under the state root, so the second container with
-// the same resolved filter skips libseccomp compilation.
+// the same filter skips parsing, resolving and libseccomp compilation (planSeccomp in
+// caprun/seccomp_compile.hpp keys it by the filter's definition bytes plus every input of
+// its resolution).
 //
-// Entries are keyed by a hash of everything that shapes the BPF: either the resolved filter
-// (resolved rules, architectures, flags, libseccomp and caprun versions, kernel release), or,
-// for the fast path of a container start, the filter's definition bytes plus every input
-// of its resolution (granted bounding set, native arch, kernel release, policy, versions).
 // An entry stores its full key and a checksum of its payload, so a corrupt, truncated or
 // foreign file is ignored (and replaced on the next store). Stores are atomic (temp file + rename);
 // the directory is bounded in entries and bytes, oldest entries evicted first.
@@ -19,21 +17,12 @@
 
 namespace caprun {
 
-struct ResolvedSeccomp;
-
 struct SeccompCacheLimits {
     std::size_t maxEntries = 64;
     std::size_t maxBytes = 4 * 1024 * 1024;
 };
 
-// The canonical text of everything that shapes the compiled filter (for hashing; exposed
-// for tests). Includes libseccomp's runtime version and caprun's version.
-std::string seccompCacheKeyMaterial(const ResolvedSeccomp& r);
-
-// 128-bit hash of the key material as 32 hex digits.
-std::string seccompCacheKey(const ResolvedSeccomp& r);
-
-// 128-bit hash of arbitrary key material as 32 hex digits.
+// 128-bit hash of key material as 32 hex digits: an entry's key.
 std::string seccompCacheHash(std::string_view material);
 
 // What an entry holds: the BPF program and a small text of facts about it (JSON written by

@@ -18,7 +18,7 @@
 #include "caprun/cap_plan.hpp"
 #include "caprun/explain.hpp"
 #include "caprun/runtime_context.hpp"
-#include "caprun/seccomp.hpp"
+#include "caprun/seccomp_resolve.hpp"
 #include "caprun/spec.hpp"
 
 namespace caprun {

@@ -5,7 +5,7 @@
 #include "caprun/cap_plan.hpp"
 #include "caprun/error.hpp"
 #include "caprun/explain.hpp"
-#include "caprun/seccomp.hpp"
+#include "caprun/seccomp_profile.hpp"
 #include "caprun/spec.hpp"
 #include "caprun/state.hpp"
 #include "commands.hpp"

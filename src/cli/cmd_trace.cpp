@@ -6,6 +6,7 @@
 #include <iostream>
 
 #include "caprun/error.hpp"
+#include "caprun/seccomp_profile.hpp"
 #include "caprun/state.hpp"
 #include "caprun/trace.hpp"
 #include "commands.hpp"

@@ -14,6 +14,7 @@
 #include <sstream>
 
 #include "caprun/error.hpp"
+#include "caprun/seccomp_resolve.hpp"
 
 namespace caprun {
 
@@ -541,6 +542,24 @@ CapabilityPlan planForContainer(const Spec& spec, const std::optional<std::strin
     ExecutableInfo exe;
     if (spec.process) exe = inspectExecutable(*spec.process, rootfs);
     return planCapabilities(spec, host, policy, exe);
+}
+
+SeccompHost seccompHostFor(const CapabilityPlan& plan) {
+    SeccompHost h;
+    h.grantedBounding = plan.granted.bounding;
+    h.kernelRelease = plan.host.kernelRelease;
+    h.strictUnknownSyscalls = plan.policy.policy == CapPolicy::Strict;
+    for (const auto& d : plan.dropped) {
+        if (!d.cap) continue;
+        for (const auto& part : d.parts) {
+            if (std::find(part.sets.begin(), part.sets.end(), CapSetKind::Bounding) ==
+                part.sets.end())
+                continue;
+            h.capDropReasons[*d.cap] =
+                part.kind == CapDropKind::HostLacks ? "not in host bounding set" : part.reason;
+        }
+    }
+    return h;
 }
 
 }  // namespace caprun

@@ -42,6 +42,14 @@ std::string capabilityName(int cap) {
     return "CAP_" + std::to_string(cap);
 }
 
+std::string canonicalCapabilityName(std::string_view name) {
+    if (auto cap = capabilityFromName(name)) return capabilityName(*cap);
+    std::string upper;
+    upper.reserve(name.size() + 4);
+    for (char c : name) upper += static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    return upper.rfind("CAP_", 0) == 0 ? upper : "CAP_" + upper;
+}
+
 std::vector<int> capsIn(CapMask mask) {
     std::vector<int> out;
     for (int i = 0; i < 64; ++i)

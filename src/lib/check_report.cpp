@@ -5,6 +5,8 @@
 
 #include <sstream>
 
+#include "caprun/seccomp_report.hpp"
+
 namespace caprun {
 
 namespace {
@@ -171,6 +173,14 @@ void addSysctlSection(CheckReport& r, const SysctlPlan& plan) {
     }
     r.set("sysctl", std::move(section));
     r.text += t.str();
+}
+
+void addSeccompSection(CheckReport& report, const ResolvedSeccomp& r) {
+    rapidjson::Document d;
+    const std::string js = renderSeccompJson(r);
+    d.Parse(js.c_str(), js.size());
+    report.set("seccomp", rapidjson::Value(d, report.alloc()));
+    report.text += renderSeccompText(r);
 }
 
 std::string renderJson(const CheckReport& report) {

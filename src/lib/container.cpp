@@ -33,7 +33,7 @@
 #include "caprun/rootfs.hpp"
 #include "caprun/spec.hpp"
 #include "caprun/spec_fields.hpp"
-#include "caprun/seccomp.hpp"
+#include "caprun/seccomp_install.hpp"
 #include "caprun/lsm.hpp"
 #include "caprun/idmap.hpp"
 #include "caprun/state.hpp"

@@ -9,6 +9,8 @@
 #include <set>
 
 #include "caprun/error.hpp"
+#include "caprun/seccomp_names.hpp"
+#include "caprun/seccomp_report.hpp"
 #include "caprun/syscall_caps.hpp"
 
 namespace caprun {

@@ -19,7 +19,7 @@
 #include "caprun/host_facts.hpp"
 #include "caprun/keyring.hpp"
 #include "caprun/rootfs.hpp"
-#include "caprun/seccomp.hpp"
+#include "caprun/seccomp_install.hpp"
 
 namespace caprun {
 

@@ -5,6 +5,7 @@
 
 #include "caprun/cap_report.hpp"
 #include "caprun/explain.hpp"
+#include "caprun/seccomp_resolve.hpp"
 #include "caprun/error.hpp"
 #include "caprun/log.hpp"
 #include "caprun/namespaces.hpp"

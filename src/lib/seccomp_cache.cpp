@@ -2,7 +2,6 @@
 #include "caprun/seccomp_cache.hpp"
 
 #include <fcntl.h>
-#include <seccomp.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -13,8 +12,6 @@
 #include <filesystem>
 
 #include "caprun/error.hpp"
-#include "caprun/seccomp.hpp"
-#include "caprun_config.h"
 
 namespace caprun {
 
@@ -111,42 +108,8 @@ bool writeAll(int fd, const void* data, std::size_t n) {
 
 }  // namespace
 
-std::string seccompCacheKeyMaterial(const ResolvedSeccomp& r) {
-    const auto* v = seccomp_version();
-    std::string m;
-    m.reserve(8192);
-    m += "caprun-seccomp-cache/1\ncaprun " CAPRUN_VERSION "\n";
-    m += "libseccomp " + std::to_string(v->major) + "." + std::to_string(v->minor) + "." +
-         std::to_string(v->micro) + "\n";
-    m += "kernel " + r.kernelRelease + "\n";
-    m += "native " + std::to_string(r.nativeArch) + "\n";
-    m += "arches";
-    for (const auto& a : r.architectures) m += " " + a;
-    m += "\ndefault " + std::to_string(r.defaultActionValue) + "\n";
-    m += "flags " + std::to_string(r.flagBits) + " notify " + (r.usesNotify ? "1" : "0") + "\n";
-    // Only included rules shape the BPF; their order is kept because libseccomp's output
-    // depends on it.
-    for (const auto& rule : r.rules) {
-        if (!rule.included) continue;
-        m += "rule " + std::to_string(rule.actionValue);
-        for (const auto& n : rule.names)
-            if (std::find(rule.unknownNames.begin(), rule.unknownNames.end(), n) ==
-                rule.unknownNames.end())
-                m += " " + n;
-        for (const auto& a : rule.args)
-            m += " [" + std::to_string(a.index) + " " + a.op + " " + std::to_string(a.value) + " " +
-                 std::to_string(a.valueTwo) + "]";
-        m += "\n";
-    }
-    return m;
-}
-
 std::string seccompCacheHash(std::string_view m) {
     return hex64(hashA(m.data(), m.size())) + hex64(hashB(m.data(), m.size()));
-}
-
-std::string seccompCacheKey(const ResolvedSeccomp& r) {
-    return seccompCacheHash(seccompCacheKeyMaterial(r));
 }
 
 std::string seccompCacheDir(const std::string& stateRoot) {

@@ -10,6 +10,8 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "caprun/seccomp_report.hpp"
+
 namespace caprun {
 
 namespace {

@@ -9,6 +9,7 @@
 
 #include "caprun/error.hpp"
 #include "caprun/log.hpp"
+#include "caprun/seccomp_profile.hpp"
 #include "caprun/state.hpp"
 #include "caprun/trace.hpp"
 

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "caprun/cgroup_kernel.hpp"
 #include "caprun/spec.hpp"
 
 namespace caprun {
@@ -31,5 +32,6 @@ struct AvailableControllers {
     std::vector<std::string> controllers;
 };
 AvailableControllers availableControllers(const std::string& dir);
+AvailableControllers availableControllers(const std::string& dir, CgroupKernel& kernel);
 
 }  // namespace caprun

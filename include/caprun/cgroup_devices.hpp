@@ -8,6 +8,7 @@
 #include <utility>
 #include <vector>
 
+#include "caprun/cgroup_kernel.hpp"
 #include "caprun/spec.hpp"
 
 namespace caprun {
@@ -34,6 +35,9 @@ std::vector<bpf_insn> deviceFilterProgram(const std::vector<DeviceCgroupRule>& r
 
 // Loads `prog` and attaches it to the v2 cgroup `dir`, then detaches the programs attached
 // before (update), so there is no window without a filter.
+// Through `kernel`; the first overload uses linuxCgroupKernel().
 void attachDeviceFilter(const std::string& dir, const std::vector<bpf_insn>& prog);
+void attachDeviceFilter(const std::string& dir, const std::vector<bpf_insn>& prog,
+                        CgroupKernel& kernel);
 
 }  // namespace caprun

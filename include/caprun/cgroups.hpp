@@ -10,28 +10,33 @@
 #include <string>
 #include <vector>
 
+#include "caprun/cgroup_controllers.hpp"
 #include "caprun/cgroup_devices.hpp"
 #include "caprun/cgroup_host.hpp"
+#include "caprun/cgroup_kernel.hpp"
 #include "caprun/cgroup_plan.hpp"
 #include "caprun/spec.hpp"
 
 namespace caprun {
 
 // A container's cgroup: one directory per v1 hierarchy it uses and/or one v2 directory.
+// Every file, directory, lock, signal and BPF call goes through the CgroupKernel it was
+// given (cgroup_kernel.hpp), linuxCgroupKernel() unless a test passes its double.
 class Cgroup {
   public:
     Cgroup() = default;
     // From state.json's cgroupPaths.
     explicit Cgroup(std::map<std::string, std::string> paths,
-                    std::vector<std::string> createdParents = {})
-        : paths_(std::move(paths)), createdParents_(std::move(createdParents)) {}
+                    std::vector<std::string> createdParents = {},
+                    CgroupKernel& kernel = linuxCgroupKernel())
+        : paths_(std::move(paths)), createdParents_(std::move(createdParents)), kernel_(&kernel) {}
 
     // Pure: where the container's cgroup goes. cgroupsPath absolute: below each
     // hierarchy's root; relative: below the runtime's own cgroup in that hierarchy;
     // empty: "caprun/<id>" relative. Uses every v1 hierarchy present (including
     // name=systemd, as runc does) and, on v2/hybrid, the unified one.
     static Cgroup place(const CgroupHost& host, const std::string& cgroupsPath,
-                        const std::string& id);
+                        const std::string& id, CgroupKernel& kernel = linuxCgroupKernel());
 
     const std::map<std::string, std::string>& paths() const { return paths_; }
     // The parent directories create() made (top first), which destroy() removes again when
@@ -56,6 +61,11 @@ class Cgroup {
     // (planRtBudget, under the flock); without CONFIG_RT_GROUP_SCHED it is an Error.
     void apply(const Resources& r, const std::vector<Device>& linuxDevices = {},
                bool applyDevices = true) const;
+
+    // Before `caprun update` changes anything: on a pure v2 layout (one unified directory)
+    // throws when a resource of `r` needs a controller that directory does not offer
+    // (availableControllers + checkV2Controllers); nothing to check on v1 or hybrid.
+    void checkControllers(const Resources& r) const;
 
     // v1 freezer.state FROZEN/THAWED (waiting until the kernel reports it), or v2
     // cgroup.freeze 1/0 (waiting for cgroup.events frozen). Error when neither exists.
@@ -83,6 +93,7 @@ class Cgroup {
     // The default cgroupsPath's caprun/ parents (from place()): recorded by create() as
     // created even when another container made them.
     std::vector<std::string> sharedParents_;
+    CgroupKernel* kernel_ = &linuxCgroupKernel();
 };
 
 }  // namespace caprun

@@ -24,6 +24,7 @@
 #include <string>
 #include <vector>
 
+#include "caprun/namespace_kernel.hpp"
 #include "caprun/spec.hpp"
 
 namespace caprun {
@@ -70,6 +71,8 @@ std::string formatIdMap(const std::vector<IdMapping>& maps);
 std::string formatTimeOffsets(const std::map<std::string, TimeOffset>& offsets);
 
 // ---- executor ----
+// Each step goes through a NamespaceKernel (namespace_kernel.hpp); the overloads without one
+// use LinuxNamespaceKernel.
 
 // An opened namespace path, kept open (O_CLOEXEC) until the child joins it.
 struct OpenedNamespace {
@@ -82,7 +85,10 @@ struct OpenedNamespace {
 // fails early: "joining the network namespace: opening /x: No such file or directory";
 // "... /x is not a network namespace". Caller closes the fds (closeNamespaces).
 std::vector<OpenedNamespace> openJoinedNamespaces(const NamespacePlan& plan);
+std::vector<OpenedNamespace> openJoinedNamespaces(const NamespacePlan& plan,
+                                                  NamespaceKernel& kernel);
 void closeNamespaces(std::vector<OpenedNamespace>& opened);
+void closeNamespaces(std::vector<OpenedNamespace>& opened, NamespaceKernel& kernel);
 
 // Whether the parent joins this kind of namespace path before clone (all but user and
 // mount, which the child joins).
@@ -93,20 +99,28 @@ bool joinedByParent(NamespaceKind kind);
 // restoreParentNamespaces() needs to go back.
 std::vector<OpenedNamespace> prepareParentNamespaces(const NamespacePlan& plan,
                                                      const std::vector<OpenedNamespace>& opened);
+std::vector<OpenedNamespace> prepareParentNamespaces(const NamespacePlan& plan,
+                                                     const std::vector<OpenedNamespace>& opened,
+                                                     NamespaceKernel& kernel);
 
 // Parent, right after clone: back into its own namespaces; closes `saved`.
 void restoreParentNamespaces(std::vector<OpenedNamespace>& saved);
+void restoreParentNamespaces(std::vector<OpenedNamespace>& saved, NamespaceKernel& kernel);
 
 // Child: setns each opened namespace the parent did not join (user first, then mount).
 void joinNamespaces(const std::vector<OpenedNamespace>& opened);
+void joinNamespaces(const std::vector<OpenedNamespace>& opened, NamespaceKernel& kernel);
 
 // Child, in its new network namespace (plan.loopbackUp): sets IFF_UP on "lo".
 void bringUpLoopback(const NamespacePlan& plan);
+void bringUpLoopback(const NamespacePlan& plan, NamespaceKernel& kernel);
 
 // Child, once in its cgroup: unshare a new cgroup namespace.
 void unshareCgroupNamespace(const NamespacePlan& plan);
+void unshareCgroupNamespace(const NamespacePlan& plan, NamespaceKernel& kernel);
 
 // Parent: writes gid_map and uid_map of `pid` (new user namespace only).
 void writeIdMaps(pid_t pid, const NamespacePlan& plan);
+void writeIdMaps(pid_t pid, const NamespacePlan& plan, NamespaceKernel& kernel);
 
 }  // namespace caprun

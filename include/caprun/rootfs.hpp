@@ -22,8 +22,9 @@
 #include <string>
 #include <vector>
 
-#include "caprun/spec.hpp"
 #include "caprun/mount_attr.hpp"
+#include "caprun/rootfs_kernel.hpp"
+#include "caprun/spec.hpp"
 
 namespace caprun {
 
@@ -108,8 +109,8 @@ std::string cleanAbsolutePath(const std::string& path, const std::string& jsonPa
 std::vector<PlannedDevice> defaultDevices();
 
 // ---- executor (runs in the container's mount namespace) ----
-
-enum class CreateMissing { No, Directory, File };
+// Each step goes through a RootfsKernel (rootfs_kernel.hpp); the overloads without one use
+// LinuxRootfsKernel.
 
 // Opens `path` (absolute or relative, always taken inside the root) below `rootFd` as an
 // O_PATH|O_CLOEXEC fd, following symlinks inside the root and refusing any that climbs out
@@ -125,13 +126,17 @@ using MountSourceOpener = std::function<int(std::size_t index)>;
 // devices and /dev symlinks. Bind sources come from `openSource` when given, else they are
 // opened here (O_PATH|O_CLOEXEC). The destination is always resolved inside the rootfs.
 void prepareRootfs(const RootfsPlan& plan, const MountSourceOpener& openSource = {});
+void prepareRootfs(const RootfsPlan& plan, RootfsKernel& kernel,
+                   const MountSourceOpener& openSource = {});
 
 // pivot_root (or, with --no-pivot or on a ramfs root where pivot_root is impossible,
 // MS_MOVE + chroot). After it the process's root and cwd are the container's /.
 void switchRoot(const RootfsPlan& plan);
+void switchRoot(const RootfsPlan& plan, RootfsKernel& kernel);
 
 // A missing process.cwd created (inside the root), masked and readonly paths, read-only
 // root, then linux.rootfsPropagation: last, after sysctls were written.
 void protectRootfs(const RootfsPlan& plan);
+void protectRootfs(const RootfsPlan& plan, RootfsKernel& kernel);
 
 }  // namespace caprun

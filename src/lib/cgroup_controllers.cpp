@@ -1,9 +1,7 @@
 #include "caprun/cgroup_controllers.hpp"
 
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <algorithm>
+#include <cerrno>
 #include <sstream>
 
 #include "caprun/error.hpp"
@@ -63,26 +61,23 @@ void checkV2Controllers(const Resources& r, const std::vector<std::string>& avai
 }
 
 AvailableControllers availableControllers(const std::string& dir) {
+    return availableControllers(dir, linuxCgroupKernel());
+}
+
+AvailableControllers availableControllers(const std::string& dir, CgroupKernel& k) {
     std::string cur = dir;
     for (;;) {
         std::string file = (cur.empty() ? std::string() : cur) + "/cgroup.controllers";
-        int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
-        if (fd >= 0) {
-            std::string text;
-            char buf[512];
-            ssize_t n;
-            while ((n = ::read(fd, buf, sizeof buf)) > 0)
-                text.append(buf, static_cast<std::size_t>(n));
-            int err = n < 0 ? errno : 0;
-            ::close(fd);
-            if (err != 0) throwSys("reading " + file, err);
+        std::string text;
+        int err = k.readFile(file, text);
+        if (err == 0) {
             AvailableControllers out{file, {}};
             std::istringstream words(text);
             std::string w;
             while (words >> w) out.controllers.push_back(w);
             return out;
         }
-        if (errno != ENOENT) throwErrno("reading " + file);
+        if (err != ENOENT) throwSys("reading " + file, err);
         auto slash = cur.find_last_of('/');
         if (slash == std::string::npos || cur.empty())
             throw Error("no cgroup.controllers in " + dir + " or any parent directory");

@@ -1,19 +1,11 @@
 #include "caprun/cgroup_devices.hpp"
 
-#include <fcntl.h>
-#include <sys/syscall.h>
-#include <unistd.h>
-
-#include <cerrno>
 #include <cstdint>
 
-#include "caprun/cgroup_fs.hpp"
 #include "caprun/error.hpp"
 #include "caprun/log.hpp"
 
 namespace caprun {
-
-using namespace cgfs;
 
 std::vector<DeviceCgroupRule> defaultDeviceRules() {
     auto c = [](std::int64_t maj, std::optional<std::int64_t> min) {
@@ -170,76 +162,28 @@ std::vector<bpf_insn> deviceFilterProgram(const std::vector<DeviceCgroupRule>& r
     return prog;
 }
 
-namespace {
-
-long bpfCall(int cmd, bpf_attr* attr) {
-    return ::syscall(SYS_bpf, cmd, attr, sizeof(*attr));
+void attachDeviceFilter(const std::string& dir, const std::vector<bpf_insn>& prog) {
+    attachDeviceFilter(dir, prog, linuxCgroupKernel());
 }
-
-}  // namespace
 
 // Loads the device program and attaches it to `dir`, replacing the programs caprun
 // attached before (update) only after the new one is in place, so there is no window
 // without a filter.
-void attachDeviceFilter(const std::string& dir, const std::vector<bpf_insn>& prog) {
-    int cgFd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (cgFd < 0) throwErrno("opening cgroup " + dir + " to attach the device filter");
+void attachDeviceFilter(const std::string& dir, const std::vector<bpf_insn>& prog,
+                        CgroupKernel& k) {
     struct Closer {
+        CgroupKernel& k;
         int fd;
-        ~Closer() { ::close(fd); }
-    } closeCg{cgFd};
-
-    std::vector<std::uint32_t> old(64);
-    bpf_attr q{};
-    q.query.target_fd = static_cast<std::uint32_t>(cgFd);
-    q.query.attach_type = BPF_CGROUP_DEVICE;
-    q.query.prog_ids = reinterpret_cast<std::uint64_t>(old.data());
-    q.query.prog_cnt = static_cast<std::uint32_t>(old.size());
-    if (bpfCall(BPF_PROG_QUERY, &q) == 0)
-        old.resize(q.query.prog_cnt);
-    else
-        old.clear();
-
-    char logBuf[4096] = {};
-    bpf_attr load{};
-    static const char license[] = "Apache";
-    load.prog_type = BPF_PROG_TYPE_CGROUP_DEVICE;
-    load.insns = reinterpret_cast<std::uint64_t>(prog.data());
-    load.insn_cnt = static_cast<std::uint32_t>(prog.size());
-    load.license = reinterpret_cast<std::uint64_t>(license);
-    load.log_buf = reinterpret_cast<std::uint64_t>(logBuf);
-    load.log_size = sizeof logBuf;
-    load.log_level = 1;
-    int progFd = static_cast<int>(bpfCall(BPF_PROG_LOAD, &load));
-    if (progFd < 0) {
-        int err = errno;
-        throwSys("loading the cgroup v2 device filter (BPF_PROG_LOAD, " +
-                     std::to_string(prog.size()) +
-                     " instructions; verifier: " + trim(std::string(logBuf)) + ")",
-                 err);
-    }
-    Closer closeProg{progFd};
-    bpf_attr at{};
-    at.target_fd = static_cast<std::uint32_t>(cgFd);
-    at.attach_bpf_fd = static_cast<std::uint32_t>(progFd);
-    at.attach_type = BPF_CGROUP_DEVICE;
-    at.attach_flags = BPF_F_ALLOW_MULTI;
-    if (bpfCall(BPF_PROG_ATTACH, &at) != 0)
-        throwErrno("attaching the device filter to " + dir + " (BPF_PROG_ATTACH)");
-    for (std::uint32_t id : old) {
-        bpf_attr g{};
-        g.prog_id = id;
-        int oldFd = static_cast<int>(bpfCall(BPF_PROG_GET_FD_BY_ID, &g));
-        if (oldFd < 0) continue;
-        Closer closeOld{oldFd};
-        bpf_attr d{};
-        d.target_fd = static_cast<std::uint32_t>(cgFd);
-        d.attach_bpf_fd = static_cast<std::uint32_t>(oldFd);
-        d.attach_type = BPF_CGROUP_DEVICE;
-        if (bpfCall(BPF_PROG_DETACH, &d) != 0)
+        ~Closer() { k.close(fd); }
+    };
+    Closer cg{k, k.openCgroup(dir, "opening cgroup " + dir + " to attach the device filter")};
+    std::vector<std::uint32_t> old = k.attachedDeviceFilters(cg.fd);
+    Closer progFd{k, k.loadDeviceFilter(prog)};
+    k.attachDeviceFilter(cg.fd, progFd.fd, dir);
+    for (std::uint32_t id : old)
+        if (int err = k.detachDeviceFilter(cg.fd, id))
             log::warn("could not detach the previous device filter (id " + std::to_string(id) +
-                      ") from " + dir + ": " + errnoText(errno));
-    }
+                      ") from " + dir + ": " + errnoText(err));
 }
 
 }  // namespace caprun

@@ -5,10 +5,10 @@
 #include <algorithm>
 #include <cerrno>
 #include <set>
-#include <sstream>
 
 #include "caprun/cgroup_fs.hpp"
 #include "caprun/error.hpp"
+#include "caprun/sys/mountinfo.hpp"
 #include "caprun/systemd_bus.hpp"
 
 namespace caprun {
@@ -16,20 +16,6 @@ namespace caprun {
 using namespace cgfs;
 
 namespace {
-
-// mountinfo escapes space, tab, newline and backslash as \ooo.
-std::string unescapeMountField(const std::string& s) {
-    std::string out;
-    for (std::size_t i = 0; i < s.size(); ++i) {
-        if (s[i] == '\\' && i + 3 < s.size() && s[i + 1] >= '0' && s[i + 1] <= '7') {
-            out += static_cast<char>(std::stoi(s.substr(i + 1, 3), nullptr, 8));
-            i += 3;
-        } else {
-            out += s[i];
-        }
-    }
-    return out;
-}
 
 bool isV1MountOption(const std::string& o) {
     static const std::set<std::string> nonControllers = {
@@ -68,32 +54,22 @@ const CgroupMount* CgroupHost::unifiedMount() const {
 CgroupHost parseCgroupHost(const std::string& mountinfo, const std::string& procSelfCgroup,
                            const std::string& unifiedControllers) {
     CgroupHost host;
-    std::istringstream lines(mountinfo);
-    std::string line;
     std::set<std::string> seenHierarchies;
-    while (std::getline(lines, line)) {
-        std::istringstream in(line);
-        std::vector<std::string> f;
-        std::string tok;
-        while (in >> tok) f.push_back(tok);
-        auto dash = std::find(f.begin(), f.end(), "-");
-        if (f.size() < 7 || dash == f.end() || std::distance(dash, f.end()) < 4) continue;
-        const std::string& fstype = *(dash + 1);
-        const std::string& superOpts = *(dash + 3);
-        if (fstype != "cgroup" && fstype != "cgroup2") continue;
+    for (const auto& e : sys::parseMountInfo(mountinfo)) {
+        if (e.fsType != "cgroup" && e.fsType != "cgroup2") continue;
         CgroupMount m;
-        m.root = unescapeMountField(f[3]);
-        m.mountPoint = unescapeMountField(f[4]);
-        m.unified = fstype == "cgroup2";
+        m.root = e.root;
+        m.mountPoint = e.mountPoint;
+        m.unified = e.fsType == "cgroup2";
         if (m.unified) {
             for (const auto& c : split(trim(unifiedControllers), ' '))
                 if (!c.empty()) m.controllers.push_back(c);
         } else {
-            for (const auto& o : split(superOpts, ','))
+            for (const auto& o : split(e.superOptions, ','))
                 if (isV1MountOption(o)) m.controllers.push_back(o);
         }
         // The same hierarchy can be mounted more than once; the first mount is used.
-        std::string key = m.unified ? "cgroup2" : superOpts;
+        std::string key = m.unified ? "cgroup2" : e.superOptions;
         if (!seenHierarchies.insert(key).second) continue;
         host.mounts.push_back(std::move(m));
     }
@@ -102,17 +78,11 @@ CgroupHost parseCgroupHost(const std::string& mountinfo, const std::string& proc
     if (!v1 && !v2) throw Error("no cgroup hierarchy is mounted (looked in /proc/self/mountinfo)");
     host.layout = v1 && v2 ? CgroupLayout::Hybrid : (v2 ? CgroupLayout::V2 : CgroupLayout::V1);
 
-    std::istringstream cg(procSelfCgroup);
-    while (std::getline(cg, line)) {
-        auto c1 = line.find(':');
-        auto c2 = line.find(':', c1 == std::string::npos ? 0 : c1 + 1);
-        if (c1 == std::string::npos || c2 == std::string::npos) continue;
-        std::string controllers = line.substr(c1 + 1, c2 - c1 - 1);
-        std::string path = line.substr(c2 + 1);
-        if (controllers.empty())
-            host.selfPaths[""] = path;
+    for (const auto& e : sys::parseProcCgroup(procSelfCgroup)) {
+        if (e.controllers.empty())
+            host.selfPaths[""] = e.path;
         else
-            for (const auto& c : split(controllers, ',')) host.selfPaths[c] = path;
+            for (const auto& c : e.controllers) host.selfPaths[c] = e.path;
     }
     return host;
 }

@@ -1,11 +1,6 @@
 #include "caprun/cgroups.hpp"
 
-#include <dirent.h>
-#include <fcntl.h>
 #include <signal.h>
-#include <sys/file.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -28,60 +23,65 @@ std::vector<std::string> controllersOfKey(const std::string& key) {
     return split(key, ',');
 }
 
+// The messages of cgfs::readFile and cgfs::writeFile, through the kernel interface.
+std::string readFile(CgroupKernel& k, const std::string& path) {
+    std::string text;
+    if (int err = k.readFile(path, text)) throwSys("reading " + path, err);
+    return text;
+}
+
+void writeFile(CgroupKernel& k, const std::string& path, const std::string& value,
+               const std::string& what) {
+    if (int err = k.writeFile(path, value))
+        throwSys(
+            (what.empty() ? std::string() : what + ": ") + "writing \"" + value + "\" to " + path,
+            err);
+}
+
 // Reads the pids of `dir` and all cgroups below it.
-void collectPids(const std::string& dir, std::vector<pid_t>& out) {
+void collectPids(CgroupKernel& k, const std::string& dir, std::vector<pid_t>& out) {
     std::string text;
     try {
-        text = readFile(dir + "/cgroup.procs");
+        text = readFile(k, dir + "/cgroup.procs");
     } catch (const Error&) {
-        if (!fileExists(dir)) return;
+        if (!k.exists(dir)) return;
         throw;
     }
     std::istringstream in(text);
     long pid;
     while (in >> pid) out.push_back(static_cast<pid_t>(pid));
-    DIR* d = ::opendir(dir.c_str());
-    if (d == nullptr) return;
-    while (dirent* e = ::readdir(d)) {
-        std::string name = e->d_name;
-        if (name == "." || name == ".." || e->d_type != DT_DIR) continue;
-        collectPids(dir + "/" + name, out);
-    }
-    ::closedir(d);
+    std::vector<std::string> children;
+    if (k.listDirectories(dir, children) != 0) return;
+    for (const auto& name : children) collectPids(k, dir + "/" + name, out);
 }
 
 // The child cgroups of dir; nullopt when dir does not exist.
-std::optional<std::vector<std::string>> childCgroups(const std::string& dir) {
-    DIR* d = ::opendir(dir.c_str());
-    if (d == nullptr) {
-        if (errno == ENOENT) return std::nullopt;
-        throwErrno("opening cgroup " + dir + " to remove it");
-    }
+std::optional<std::vector<std::string>> childCgroups(CgroupKernel& k, const std::string& dir) {
     std::vector<std::string> children;
-    while (dirent* e = ::readdir(d)) {
-        std::string name = e->d_name;
-        if (name != "." && name != ".." && e->d_type == DT_DIR) children.push_back(name);
+    if (int err = k.listDirectories(dir, children)) {
+        if (err == ENOENT) return std::nullopt;
+        throwSys("opening cgroup " + dir + " to remove it", err);
     }
-    ::closedir(d);
     return children;
 }
 
-void removeCgroupDir(const std::string& dir) {
-    auto children = childCgroups(dir);
+void removeCgroupDir(CgroupKernel& k, const std::string& dir) {
+    auto children = childCgroups(k, dir);
     if (!children) return;
-    for (const auto& c : *children) removeCgroupDir(dir + "/" + c);
+    for (const auto& c : *children) removeCgroupDir(k, dir + "/" + c);
     // Tasks that were just killed may still be listed for a moment; retry EBUSY.
     for (int attempt = 0;; ++attempt) {
-        if (::rmdir(dir.c_str()) == 0 || errno == ENOENT) return;
-        if (errno != EBUSY || attempt >= 500) throwErrno("removing cgroup " + dir);
+        int err = k.rmdir(dir);
+        if (err == 0 || err == ENOENT) return;
+        if (err != EBUSY || attempt >= 500) throwSys("removing cgroup " + dir, err);
         std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
 }
 
 }  // namespace
 
-Cgroup Cgroup::place(const CgroupHost& host, const std::string& cgroupsPath,
-                     const std::string& id) {
+Cgroup Cgroup::place(const CgroupHost& host, const std::string& cgroupsPath, const std::string& id,
+                     CgroupKernel& kernel) {
     std::string path = cgroupsPath.empty() ? "caprun/" + id : cgroupsPath;
     if (path.find("..") != std::string::npos)
         throw Error("linux.cgroupsPath \"" + path + "\" must not contain \"..\"");
@@ -111,7 +111,7 @@ Cgroup Cgroup::place(const CgroupHost& host, const std::string& cgroupsPath,
         }
         paths[key] = joinPath(m.mountPoint, rel);
     }
-    Cgroup cg(std::move(paths));
+    Cgroup cg(std::move(paths), {}, kernel);
     if (cgroupsPath.empty())
         for (const auto& [key, dir] : cg.paths_)
             cg.sharedParents_.push_back(dir.substr(0, dir.find_last_of('/')));
@@ -127,17 +127,18 @@ std::string parentOf(const std::string& dir) {
 
 // The root of the cgroup hierarchy holding `dir` (which may not exist yet): the topmost
 // ancestor on the same filesystem as the deepest existing one.
-std::string hierarchyRoot(const std::string& dir) {
+std::string hierarchyRoot(CgroupKernel& k, const std::string& dir) {
     std::string cur = dir;
-    struct stat st {};
-    while (::stat(cur.c_str(), &st) != 0) {
+    std::optional<dev_t> dev;
+    while (!(dev = k.deviceOf(cur))) {
         if (cur == "/") return cur;
         cur = parentOf(cur);
     }
     for (;;) {
         std::string up = parentOf(cur);
-        struct stat ps {};
-        if (up == cur || ::stat(up.c_str(), &ps) != 0 || ps.st_dev != st.st_dev) return cur;
+        if (up == cur) return cur;
+        auto upDev = k.deviceOf(up);
+        if (!upDev || *upDev != *dev) return cur;
         cur = up;
     }
 }
@@ -149,30 +150,23 @@ std::string hierarchyRoot(const std::string& dir) {
 // host sees the same.
 class TreeLock {
   public:
-    explicit TreeLock(const std::map<std::string, std::string>& paths) {
+    TreeLock(CgroupKernel& k, const std::map<std::string, std::string>& paths) : k_(k) {
         if (paths.empty()) return;
-        std::string root = hierarchyRoot(paths.begin()->second);
-        fd_ = ::open(root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (fd_ < 0) throwErrno("opening " + root + " to lock the cgroup tree");
-        while (::flock(fd_, LOCK_EX) != 0) {
-            if (errno == EINTR) continue;
-            int err = errno;
-            ::close(fd_);
-            throwSys("locking the cgroup tree (flock on " + root + ")", err);
-        }
+        fd_ = k.lockDirectory(hierarchyRoot(k, paths.begin()->second));
     }
     ~TreeLock() {
-        if (fd_ >= 0) ::close(fd_);
+        if (fd_ >= 0) k_.unlock(fd_);
     }
     TreeLock(const TreeLock&) = delete;
     TreeLock& operator=(const TreeLock&) = delete;
 
   private:
+    CgroupKernel& k_;
     int fd_ = -1;
 };
 
-std::int64_t readInt(const std::string& path) {
-    std::string text = trim(readFile(path));
+std::int64_t readInt(CgroupKernel& k, const std::string& path) {
+    std::string text = trim(readFile(k, path));
     try {
         return std::stoll(text);
     } catch (const std::exception&) {
@@ -182,11 +176,11 @@ std::int64_t readInt(const std::string& path) {
 
 // Gives the ancestors of the v1 cpu directory `dir` the realtime budget it needs for
 // runtimeUs per periodUs (planRtBudget decides; the caller holds the TreeLock).
-void giveRtBudget(const std::string& dir, std::uint64_t periodUs, std::int64_t runtimeUs,
-                  const std::string& what) {
+void giveRtBudget(CgroupKernel& k, const std::string& dir, std::uint64_t periodUs,
+                  std::int64_t runtimeUs, const std::string& what) {
     const std::string rt = "/cpu.rt_runtime_us", period = "/cpu.rt_period_us";
-    std::string root = hierarchyRoot(dir);
-    if (!fileExists(root + rt))
+    std::string root = hierarchyRoot(k, dir);
+    if (!k.exists(root + rt))
         throw Error(what +
                     " is set but this kernel has no realtime group scheduling "
                     "(CONFIG_RT_GROUP_SCHED): " +
@@ -202,36 +196,36 @@ void giveRtBudget(const std::string& dir, std::uint64_t periodUs, std::int64_t r
     for (std::size_t i = 0; i < ancestors.size(); ++i) {
         const std::string& a = ancestors[i];
         std::string next = i + 1 < ancestors.size() ? ancestors[i + 1] : dir;
-        RtGroup g{a, static_cast<std::uint64_t>(readInt(a + period)), readInt(a + rt), {}};
-        for (const auto& c : childCgroups(a).value_or(std::vector<std::string>{})) {
+        RtGroup g{a, static_cast<std::uint64_t>(readInt(k, a + period)), readInt(k, a + rt), {}};
+        for (const auto& c : childCgroups(k, a).value_or(std::vector<std::string>{})) {
             std::string cd = a + "/" + c;
-            if (cd == next || !fileExists(cd + rt)) continue;
-            g.otherChildren.emplace_back(static_cast<std::uint64_t>(readInt(cd + period)),
-                                         readInt(cd + rt));
+            if (cd == next || !k.exists(cd + rt)) continue;
+            g.otherChildren.emplace_back(static_cast<std::uint64_t>(readInt(k, cd + period)),
+                                         readInt(k, cd + rt));
         }
         chain.push_back(std::move(g));
     }
     for (const auto& w : planRtBudget(chain, periodUs, runtimeUs, what))
-        writeFile(w.dir + rt, std::to_string(w.runtimeUs),
+        writeFile(k, w.dir + rt, std::to_string(w.runtimeUs),
                   what + ": giving the parent cgroup the realtime budget the container needs");
 }
 
 // Creates `dir` and its missing parents; returns the ones it created, top first.
-std::vector<std::string> mkdirs(const std::string& dir) {
+std::vector<std::string> mkdirs(CgroupKernel& k, const std::string& dir) {
     std::vector<std::string> missing;
     std::string cur = dir;
-    while (!cur.empty() && cur != "/" && !fileExists(cur)) {
+    while (!cur.empty() && cur != "/" && !k.exists(cur)) {
         missing.push_back(cur);
         cur = cur.substr(0, cur.find_last_of('/'));
     }
     std::reverse(missing.begin(), missing.end());
     std::vector<std::string> created;
     for (const auto& d : missing) {
-        if (::mkdir(d.c_str(), 0755) == 0) {
+        int err = k.mkdir(d);
+        if (err == 0) {
             created.push_back(d);
-        } else if (errno != EEXIST) {  // EEXIST: another container made it meanwhile, not ours
-            int err = errno;
-            for (auto it = created.rbegin(); it != created.rend(); ++it) ::rmdir(it->c_str());
+        } else if (err != EEXIST) {  // EEXIST: another container made it meanwhile, not ours
+            for (auto it = created.rbegin(); it != created.rend(); ++it) k.rmdir(*it);
             throwSys("creating cgroup " + d, err);
         }
     }
@@ -241,11 +235,12 @@ std::vector<std::string> mkdirs(const std::string& dir) {
 }  // namespace
 
 void Cgroup::create() {
-    TreeLock lock(paths_);
+    CgroupKernel& k = *kernel_;
+    TreeLock lock(k, paths_);
     std::vector<std::string> created;
     try {
         for (const auto& [key, dir] : paths_) {
-            auto made = mkdirs(dir);
+            auto made = mkdirs(k, dir);
             created.insert(created.end(), made.begin(), made.end());
             auto ctl = controllersOfKey(key);
             if (std::find(ctl.begin(), ctl.end(), "cpuset") != ctl.end()) {
@@ -254,8 +249,8 @@ void Cgroup::create() {
                 for (const auto& d : made) {
                     std::string parent = d.substr(0, d.find_last_of('/'));
                     for (const char* f : {"cpuset.cpus", "cpuset.mems"})
-                        if (trim(readFile(d + "/" + f)).empty())
-                            writeFile(d + "/" + f, trim(readFile(parent + "/" + f)), "");
+                        if (trim(readFile(k, d + "/" + f)).empty())
+                            writeFile(k, d + "/" + f, trim(readFile(k, parent + "/" + f)), "");
                 }
             }
             // On a pure v2 host, delegate the parents' controllers down to the new
@@ -270,13 +265,13 @@ void Cgroup::create() {
                     std::string parent = d.substr(0, d.find_last_of('/'));
                     std::string avail;
                     try {
-                        avail = trim(readFile(parent + "/cgroup.controllers"));
+                        avail = trim(readFile(k, parent + "/cgroup.controllers"));
                     } catch (const Error&) {
                         continue;
                     }
                     for (const auto& c : split(avail, ' ')) {
                         if (c.empty()) continue;
-                        if (int err = writeFileErr(parent + "/cgroup.subtree_control", "+" + c))
+                        if (int err = k.writeFile(parent + "/cgroup.subtree_control", "+" + c))
                             log::debug("cannot enable " + c + " in " + parent +
                                        "/cgroup.subtree_control: " + errnoText(err));
                     }
@@ -284,7 +279,7 @@ void Cgroup::create() {
             }
         }
     } catch (...) {
-        for (auto it = created.rbegin(); it != created.rend(); ++it) ::rmdir(it->c_str());
+        for (auto it = created.rbegin(); it != created.rend(); ++it) k.rmdir(*it);
         throw;
     }
     createdParents_.clear();
@@ -302,12 +297,13 @@ void Cgroup::create() {
 
 void Cgroup::enter(pid_t pid) const {
     for (const auto& [key, dir] : paths_)
-        writeFile(dir + "/cgroup.procs", std::to_string(pid),
+        writeFile(*kernel_, dir + "/cgroup.procs", std::to_string(pid),
                   "moving pid " + std::to_string(pid) + " into its cgroup");
 }
 
 void Cgroup::apply(const Resources& r, const std::vector<Device>& linuxDevices,
                    bool applyDevices) const {
+    CgroupKernel& k = *kernel_;
     // Rebuild the host view from our own directories: which controllers are v1 hierarchies
     // and which the unified directory offers.
     CgroupHost host;
@@ -319,7 +315,7 @@ void Cgroup::apply(const Resources& r, const std::vector<Device>& linuxDevices,
         if (key == kUnified) {
             m.unified = true;
             try {
-                for (const auto& c : split(trim(readFile(dir + "/cgroup.controllers")), ' '))
+                for (const auto& c : split(trim(readFile(k, dir + "/cgroup.controllers")), ' '))
                     if (!c.empty()) m.controllers.push_back(c);
             } catch (const Error&) {
             }
@@ -330,7 +326,7 @@ void Cgroup::apply(const Resources& r, const std::vector<Device>& linuxDevices,
         host.mounts.push_back(std::move(m));
     }
     if (host.mounts.empty()) return;
-    host.hugepageSizes = readHugepageSizes();
+    host.hugepageSizes = k.hugepageSizes();
     bool v2 = host.unifiedMount() != nullptr;
     host.layout = v1 && v2 ? CgroupLayout::Hybrid : (v2 ? CgroupLayout::V2 : CgroupLayout::V1);
 
@@ -348,7 +344,7 @@ void Cgroup::apply(const Resources& r, const std::vector<Device>& linuxDevices,
         // Refuse to set a limit below what the container already uses.
         std::string dir = dirOf(host.hasV1("memory") ? "memory" : kUnified);
         std::string usageFile = host.hasV1("memory") ? "memory.usage_in_bytes" : "memory.current";
-        auto usage = std::stoll(trim(readFile(dir + "/" + usageFile)));
+        auto usage = std::stoll(trim(readFile(k, dir + "/" + usageFile)));
         if (usage > *r.memory->limit)
             throw Error("linux.resources.memory.limit (" + std::to_string(*r.memory->limit) +
                         ") is below the container's current memory usage (" +
@@ -362,25 +358,25 @@ void Cgroup::apply(const Resources& r, const std::vector<Device>& linuxDevices,
         if (w.file != "cpu.rt_runtime_us" || w.controller == kUnified) continue;
         std::string dir = dirOf(w.controller);
         std::uint64_t period = r.cpu->realtimePeriod.value_or(0);
-        if (period == 0) period = static_cast<std::uint64_t>(readInt(dir + "/cpu.rt_period_us"));
-        rtLock.emplace(paths_);  // held until the container's own write is done
-        giveRtBudget(dir, period, *r.cpu->realtimeRuntime, w.what);
+        if (period == 0) period = static_cast<std::uint64_t>(readInt(k, dir + "/cpu.rt_period_us"));
+        rtLock.emplace(k, paths_);  // held until the container's own write is done
+        giveRtBudget(k, dir, period, *r.cpu->realtimeRuntime, w.what);
     }
     for (std::size_t i = 0; i < plan.writes.size(); ++i) {
         const auto& w = plan.writes[i];
         std::string path = dirOf(w.controller) + "/" + w.file;
-        if (w.optional && !fileExists(path)) {
+        if (w.optional && !k.exists(path)) {
             log::warn(w.what + ": not applied, " + path + " does not exist on this host");
             continue;
         }
-        int err = writeFileErr(path, w.value);
+        int err = k.writeFile(path, w.value);
         if (err == EINVAL && w.file == "memory.limit_in_bytes" && i + 1 < plan.writes.size() &&
             plan.writes[i + 1].file == "memory.memsw.limit_in_bytes") {
             // Raising both: memory+swap must go up first (the kernel keeps memsw >= memory).
             const auto& sw = plan.writes[i + 1];
             std::string swPath = dirOf(sw.controller) + "/" + sw.file;
-            if (fileExists(swPath)) writeFile(swPath, sw.value, sw.what);
-            err = writeFileErr(path, w.value);
+            if (k.exists(swPath)) writeFile(k, swPath, sw.value, sw.what);
+            err = k.writeFile(path, w.value);
         }
         if (err != 0) throwSys(w.what + ": writing \"" + w.value + "\" to " + path, err);
     }
@@ -390,10 +386,17 @@ void Cgroup::apply(const Resources& r, const std::vector<Device>& linuxDevices,
     if (host.hasV1("devices")) {
         std::string dir = dirOf("devices");
         for (const auto& [file, line] : v1DeviceLines(rules))
-            writeFile(dir + "/" + file, line, "device cgroup rule");
+            writeFile(k, dir + "/" + file, line, "device cgroup rule");
     } else if (v2) {
-        attachDeviceFilter(paths_.at(kUnified), deviceFilterProgram(rules));
+        attachDeviceFilter(paths_.at(kUnified), deviceFilterProgram(rules), k);
     }
+}
+
+void Cgroup::checkControllers(const Resources& r) const {
+    auto it = paths_.find(kUnified);
+    if (it == paths_.end() || paths_.size() != 1) return;
+    auto avail = availableControllers(it->second, *kernel_);
+    checkV2Controllers(r, avail.controllers, avail.file);
 }
 
 namespace {
@@ -409,51 +412,55 @@ std::string freezerDir(const std::map<std::string, std::string>& paths) {
 }  // namespace
 
 void Cgroup::freeze() const {
+    CgroupKernel& k = *kernel_;
     std::string v1 = freezerDir(paths_);
     if (!v1.empty()) {
         // FREEZING can take a while when tasks are busy in the kernel; rewrite until FROZEN.
         for (int attempt = 0; attempt < 1000; ++attempt) {
-            writeFile(v1 + "/freezer.state", "FROZEN", "pausing");
-            if (trim(readFile(v1 + "/freezer.state")) == "FROZEN") return;
+            writeFile(k, v1 + "/freezer.state", "FROZEN", "pausing");
+            if (trim(readFile(k, v1 + "/freezer.state")) == "FROZEN") return;
             std::this_thread::sleep_for(std::chrono::milliseconds(5));
         }
-        writeFile(v1 + "/freezer.state", "THAWED", "undoing a pause that did not complete");
+        writeFile(k, v1 + "/freezer.state", "THAWED", "undoing a pause that did not complete");
         throw Error("pausing: " + v1 + "/freezer.state did not reach FROZEN");
     }
     auto it = paths_.find(kUnified);
-    if (it == paths_.end() || !fileExists(it->second + "/cgroup.freeze"))
+    if (it == paths_.end() || !k.exists(it->second + "/cgroup.freeze"))
         throw Error(
             "pausing needs the freezer: this container's cgroup has neither a v1 "
             "freezer nor cgroup.freeze (cgroup v2)");
-    writeFile(it->second + "/cgroup.freeze", "1", "pausing");
+    writeFile(k, it->second + "/cgroup.freeze", "1", "pausing");
     for (int attempt = 0; attempt < 2000; ++attempt) {
-        if (readFile(it->second + "/cgroup.events").find("frozen 1") != std::string::npos) return;
+        if (readFile(k, it->second + "/cgroup.events").find("frozen 1") != std::string::npos)
+            return;
         std::this_thread::sleep_for(std::chrono::milliseconds(5));
     }
-    writeFile(it->second + "/cgroup.freeze", "0", "undoing a pause that did not complete");
+    writeFile(k, it->second + "/cgroup.freeze", "0", "undoing a pause that did not complete");
     throw Error("pausing: " + it->second + "/cgroup.events never reported frozen 1");
 }
 
 void Cgroup::thaw() const {
+    CgroupKernel& k = *kernel_;
     std::string v1 = freezerDir(paths_);
     if (!v1.empty()) {
-        writeFile(v1 + "/freezer.state", "THAWED", "resuming");
+        writeFile(k, v1 + "/freezer.state", "THAWED", "resuming");
         return;
     }
     auto it = paths_.find(kUnified);
-    if (it == paths_.end() || !fileExists(it->second + "/cgroup.freeze"))
+    if (it == paths_.end() || !k.exists(it->second + "/cgroup.freeze"))
         throw Error(
             "resuming needs the freezer: this container's cgroup has neither a v1 "
             "freezer nor cgroup.freeze (cgroup v2)");
-    writeFile(it->second + "/cgroup.freeze", "0", "resuming");
+    writeFile(k, it->second + "/cgroup.freeze", "0", "resuming");
 }
 
 bool Cgroup::frozen() const {
+    CgroupKernel& k = *kernel_;
     std::string v1 = freezerDir(paths_);
-    if (!v1.empty()) return trim(readFile(v1 + "/freezer.state")) != "THAWED";
+    if (!v1.empty()) return trim(readFile(k, v1 + "/freezer.state")) != "THAWED";
     auto it = paths_.find(kUnified);
-    if (it == paths_.end() || !fileExists(it->second + "/cgroup.freeze")) return false;
-    return trim(readFile(it->second + "/cgroup.freeze")) == "1";
+    if (it == paths_.end() || !k.exists(it->second + "/cgroup.freeze")) return false;
+    return trim(readFile(k, it->second + "/cgroup.freeze")) == "1";
 }
 
 std::vector<pid_t> Cgroup::pids() const {
@@ -470,41 +477,46 @@ std::vector<pid_t> Cgroup::pids() const {
     }
     if (dir.empty() && !paths_.empty()) dir = paths_.begin()->second;
     std::vector<pid_t> out;
-    if (!dir.empty()) collectPids(dir, out);
+    if (!dir.empty()) collectPids(*kernel_, dir, out);
     std::sort(out.begin(), out.end());
     out.erase(std::unique(out.begin(), out.end()), out.end());
     return out;
 }
 
 void Cgroup::killAll(int sig) const {
+    CgroupKernel& k = *kernel_;
     // cgroup v2's cgroup.kill (Linux 5.14+) kills the whole subtree at once, processes forked
     // meanwhile and frozen ones included; the unified hierarchy holds every process, hybrid too.
     if (sig == SIGKILL) {
         auto it = paths_.find(kUnified);
-        if (it != paths_.end() && fileExists(it->second + "/cgroup.kill")) {
-            writeFile(it->second + "/cgroup.kill", "1", "killing every process of the container");
+        if (it != paths_.end() && k.exists(it->second + "/cgroup.kill")) {
+            writeFile(k, it->second + "/cgroup.kill", "1",
+                      "killing every process of the container");
             return;
         }
     }
     for (pid_t pid : pids())
-        if (::kill(pid, sig) != 0 && errno != ESRCH)
-            throwErrno("sending signal " + std::to_string(sig) + " to pid " + std::to_string(pid));
+        if (int err = k.kill(pid, sig); err != 0 && err != ESRCH)
+            throwSys("sending signal " + std::to_string(sig) + " to pid " + std::to_string(pid),
+                     err);
 }
 
 void Cgroup::destroy() const {
-    for (const auto& [key, dir] : paths_) removeCgroupDir(dir);
+    CgroupKernel& k = *kernel_;
+    for (const auto& [key, dir] : paths_) removeCgroupDir(k, dir);
     if (createdParents_.empty()) return;
-    TreeLock lock(paths_);
+    TreeLock lock(k, paths_);
     // Deepest first. A parent with a child cgroup or a process of its own is in use by
     // someone else and stays; otherwise it is removed like the container's own directory
     // (the kernel reports EBUSY until the child just removed has gone offline).
     for (auto it = createdParents_.rbegin(); it != createdParents_.rend(); ++it) {
         try {
-            auto children = childCgroups(*it);
+            auto children = childCgroups(k, *it);
             if (!children || !children->empty()) continue;
-            if (fileExists(*it + "/cgroup.procs") && !trim(readFile(*it + "/cgroup.procs")).empty())
+            if (k.exists(*it + "/cgroup.procs") &&
+                !trim(readFile(k, *it + "/cgroup.procs")).empty())
                 continue;
-            removeCgroupDir(*it);
+            removeCgroupDir(k, *it);
         } catch (const Error& e) {
             log::warn(std::string("leaving the cgroup create made: ") + e.what());
         }

@@ -8,7 +8,6 @@
 #include <chrono>
 #include <thread>
 
-#include "caprun/cgroup_controllers.hpp"
 #include "caprun/cgroups.hpp"
 #include "caprun/error.hpp"
 #include "caprun/hooks.hpp"
@@ -252,11 +251,7 @@ void updateContainer(const RuntimeContext& g, const std::string& id, const Resou
     }
     // On a pure v2 host a resource whose controller the container's cgroup lacks is refused
     // before anything changes.
-    if (auto it = s.cgroupPaths.find("unified");
-        it != s.cgroupPaths.end() && s.cgroupPaths.size() == 1) {
-        auto avail = availableControllers(it->second);
-        checkV2Controllers(r, avail.controllers, avail.file);
-    }
+    cg.checkControllers(r);
     if (!s.systemdCgroup) {
         cg.apply(r, devices, !r.devices.empty());
         return;

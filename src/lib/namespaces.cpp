@@ -1,16 +1,8 @@
 #include "caprun/namespaces.hpp"
 
-#include <fcntl.h>
-#include <linux/nsfs.h>
-#include <net/if.h>
 #include <sched.h>
-#include <sys/ioctl.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <algorithm>
-#include <cerrno>
-#include <cstring>
 #include <set>
 
 #include "caprun/error.hpp"
@@ -42,16 +34,6 @@ const KindInfo& info(NamespaceKind k) {
     for (const auto& i : kKinds)
         if (i.kind == k) return i;
     throw Error("internal error: unknown namespace kind");
-}
-
-void writeProcFile(const std::string& path, const std::string& text, const std::string& what) {
-    int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
-    if (fd < 0) throwErrno(what + ": opening " + path);
-    ssize_t n = ::write(fd, text.data(), text.size());
-    int err = errno;
-    ::close(fd);
-    if (n < 0) throwSys(what + ": writing \"" + text + "\" to " + path, err);
-    if (static_cast<size_t>(n) != text.size()) throw Error(what + ": short write to " + path);
 }
 
 }  // namespace
@@ -156,38 +138,47 @@ std::string formatTimeOffsets(const std::map<std::string, TimeOffset>& offsets) 
 }
 
 std::vector<OpenedNamespace> openJoinedNamespaces(const NamespacePlan& plan) {
+    LinuxNamespaceKernel k;
+    return openJoinedNamespaces(plan, k);
+}
+
+std::vector<OpenedNamespace> openJoinedNamespaces(const NamespacePlan& plan, NamespaceKernel& k) {
     std::vector<OpenedNamespace> opened;
     try {
         for (const auto& j : plan.join) {
             std::string what = std::string("joining the ") + namespaceName(j.kind) + " namespace";
-            int fd = ::open(j.path.c_str(), O_RDONLY | O_CLOEXEC);
-            if (fd < 0) throwErrno(what + ": opening " + j.path);
+            int fd = k.openNamespace(j.path, what + ": opening " + j.path);
             opened.push_back({j.kind, j.path, fd});
-            int type = ::ioctl(fd, NS_GET_NSTYPE);
+            int type = k.namespaceType(fd);
             if (type < 0)
-                throw Error(what + ": " + j.path + " is not a namespace file (" + errnoText(errno) +
+                throw Error(what + ": " + j.path + " is not a namespace file (" + errnoText(-type) +
                             ")");
             if (type != info(j.kind).flag)
                 throw Error(what + ": " + j.path + " is not a " + namespaceName(j.kind) +
                             " namespace");
         }
     } catch (...) {
-        closeNamespaces(opened);
+        closeNamespaces(opened, k);
         throw;
     }
     return opened;
 }
 
 void closeNamespaces(std::vector<OpenedNamespace>& opened) {
+    LinuxNamespaceKernel k;
+    closeNamespaces(opened, k);
+}
+
+void closeNamespaces(std::vector<OpenedNamespace>& opened, NamespaceKernel& k) {
     for (auto& o : opened)
-        if (o.fd >= 0) ::close(o.fd);
+        if (o.fd >= 0) k.close(o.fd);
     opened.clear();
 }
 
 namespace {
-void enterNamespace(const OpenedNamespace& o) {
-    if (::setns(o.fd, info(o.kind).flag) < 0)
-        throwErrno(std::string("joining the ") + namespaceName(o.kind) + " namespace " + o.path);
+void enterNamespace(const OpenedNamespace& o, NamespaceKernel& k) {
+    k.setns(o.fd, info(o.kind).flag,
+            std::string("joining the ") + namespaceName(o.kind) + " namespace " + o.path);
 }
 }  // namespace
 
@@ -197,31 +188,37 @@ bool joinedByParent(NamespaceKind kind) {
 
 std::vector<OpenedNamespace> prepareParentNamespaces(const NamespacePlan& plan,
                                                      const std::vector<OpenedNamespace>& opened) {
+    LinuxNamespaceKernel k;
+    return prepareParentNamespaces(plan, opened, k);
+}
+
+std::vector<OpenedNamespace> prepareParentNamespaces(const NamespacePlan& plan,
+                                                     const std::vector<OpenedNamespace>& opened,
+                                                     NamespaceKernel& k) {
     std::vector<OpenedNamespace> saved;
     // Pid and time: setns/unshare change only what children get; the runtime's own (active)
     // namespace is where it returns.
-    auto save = [&saved](NamespaceKind kind) {
+    auto save = [&saved, &k](NamespaceKind kind) {
         std::string path = std::string("/proc/self/ns/") + namespaceProcName(kind);
-        int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-        if (fd < 0) throwErrno("opening the runtime's own namespace " + path);
+        int fd = k.openNamespace(path, "opening the runtime's own namespace " + path);
         saved.push_back({kind, path, fd});
     };
     try {
         for (const auto& o : opened) {
             if (!joinedByParent(o.kind)) continue;
             save(o.kind);
-            enterNamespace(o);
+            enterNamespace(o, k);
         }
         if (plan.newTime) {
             save(NamespaceKind::Time);
-            if (::unshare(CLONE_NEWTIME) < 0) throwErrno("creating a time namespace");
+            k.unshare(CLONE_NEWTIME, "creating a time namespace");
             if (!plan.timeOffsets.empty())
-                writeProcFile("/proc/self/timens_offsets", formatTimeOffsets(plan.timeOffsets),
-                              "setting the time namespace offsets");
+                k.writeFile("/proc/self/timens_offsets", formatTimeOffsets(plan.timeOffsets),
+                            "setting the time namespace offsets");
         }
     } catch (...) {
         try {
-            restoreParentNamespaces(saved);
+            restoreParentNamespaces(saved, k);
         } catch (const Error& e) {
             log::error(e.what());  // the first failure is the one reported
         }
@@ -231,48 +228,63 @@ std::vector<OpenedNamespace> prepareParentNamespaces(const NamespacePlan& plan,
 }
 
 void restoreParentNamespaces(std::vector<OpenedNamespace>& saved) {
+    LinuxNamespaceKernel k;
+    restoreParentNamespaces(saved, k);
+}
+
+void restoreParentNamespaces(std::vector<OpenedNamespace>& saved, NamespaceKernel& k) {
     std::string failed;
     for (auto& s : saved) {
-        if (::setns(s.fd, info(s.kind).flag) < 0)
-            failed += (failed.empty() ? "" : ", ") + s.path + ": " + errnoText(errno);
+        try {
+            k.setns(s.fd, info(s.kind).flag, s.path);  // the error reads "<path>: <errno text>"
+        } catch (const Error& e) {
+            failed += (failed.empty() ? "" : ", ") + std::string(e.what());
+        }
     }
-    closeNamespaces(saved);
+    closeNamespaces(saved, k);
     // The runtime would go on (hooks, cgroups) inside the container's namespaces.
     if (!failed.empty()) throw Error("returning to the runtime's own namespaces: " + failed);
 }
 
 void joinNamespaces(const std::vector<OpenedNamespace>& opened) {
+    LinuxNamespaceKernel k;
+    joinNamespaces(opened, k);
+}
+
+void joinNamespaces(const std::vector<OpenedNamespace>& opened, NamespaceKernel& k) {
     for (const auto& o : opened) {
-        if (!joinedByParent(o.kind)) enterNamespace(o);
+        if (!joinedByParent(o.kind)) enterNamespace(o, k);
     }
 }
 
 void bringUpLoopback(const NamespacePlan& plan) {
-    if (!plan.loopbackUp) return;
-    int sock = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    if (sock < 0) throwErrno("bringing up lo in the container's network namespace: socket");
-    struct ifreq ifr {};
-    std::strncpy(ifr.ifr_name, "lo", IFNAMSIZ - 1);
-    int r = ::ioctl(sock, SIOCGIFFLAGS, &ifr);
-    if (r == 0 && !(ifr.ifr_flags & IFF_UP)) {
-        ifr.ifr_flags = static_cast<short>(ifr.ifr_flags | IFF_UP);
-        r = ::ioctl(sock, SIOCSIFFLAGS, &ifr);
-    }
-    int err = errno;
-    ::close(sock);
-    if (r < 0) throwSys("bringing up lo in the container's network namespace (SIOCSIFFLAGS)", err);
+    LinuxNamespaceKernel k;
+    bringUpLoopback(plan, k);
+}
+
+void bringUpLoopback(const NamespacePlan& plan, NamespaceKernel& k) {
+    if (plan.loopbackUp) k.bringUpInterface("lo");
 }
 
 void unshareCgroupNamespace(const NamespacePlan& plan) {
-    if (plan.newCgroup && ::unshare(CLONE_NEWCGROUP) < 0)
-        throwErrno("creating the cgroup namespace");
+    LinuxNamespaceKernel k;
+    unshareCgroupNamespace(plan, k);
+}
+
+void unshareCgroupNamespace(const NamespacePlan& plan, NamespaceKernel& k) {
+    if (plan.newCgroup) k.unshare(CLONE_NEWCGROUP, "creating the cgroup namespace");
 }
 
 void writeIdMaps(pid_t pid, const NamespacePlan& plan) {
+    LinuxNamespaceKernel k;
+    writeIdMaps(pid, plan, k);
+}
+
+void writeIdMaps(pid_t pid, const NamespacePlan& plan, NamespaceKernel& k) {
     if (!plan.newUserNamespace()) return;
     std::string base = "/proc/" + std::to_string(pid) + "/";
-    writeProcFile(base + "gid_map", formatIdMap(plan.gidMappings), "writing the gid mappings");
-    writeProcFile(base + "uid_map", formatIdMap(plan.uidMappings), "writing the uid mappings");
+    k.writeFile(base + "gid_map", formatIdMap(plan.gidMappings), "writing the gid mappings");
+    k.writeFile(base + "uid_map", formatIdMap(plan.uidMappings), "writing the uid mappings");
 }
 
 }  // namespace caprun

@@ -6,6 +6,7 @@
 
 #include "caprun/cgroups.hpp"
 #include "caprun/error.hpp"
+#include "caprun/sys/mountinfo.hpp"
 
 namespace caprun {
 
@@ -402,14 +403,7 @@ SystemdCgroupPaths systemdCgroupPaths(const CgroupHost& host, const std::string&
                                       const SystemdCgroupPlan& plan) {
     // hierarchy ("" for v2, else its controller list) -> path, from /proc/<pid>/cgroup
     std::map<std::string, std::string> pidPaths;
-    std::istringstream lines(procPidCgroup);
-    std::string line;
-    while (std::getline(lines, line)) {
-        auto c1 = line.find(':');
-        auto c2 = c1 == std::string::npos ? c1 : line.find(':', c1 + 1);
-        if (c2 == std::string::npos) continue;
-        pidPaths[line.substr(c1 + 1, c2 - c1 - 1)] = line.substr(c2 + 1);
-    }
+    for (const auto& e : sys::parseProcCgroup(procPidCgroup)) pidPaths[e.controllerList] = e.path;
     auto below = [](const CgroupMount& m, const std::string& path) {
         std::string rel = path;
         if (m.root != "/" && rel.rfind(m.root, 0) == 0) rel = rel.substr(m.root.size());

@@ -1,0 +1,68 @@
+#include "caprun/namespace_kernel.hpp"
+
+#include <fcntl.h>
+#include <linux/nsfs.h>
+#include <net/if.h>
+#include <sched.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "caprun/error.hpp"
+
+namespace caprun {
+
+int LinuxNamespaceKernel::openNamespace(const std::string& path, const std::string& what) {
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) throwErrno(what);
+    return fd;
+}
+
+int LinuxNamespaceKernel::namespaceType(int fd) {
+    int type = ::ioctl(fd, NS_GET_NSTYPE);
+    return type < 0 ? -errno : type;
+}
+
+void LinuxNamespaceKernel::close(int fd) {
+    ::close(fd);
+}
+
+void LinuxNamespaceKernel::setns(int fd, int nstype, const std::string& what) {
+    if (::setns(fd, nstype) < 0) throwErrno(what);
+}
+
+void LinuxNamespaceKernel::unshare(int flags, const std::string& what) {
+    if (::unshare(flags) < 0) throwErrno(what);
+}
+
+void LinuxNamespaceKernel::writeFile(const std::string& path, const std::string& text,
+                                     const std::string& what) {
+    int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
+    if (fd < 0) throwErrno(what + ": opening " + path);
+    ssize_t n = ::write(fd, text.data(), text.size());
+    int err = errno;
+    ::close(fd);
+    if (n < 0) throwSys(what + ": writing \"" + text + "\" to " + path, err);
+    if (static_cast<size_t>(n) != text.size()) throw Error(what + ": short write to " + path);
+}
+
+void LinuxNamespaceKernel::bringUpInterface(const std::string& name) {
+    const std::string what = "bringing up " + name + " in the container's network namespace";
+    int sock = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (sock < 0) throwErrno(what + ": socket");
+    struct ifreq ifr {};
+    std::strncpy(ifr.ifr_name, name.c_str(), IFNAMSIZ - 1);
+    int r = ::ioctl(sock, SIOCGIFFLAGS, &ifr);
+    if (r == 0 && !(ifr.ifr_flags & IFF_UP)) {
+        ifr.ifr_flags = static_cast<short>(ifr.ifr_flags | IFF_UP);
+        r = ::ioctl(sock, SIOCSIFFLAGS, &ifr);
+    }
+    int err = errno;
+    ::close(sock);
+    if (r < 0) throwSys(what + " (SIOCSIFFLAGS)", err);
+}
+
+}  // namespace caprun

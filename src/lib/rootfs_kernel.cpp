@@ -1,0 +1,254 @@
+#include "caprun/rootfs_kernel.hpp"
+
+#include <fcntl.h>
+#include <linux/magic.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/statvfs.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <climits>
+#include <deque>
+#include <vector>
+
+#include "caprun/error.hpp"
+#include "caprun/idmap.hpp"
+
+namespace caprun {
+
+namespace {
+
+std::vector<std::string> splitPath(const std::string& p) {
+    std::vector<std::string> out;
+    std::string cur;
+    for (char c : p) {
+        if (c == '/') {
+            if (!cur.empty()) out.push_back(cur);
+            cur.clear();
+        } else {
+            cur += c;
+        }
+    }
+    if (!cur.empty()) out.push_back(cur);
+    return out;
+}
+
+// Returns the fd, or -errno for a missing path when `create` is No and `mayBeMissing`.
+int openInRootImpl(int rootFd, const std::string& path, CreateMissing create, bool mayBeMissing) {
+    std::deque<std::string> todo;
+    for (auto& c : splitPath(path)) todo.push_back(c);
+    std::vector<int> stack;  // owned fds below the root; the root is rootFd
+    auto cleanup = [&] {
+        for (int f : stack) ::close(f);
+        stack.clear();
+    };
+    auto cur = [&] { return stack.empty() ? rootFd : stack.back(); };
+    int links = 0;
+    try {
+        while (!todo.empty()) {
+            std::string c = todo.front();
+            todo.pop_front();
+            if (c.empty() || c == ".") continue;
+            if (c == "..") {
+                if (stack.empty())
+                    throw Error("resolving \"" + path +
+                                "\" inside the rootfs: it escapes the "
+                                "rootfs through \"..\" (a symlink pointing outside?)");
+                ::close(stack.back());
+                stack.pop_back();
+                continue;
+            }
+            int fd = ::openat(cur(), c.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC);
+            if (fd < 0 && errno == ENOENT && create != CreateMissing::No) {
+                bool last = todo.empty();
+                if (!last || create == CreateMissing::Directory) {
+                    if (::mkdirat(cur(), c.c_str(), 0755) < 0 && errno != EEXIST)
+                        throwErrno("creating \"" + c + "\" of \"" + path + "\" inside the rootfs");
+                } else {
+                    int f = ::openat(cur(), c.c_str(),
+                                     O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0644);
+                    if (f < 0 && errno != EEXIST)
+                        throwErrno("creating \"" + path + "\" inside the rootfs");
+                    if (f >= 0) ::close(f);
+                }
+                fd = ::openat(cur(), c.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC);
+            }
+            if (fd < 0) {
+                int err = errno;
+                if (err == ENOENT && mayBeMissing) {
+                    cleanup();
+                    return -ENOENT;
+                }
+                throwSys("resolving \"" + path + "\" inside the rootfs at \"" + c + "\"", err);
+            }
+            struct stat st {};
+            if (::fstat(fd, &st) < 0) {
+                int err = errno;
+                ::close(fd);
+                throwSys("resolving \"" + path + "\" inside the rootfs", err);
+            }
+            if (S_ISLNK(st.st_mode)) {
+                char buf[PATH_MAX];
+                ssize_t n = ::readlinkat(fd, "", buf, sizeof buf - 1);
+                int err = errno;
+                ::close(fd);
+                if (n < 0) throwSys("reading the symlink \"" + c + "\" in \"" + path + "\"", err);
+                if (++links > 40)
+                    throw Error("resolving \"" + path + "\" inside the rootfs: too many symlinks");
+                std::string target(buf, static_cast<size_t>(n));
+                auto parts = splitPath(target);
+                for (auto it = parts.rbegin(); it != parts.rend(); ++it) todo.push_front(*it);
+                // An absolute target means the container's /, i.e. the rootfs.
+                if (!target.empty() && target.front() == '/') cleanup();
+                continue;
+            }
+            if (!todo.empty() && !S_ISDIR(st.st_mode)) {
+                ::close(fd);
+                throwSys("resolving \"" + path + "\" inside the rootfs at \"" + c + "\"", ENOTDIR);
+            }
+            stack.push_back(fd);
+        }
+    } catch (...) {
+        cleanup();
+        throw;
+    }
+    if (stack.empty()) {
+        int fd = ::openat(rootFd, ".", O_PATH | O_CLOEXEC);
+        if (fd < 0) throwErrno("opening the rootfs");
+        return fd;
+    }
+    int result = stack.back();
+    stack.pop_back();
+    cleanup();
+    return result;
+}
+
+}  // namespace
+
+int LinuxRootfsKernel::openInRoot(int rootFd, const std::string& path, CreateMissing create,
+                                  bool mayBeMissing) {
+    return openInRootImpl(rootFd, path, create, mayBeMissing);
+}
+
+int LinuxRootfsKernel::open(const std::string& path, int flags, const std::string& what) {
+    int fd = ::open(path.c_str(), flags | O_CLOEXEC);
+    if (fd < 0) throwErrno(what);
+    return fd;
+}
+
+int LinuxRootfsKernel::openAt(int dirFd, const std::string& name, int flags, mode_t mode) {
+    int fd = ::openat(dirFd, name.c_str(), flags | O_CLOEXEC, mode);
+    return fd < 0 ? -errno : fd;
+}
+
+void LinuxRootfsKernel::close(int fd) {
+    ::close(fd);
+}
+
+mode_t LinuxRootfsKernel::fileMode(int fd, const std::string& what) {
+    struct stat st {};
+    if (::fstat(fd, &st) < 0) throwErrno(what);
+    return st.st_mode;
+}
+
+unsigned long LinuxRootfsKernel::lockedMountFlags(int fd) {
+    struct statvfs sv {};
+    if (::fstatvfs(fd, &sv) < 0) return 0;
+    unsigned long f = 0;
+    if (sv.f_flag & ST_NOSUID) f |= MS_NOSUID;
+    if (sv.f_flag & ST_NODEV) f |= MS_NODEV;
+    if (sv.f_flag & ST_NOEXEC) f |= MS_NOEXEC;
+    if (sv.f_flag & ST_RDONLY) f |= MS_RDONLY;
+    return f;
+}
+
+bool LinuxRootfsKernel::rootIsRamfs() {
+    struct statfs sf {};
+    if (::statfs("/", &sf) < 0) return false;
+    return sf.f_type == RAMFS_MAGIC || sf.f_type == TMPFS_MAGIC;
+}
+
+std::string LinuxRootfsKernel::readProcFile(const std::string& path) {
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return "";
+    std::string out;
+    char buf[4096];
+    for (;;) {
+        ssize_t n = ::read(fd, buf, sizeof buf);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) break;
+        out.append(buf, static_cast<std::size_t>(n));
+    }
+    ::close(fd);
+    return out;
+}
+
+int LinuxRootfsKernel::mount(const std::string& source, const std::string& target,
+                             const std::string& type, unsigned long flags,
+                             const std::string& data) {
+    if (::mount(source.empty() ? nullptr : source.c_str(), target.c_str(),
+                type.empty() ? nullptr : type.c_str(), flags,
+                data.empty() ? nullptr : data.c_str()) < 0)
+        return errno;
+    return 0;
+}
+
+void LinuxRootfsKernel::setRecursiveMountAttrs(int fd, const RecursiveMountAttrs& attrs,
+                                               const std::string& what) {
+    applyRecursiveMountAttrs(fd, attrs, what);
+}
+
+void LinuxRootfsKernel::moveMount(int treeFd, int targetFd, const std::string& what) {
+    attachIdmappedTree(treeFd, targetFd, what);
+}
+
+void LinuxRootfsKernel::copyTree(int fromFd, int toFd, const std::string& what) {
+    caprun::copyTree(fromFd, toFd, what);
+}
+
+int LinuxRootfsKernel::umount(const std::string& target, int flags) {
+    return ::umount2(target.c_str(), flags) < 0 ? errno : 0;
+}
+
+int LinuxRootfsKernel::pivotRoot(const std::string& newRoot, const std::string& putOld) {
+    return ::syscall(SYS_pivot_root, newRoot.c_str(), putOld.c_str()) < 0 ? errno : 0;
+}
+
+void LinuxRootfsKernel::chroot(const std::string& path, const std::string& what) {
+    if (::chroot(path.c_str()) < 0) throwErrno(what);
+}
+
+void LinuxRootfsKernel::chdir(const std::string& path, const std::string& what) {
+    if (::chdir(path.c_str()) < 0) throwErrno(what);
+}
+
+void LinuxRootfsKernel::fchdir(int fd, const std::string& what) {
+    if (::fchdir(fd) < 0) throwErrno(what);
+}
+
+int LinuxRootfsKernel::unlinkAt(int dirFd, const std::string& name) {
+    return ::unlinkat(dirFd, name.c_str(), 0) < 0 ? errno : 0;
+}
+
+int LinuxRootfsKernel::mknodAt(int dirFd, const std::string& name, mode_t mode, dev_t dev) {
+    return ::mknodat(dirFd, name.c_str(), mode, dev) < 0 ? errno : 0;
+}
+
+int LinuxRootfsKernel::symlinkAt(const std::string& target, int dirFd, const std::string& name) {
+    return ::symlinkat(target.c_str(), dirFd, name.c_str()) < 0 ? errno : 0;
+}
+
+void LinuxRootfsKernel::chmodAt(int dirFd, const std::string& name, mode_t mode,
+                                const std::string& what) {
+    if (::fchmodat(dirFd, name.c_str(), mode, 0) < 0) throwErrno(what);
+}
+
+void LinuxRootfsKernel::chownAt(int dirFd, const std::string& name, uid_t uid, gid_t gid,
+                                const std::string& what) {
+    if (::fchownat(dirFd, name.c_str(), uid, gid, AT_SYMLINK_NOFOLLOW) < 0) throwErrno(what);
+}
+
+}  // namespace caprun

@@ -66,9 +66,13 @@ int cmdCheck(const GlobalOptions& g, const Args& args) {
     o.seccompProfile = seccompProfile;
     ProcessRequest request = initProcessRequest(g, o, rootfs, ns.newUserNamespace());
     request.seccompCacheRoot.clear();  // check compiles without writing the state root's cache
-    const ProcessPlan plan =
-        planProcess(spec, *spec.process, request, hostFactsFor(g), PlatformFacts::probe());
-    const CapabilityPlan& capPlan = plan.capabilities;
+    // A refused field (an LSM label, a scheduler value) stops the process planner as it stops
+    // create; the report then shows the refusal and the capabilities without a process plan.
+    std::optional<ProcessPlan> plan;
+    if (!fields.refuses())
+        plan = planProcess(spec, *spec.process, request, hostFactsFor(g), PlatformFacts::probe());
+    const CapabilityPlan capPlan =
+        plan ? plan->capabilities : planForContainer(spec, g.capPolicy, rootfs, hostFactsFor(g));
     const auto seccomp =
         resolveSeccomp(selectSeccomp(spec, seccompProfile), seccompHostFor(capPlan));
     const CapDropNote note = [&](const CapDrop& d) {
@@ -76,7 +80,7 @@ int cmdCheck(const GlobalOptions& g, const Args& args) {
     };
     addCapabilitySection(report, capPlan, note);
     addSeccompSection(report, seccomp);
-    addProcessSection(report, plan);
+    if (plan) addProcessSection(report, *plan);
     // The same planner create uses; shown whether or not systemd runs here.
     if ((g.systemdCgroup || g.cgroupManager == "systemd") && spec.linux) {
         const Resources* res = spec.linux->resources ? &*spec.linux->resources : nullptr;
@@ -93,7 +97,7 @@ int cmdCheck(const GlobalOptions& g, const Args& args) {
     if (fields.refuses()) throw Error(fields.refusalMessage());
     // check fails exactly as create/run would: a refused sysctl, strict policy's shortfall.
     if (sysctl.refused()) throw Error(sysctl.error());
-    if (!plan.refusal.empty()) throw Error(plan.refusal);
+    if (plan && !plan->refusal.empty()) throw Error(plan->refusal);
     return 0;
 }
 

@@ -2,6 +2,7 @@
 
 #include <signal.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cctype>
@@ -147,6 +148,13 @@ void deleteContainer(const RuntimeContext& g, const std::string& id, bool force)
         try {
             killEverything(lost, cg);
             cg.destroy();
+            // Which parents create made is lost with the state too: the default parent
+            // (caprun/) goes when empty, as a normal delete would remove it.
+            for (const auto& [name, dir] : cg.paths()) {
+                const std::string parent = dir.substr(0, dir.rfind('/'));
+                if (parent.size() > 7 && parent.compare(parent.size() - 7, 7, "/caprun") == 0)
+                    ::rmdir(parent.c_str());
+            }
         } catch (const Error& ce) {
             log::warn("delete --force " + id + ": " + ce.what());
         }

@@ -20,6 +20,7 @@
 #include "caprun/cgroup_controllers.hpp"
 #include "caprun/cgroups.hpp"
 #include "caprun/console.hpp"
+#include "caprun/container_process.hpp"
 #include "caprun/error.hpp"
 #include "caprun/runtime_context.hpp"
 #include "caprun/json.hpp"
@@ -37,6 +38,8 @@
 #include "caprun/lsm.hpp"
 #include "caprun/idmap.hpp"
 #include "caprun/state.hpp"
+#include "caprun/sync_channel.hpp"
+#include "caprun/sys/unique_fd.hpp"
 #include "caprun/sysctl.hpp"
 #include "caprun/trace.hpp"
 #include "caprun/systemd_bus.hpp"
@@ -46,208 +49,6 @@ namespace caprun {
 namespace {
 
 namespace fs = std::filesystem;
-
-// ---- the sync socket between the runtime and the init ----
-
-enum class Msg : char {
-    Go = 'G',         // parent -> child: maps written, cgroup entered
-    NeedHooks = 'H',  // child -> parent: namespaces and mounts exist; run prestart/createRuntime
-    HooksDone = 'O',  // parent -> child: payload = createContainer state JSON \0 start state JSON
-    Ready = 'R',      // child -> parent: blocked before user code (or, for exec, about to exec)
-    Failed = 'E',     // child -> parent: payload = error text
-    Console = 'P',    // child -> parent: carries the pty master fd
-    SeccompListener = 'S',  // child -> parent: carries the seccomp NOTIFY listener fd
-    MountSource = 'M',  // child -> parent: payload = index in mounts; reply carries its source fd
-};
-
-void sendMsg(int fd, Msg type, const std::string& payload = {}) {
-    std::string buf(1, static_cast<char>(type));
-    buf += payload;
-    ssize_t n;
-    do {
-        n = ::send(fd, buf.data(), buf.size(), MSG_NOSIGNAL);
-    } while (n < 0 && errno == EINTR);
-    if (n < 0) throwErrno("talking to the container process (sync socket)");
-}
-
-// Sends a message carrying one fd (SCM_RIGHTS).
-void sendMsgWithFd(int fd, Msg type, int passFd) {
-    char byte = static_cast<char>(type);
-    struct iovec iov {
-        &byte, 1
-    };
-    alignas(struct cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
-    struct msghdr mh {};
-    mh.msg_iov = &iov;
-    mh.msg_iovlen = 1;
-    mh.msg_control = control;
-    mh.msg_controllen = sizeof control;
-    struct cmsghdr* cm = CMSG_FIRSTHDR(&mh);
-    cm->cmsg_level = SOL_SOCKET;
-    cm->cmsg_type = SCM_RIGHTS;
-    cm->cmsg_len = CMSG_LEN(sizeof(int));
-    std::memcpy(CMSG_DATA(cm), &passFd, sizeof(int));
-    ssize_t n;
-    do {
-        n = ::sendmsg(fd, &mh, MSG_NOSIGNAL);
-    } while (n < 0 && errno == EINTR);
-    if (n < 0) throwErrno("passing an fd to the runtime (sync socket)");
-}
-
-// Returns false on EOF (the other side is gone). A passed fd (O_CLOEXEC) goes to *passedFd.
-bool recvMsg(int fd, Msg& type, std::string& payload, int* passedFd = nullptr) {
-    // The message's size first (MSG_TRUNC reports it), so the buffer fits it exactly.
-    ssize_t size;
-    do {
-        size = ::recv(fd, nullptr, 0, MSG_PEEK | MSG_TRUNC);
-    } while (size < 0 && errno == EINTR);
-    if (size < 0) throwErrno("talking to the container process (sync socket)");
-    std::string buf(static_cast<size_t>(size > 0 ? size : 1), '\0');
-    struct iovec iov {
-        buf.data(), buf.size()
-    };
-    alignas(struct cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
-    struct msghdr mh {};
-    mh.msg_iov = &iov;
-    mh.msg_iovlen = 1;
-    mh.msg_control = control;
-    mh.msg_controllen = sizeof control;
-    ssize_t n;
-    do {
-        n = ::recvmsg(fd, &mh, MSG_CMSG_CLOEXEC);
-    } while (n < 0 && errno == EINTR);
-    if (n < 0) throwErrno("talking to the container process (sync socket)");
-    if (n == 0) return false;
-    for (struct cmsghdr* cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm)) {
-        if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS) {
-            int got;
-            std::memcpy(&got, CMSG_DATA(cm), sizeof(int));
-            if (passedFd)
-                *passedFd = got;
-            else
-                ::close(got);
-        }
-    }
-    type = static_cast<Msg>(buf[0]);
-    payload.assign(buf.data() + 1, static_cast<size_t>(n - 1));
-    return true;
-}
-
-// In the container (after its /dev/pts exists): a pty of the container's own devpts, so
-// `tty` names it inside; the master goes to the runtime, the slave becomes stdio.
-int openContainerPty(int sync, const std::optional<ConsoleSize>& size) {
-    PtyPair pty = openPty(size);
-    sendMsgWithFd(sync, Msg::Console, pty.master());
-    return pty.releaseSlave();
-}
-
-struct UniqueFd {
-    int fd = -1;
-    UniqueFd() = default;
-    explicit UniqueFd(int f) : fd(f) {}
-    UniqueFd(UniqueFd&& o) noexcept : fd(o.fd) { o.fd = -1; }
-    UniqueFd& operator=(UniqueFd&& o) noexcept {
-        reset();
-        fd = o.fd;
-        o.fd = -1;
-        return *this;
-    }
-    ~UniqueFd() { reset(); }
-    void reset() {
-        if (fd >= 0) ::close(fd);
-        fd = -1;
-    }
-};
-
-pid_t cloneProcess(unsigned long long flags, int* pidfd) {
-    struct clone_args args {};
-    args.flags = flags | CLONE_PIDFD;
-    args.pidfd = reinterpret_cast<std::uint64_t>(pidfd);
-    args.exit_signal = SIGCHLD;
-    long r = ::syscall(SYS_clone3, &args, sizeof args);
-    if (r < 0) throwErrno("creating the container process (clone3)");
-    return static_cast<pid_t>(r);
-}
-
-// clone3 inside the namespace paths the parent joins (namespaces.hpp says which), the
-// runtime back in its own namespaces afterwards. Returns 0 in the child.
-pid_t cloneInNamespaces(const NamespacePlan& plan, const std::vector<OpenedNamespace>& opened,
-                        unsigned long long flags, int* pidfd) {
-    auto own = prepareParentNamespaces(plan, opened);
-    pid_t pid = 0;
-    try {
-        pid = cloneProcess(flags, pidfd);
-    } catch (...) {
-        restoreParentNamespaces(own);
-        throw;
-    }
-    if (pid != 0) restoreParentNamespaces(own);
-    return pid;
-}
-
-void writeFileAtomically(const std::string& path, const std::string& content,
-                         const std::string& what) {
-    std::string tmp = path + ".caprun-" + std::to_string(::getpid());
-    int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0) throwErrno(what + ": creating " + tmp);
-    ssize_t n = ::write(fd, content.data(), content.size());
-    int err = errno;
-    ::close(fd);
-    if (n != static_cast<ssize_t>(content.size())) {
-        ::unlink(tmp.c_str());
-        throwSys(what + ": writing " + tmp, n < 0 ? err : EIO);
-    }
-    if (::rename(tmp.c_str(), path.c_str()) < 0) {
-        err = errno;
-        ::unlink(tmp.c_str());
-        throwSys(what + ": renaming " + tmp + " to " + path, err);
-    }
-}
-
-std::string absolutePath(const std::string& p) {
-    std::error_code ec;
-    auto a = fs::absolute(p, ec);
-    if (ec) throw Error("resolving the path " + p + ": " + ec.message());
-    std::string out = a.lexically_normal().string();
-    while (out.size() > 1 && out.back() == '/') out.pop_back();
-    return out;
-}
-
-int waitStatusToExitCode(int status) {
-    if (WIFEXITED(status)) return WEXITSTATUS(status);
-    if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
-    return 1;
-}
-
-void killAndReap(pid_t pid) {
-    if (pid <= 0) return;
-    ::kill(pid, SIGKILL);
-    int status;
-    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-    }
-}
-
-// ---- signal forwarding for foreground run/exec ----
-
-volatile sig_atomic_t gForwardPid = 0;
-
-void forwardSignal(int sig) {
-    if (gForwardPid > 0) ::kill(static_cast<pid_t>(gForwardPid), sig);
-}
-
-void installForwarders(pid_t pid, bool terminal) {
-    gForwardPid = pid;
-    struct sigaction sa {};
-    sa.sa_handler = forwardSignal;
-    sa.sa_flags = SA_RESTART;
-    ::sigemptyset(&sa.sa_mask);
-    for (int sig = 1; sig < NSIG; ++sig) {
-        if (sig == SIGKILL || sig == SIGSTOP || sig == SIGCHLD || sig == SIGURG) continue;
-        if (terminal && sig == SIGWINCH) continue;  // the console copies the window size
-        if (sig >= 32 && sig < SIGRTMIN) continue;  // reserved by glibc
-        ::sigaction(sig, &sa, nullptr);
-    }
-}
 
 // ---- what create decides before anything exists ----
 
@@ -370,18 +171,6 @@ struct ChildContext {
     std::optional<ConsoleSize> consoleSize;
     bool foreground;
 };
-
-// The first steps of every process the runtime clones. Until execve: killed with the
-// runtime while it sets us up (and for foreground run, for good), and not dumpable so
-// /proc/<pid>/exe (the runtime) cannot be opened. Then it waits for the parent's go-ahead
-// (cgroup entered, id maps written).
-void startClonedChild(int sync) {
-    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-    ::prctl(PR_SET_DUMPABLE, 0);
-    Msg type;
-    std::string payload;
-    if (!recvMsg(sync, type, payload) || type != Msg::Go) ::_exit(1);
-}
 
 // In the init: asks the runtime for the source of mounts[index] (see sendMountSource).
 int receiveMountSource(int sync, std::size_t index) {
@@ -762,103 +551,7 @@ void releaseInit(StateStore& store, ContainerState& st) {
         stateJson(st, ContainerStatus::Running));
 }
 
-// ---- exec ----
-
-struct ExecChildContext {
-    const std::vector<OpenedNamespace>* opened;
-    const ProcessPlan* plan;
-    int sync;
-    bool terminal;
-    std::optional<ConsoleSize> consoleSize;
-    bool foreground;
-    int initRoot = -1;  // no mount namespace of its own: the init's root, to chroot into
-};
-
-// An exec'd process does not wait for start; a detached one stops dying with the runtime.
-// The sync socket is close-on-exec: the runtime sees EOF once execve succeeded.
-class ExecProcessKernel final : public LinuxProcessKernel {
-  public:
-    explicit ExecProcessKernel(bool foreground) : foreground_(foreground) {}
-    void awaitStart() override {
-        if (!foreground_) ::prctl(PR_SET_PDEATHSIG, 0);
-    }
-
-  private:
-    bool foreground_;
-};
-
-[[noreturn]] void execChildMain(const ExecChildContext& c) {
-    try {
-        startClonedChild(c.sync);
-        joinNamespaces(*c.opened);
-        if (c.initRoot >= 0 && (::fchdir(c.initRoot) < 0 || ::chroot(".") < 0 || ::chdir("/") < 0))
-            throwErrno("entering the container's root (chroot)");
-        // Its own session and process group, as runc does for every process: the runtime's
-        // group is outside the pid namespace (seen as 0). With a terminal,
-        // makeControllingTerminal does the setsid.
-        int slave = -1;
-        if (c.terminal)
-            slave = openContainerPty(c.sync, c.consoleSize);
-        else if (::setsid() < 0)
-            throwErrno("starting a new session for the exec'd process (setsid)");
-        ExecProcessKernel kernel(c.foreground);
-        applyProcessPlan(*c.plan, kernel, slave);
-    } catch (const std::exception& e) {
-        try {
-            sendMsg(c.sync, Msg::Failed, e.what());
-        } catch (...) {
-        }
-    }
-    ::_exit(127);
-}
-
 }  // namespace
-
-Process execProcessSpec(const ExecOptions& o, const Spec& spec) {
-    Process p;
-    if (!o.processFile.empty()) {
-        auto doc = json::parseFile(o.processFile, o.processFile, kMaxConfigBytes);
-        p = parseProcess(json::Node::root(doc));
-    } else {
-        if (!spec.process) throw Error("config.json of the container has no process");
-        p = *spec.process;
-        p.args = o.args;
-        p.terminal = o.tty;
-        p.consoleSize.reset();
-    }
-    if (o.tty) p.terminal = true;
-    for (const auto& e : o.env) {
-        auto eq = e.find('=');
-        if (eq == std::string::npos)
-            throw Error("exec: environment entry \"" + e + "\": expected KEY=VALUE");
-        std::string key = e.substr(0, eq + 1);
-        bool replaced = false;
-        for (auto& cur : p.env)
-            if (cur.compare(0, key.size(), key) == 0) {
-                cur = e;
-                replaced = true;
-            }
-        if (!replaced) p.env.push_back(e);
-    }
-    if (!o.cwd.empty()) p.cwd = o.cwd;
-    if (o.uid) p.user.uid = *o.uid;
-    if (o.gid) p.user.gid = *o.gid;
-    p.user.additionalGids.insert(p.user.additionalGids.end(), o.additionalGids.begin(),
-                                 o.additionalGids.end());
-    if (!o.capAdd.empty()) {
-        if (!p.capabilities) p.capabilities = Capabilities{};
-        for (const auto& c : o.capAdd) {
-            p.capabilities->bounding.push_back(c);
-            p.capabilities->effective.push_back(c);
-            p.capabilities->permitted.push_back(c);
-        }
-    }
-    if (o.noNewPrivileges) p.noNewPrivileges = true;
-    if (!o.apparmorProfile.empty()) p.apparmorProfile = o.apparmorProfile;
-    if (!o.processLabel.empty()) p.selinuxLabel = o.processLabel;
-    if (p.args.empty()) throw Error("exec: " + o.processFile + ": process.args is empty");
-    return p;
-}
 
 void createContainer(const RuntimeContext& g, const CreateOptions& o) {
     StateStore store(g.root);
@@ -912,12 +605,12 @@ int runContainer(const RuntimeContext& g, const CreateOptions& o, bool detach, b
         }
     } catch (...) {
         killAndReap(c.pid);
-        gForwardPid = 0;
+        stopForwarding();
         lock.release();
         deleteContainer(g, o.id, true);
         throw;
     }
-    gForwardPid = 0;
+    stopForwarding();
     if (trace) trace->finish();
     // The container ended: delete it like `caprun delete` (what is left in its cgroup is
     // killed, poststop hooks run, the cgroup and the state directory are removed), unless
@@ -925,127 +618,4 @@ int runContainer(const RuntimeContext& g, const CreateOptions& o, bool detach, b
     if (!keep) deleteContainer(g, o.id, true);
     return waitStatusToExitCode(status);
 }
-
-}  // namespace caprun
-
-namespace caprun {
-
-int execInContainer(const RuntimeContext& g, const ExecOptions& o) {
-    StateStore store(g.root);
-    ContainerState st;
-    {
-        ContainerLock lock = store.lockContainer(o.id);
-        st = store.load(o.id);
-    }
-    ContainerStatus live = liveStatus(st);
-    if (live != ContainerStatus::Running && live != ContainerStatus::Created)
-        throw Error("cannot exec in container " + o.id + ": it is " + statusName(live));
-    Spec spec = loadBundleSpec(st.bundle);
-    Process proc = execProcessSpec(o, spec);
-    ProcessRequest request;
-    request.role = ProcessRole::Exec;
-    request.capPolicy = capPolicyFor(g.capPolicy, st);
-    request.seccompProfile = st.seccompProfile;
-    request.seccompCacheRoot = g.root;
-    request.sessionKeyring = st.sessionKeyring;
-    request.userNamespace = st.namespacePaths.count("user") > 0;
-    request.preserveFds = o.preserveFds;
-    ProcessPlan plan = planProcess(spec, proc, request, HostFacts::probe(), PlatformFacts::probe());
-    requireStartable(plan);
-
-    if (proc.terminal && o.consoleSocket.empty() && o.detach)
-        throw Error("exec: a terminal with --detach needs --console-socket");
-
-    // Join the init's namespaces: user first (it owns the others), mount last.
-    NamespacePlan joinPlan;
-    static const NamespaceKind order[] = {
-        NamespaceKind::User, NamespaceKind::Ipc,    NamespaceKind::Uts,  NamespaceKind::Network,
-        NamespaceKind::Pid,  NamespaceKind::Cgroup, NamespaceKind::Time, NamespaceKind::Mount};
-    for (auto k : order) {
-        auto it = st.namespacePaths.find(namespaceName(k));
-        if (it == st.namespacePaths.end()) continue;
-        std::string path = it->second;
-        if (path.rfind("/proc/", 0) == 0) {
-            // /proc/<pid>/ns/x of the init: check that pid is still the init.
-            if (!processAlive(st.pid, st.pidStartTime))
-                throw Error("cannot exec in container " + o.id + ": container not running");
-        }
-        joinPlan.join.push_back({k, path});
-    }
-    auto opened = openJoinedNamespaces(joinPlan);
-    struct Closer {
-        std::vector<OpenedNamespace>& o;
-        ~Closer() { closeNamespaces(o); }
-    } closer{opened};
-    // The container shares the host's mount namespace: its root is the init's chroot.
-    UniqueFd initRoot;
-    if (!st.namespacePaths.count("mount")) {
-        std::string root = "/proc/" + std::to_string(st.pid) + "/root";
-        initRoot = UniqueFd(::open(root.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
-        if (initRoot.fd < 0 || !processAlive(st.pid, st.pidStartTime))
-            throw Error("cannot exec in container " + o.id + ": container not running");
-    }
-
-    int sv[2];
-    if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
-        throwErrno("creating the sync socket");
-    UniqueFd parentSock(sv[0]), childSock(sv[1]);
-    int pidfd = -1;
-    pid_t pid = cloneInNamespaces(joinPlan, opened, 0, &pidfd);
-    if (pid == 0) {
-        ::close(sv[0]);
-        ExecChildContext c{&opened,          &plan,     sv[1],      proc.terminal,
-                           proc.consoleSize, !o.detach, initRoot.fd};
-        execChildMain(c);
-    }
-    UniqueFd pidfdHolder(pidfd);
-    childSock.reset();
-    UniqueFd master;
-    try {
-        // execCPUAffinity.initial: where the process runs until it is in the cgroup.
-        if (const auto& cpus = plan.attrs.affinityInitial; !cpus.empty())
-            if (systemProcessAttrOps().setAffinity(pid, cpus) != 0)
-                throwErrno("setting process.execCPUAffinity.initial (sched_setaffinity)");
-        Cgroup cg(st.cgroupPaths);
-        if (!cg.empty()) cg.enter(pid);
-        sendMsg(parentSock.fd, Msg::Go);
-        for (;;) {
-            Msg type;
-            std::string payload;
-            int passed = -1;
-            bool got = recvMsg(parentSock.fd, type, payload, &passed);
-            if (passed >= 0) master = UniqueFd(passed);
-            if (!got) break;  // execve closed the socket
-            if (type == Msg::Console && master.fd >= 0) continue;
-            if (type == Msg::Failed) throw Error(payload);
-            throw Error("unexpected message from the exec process");
-        }
-    } catch (...) {
-        killAndReap(pid);
-        throw;
-    }
-    if (master.fd >= 0 && !o.consoleSocket.empty()) {
-        sendConsoleFd(o.consoleSocket, master.fd);
-        master.reset();
-    }
-    if (!o.pidFile.empty())
-        writeFileAtomically(absolutePath(o.pidFile), std::to_string(pid), "writing the pid file");
-    if (o.detach) return 0;
-    installForwarders(pid, master.fd >= 0);
-    if (master.fd >= 0) {
-        ForegroundConsole console(master.fd);
-        console.pump(pidfdHolder.fd);
-    }
-    int status = 0;
-    while (::waitpid(pid, &status, 0) < 0) {
-        if (errno != EINTR) {
-            int err = errno;
-            gForwardPid = 0;
-            throwSys("waiting for the exec process", err);
-        }
-    }
-    gForwardPid = 0;
-    return waitStatusToExitCode(status);
-}
-
 }  // namespace caprun

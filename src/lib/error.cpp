@@ -12,7 +12,7 @@ std::string errnoText(int err) {
 }
 
 void throwSys(std::string_view context, int err) {
-    throw Error(std::string(context) + ": " + errnoText(err));
+    throw Error(std::string(context) + ": " + errnoText(err), err);
 }
 
 void throwErrno(std::string_view context) {

@@ -1,4 +1,5 @@
 #include "caprun/mount_attr.hpp"
+#include "caprun/sys/unique_fd.hpp"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -96,13 +97,6 @@ struct Dir {
     }
 };
 
-struct Fd {
-    int fd;
-    ~Fd() {
-        if (fd >= 0) ::close(fd);
-    }
-};
-
 void copyMeta(int fd, const struct stat& st, const std::string& what) {
     if (::fchown(fd, st.st_uid, st.st_gid) < 0) throwErrno(what + ": fchown");
     if (::fchmod(fd, st.st_mode & 07777) < 0) throwErrno(what + ": fchmod");
@@ -112,9 +106,9 @@ void copyMeta(int fd, const struct stat& st, const std::string& what) {
 
 void copyFile(int fromDir, int toDir, const char* name, const struct stat& st,
               const std::string& what) {
-    Fd in{::openat(fromDir, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)};
+    UniqueFd in(::openat(fromDir, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
     if (in.fd < 0) throwErrno(what + ": opening");
-    Fd out{::openat(toDir, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600)};
+    UniqueFd out(::openat(toDir, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
     if (out.fd < 0) throwErrno(what + ": creating the copy");
     std::vector<char> buf(64 * 1024);
     for (;;) {
@@ -194,8 +188,8 @@ void copyTree(int fromFd, int toFd, const std::string& what) {
         if (::fstatat(fromFd, name, &st, AT_SYMLINK_NOFOLLOW) < 0) throwErrno(entry);
         if (S_ISDIR(st.st_mode)) {
             if (::mkdirat(toFd, name, 0700) < 0) throwErrno(entry + ": mkdir");
-            Fd from{::openat(fromFd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)};
-            Fd to{::openat(toFd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)};
+            UniqueFd from(::openat(fromFd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+            UniqueFd to(::openat(toFd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
             if (from.fd < 0 || to.fd < 0) throwErrno(entry + ": opening");
             copyTree(from.fd, to.fd, entry);
             copyMeta(to.fd, st, entry);

@@ -1,5 +1,6 @@
 // Compiled seccomp filter cache. See include/caprun/seccomp_cache.hpp.
 #include "caprun/seccomp_cache.hpp"
+#include "caprun/sys/unique_fd.hpp"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -84,16 +85,6 @@ bool validKey(const std::string& key) {
     return key.size() == 32 && key.find_first_not_of("0123456789abcdef") == std::string::npos;
 }
 
-struct Fd {
-    int fd;
-    explicit Fd(int f) : fd(f) {}
-    ~Fd() {
-        if (fd >= 0) close(fd);
-    }
-    Fd(const Fd&) = delete;
-    Fd& operator=(const Fd&) = delete;
-};
-
 bool writeAll(int fd, const void* data, std::size_t n) {
     const auto* p = static_cast<const char*>(data);
     while (n > 0) {
@@ -125,7 +116,7 @@ std::string SeccompCache::entryPath(const std::string& key) const {
 
 std::optional<SeccompCacheEntry> SeccompCache::load(const std::string& key) const {
     if (!validKey(key)) return std::nullopt;
-    Fd f(open(entryPath(key).c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY));
+    UniqueFd f(open(entryPath(key).c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY));
     if (f.fd < 0) return std::nullopt;
     struct stat st {};
     if (fstat(f.fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_uid != geteuid() ||
@@ -175,7 +166,7 @@ bool SeccompCache::store(const std::string& key, const SeccompCacheEntry& entry,
     (void)chmod(dir_.c_str(), 0700);
 
     std::string tmp = dir_ + "/.tmp-XXXXXX";
-    Fd f(mkostemp(tmp.data(), O_CLOEXEC));
+    UniqueFd f(mkostemp(tmp.data(), O_CLOEXEC));
     if (f.fd < 0) return failed("creating a temporary file in " + dir_ + ": " + errnoText(errno));
     EntryHeader h{};
     std::memcpy(h.magic, kMagic, sizeof(kMagic));

@@ -1,5 +1,6 @@
 // Seccomp compilation and the container-start plan. See include/caprun/seccomp_compile.hpp.
 #include "caprun/seccomp_compile.hpp"
+#include "caprun/sys/unique_fd.hpp"
 
 #include <linux/filter.h>
 #include <linux/seccomp.h>
@@ -32,16 +33,6 @@ struct FilterCtx {
     ~FilterCtx() { seccomp_release(ctx); }
     FilterCtx(const FilterCtx&) = delete;
     FilterCtx& operator=(const FilterCtx&) = delete;
-};
-
-struct Fd {
-    int fd;
-    explicit Fd(int f) : fd(f) {}
-    ~Fd() {
-        if (fd >= 0) close(fd);
-    }
-    Fd(const Fd&) = delete;
-    Fd& operator=(const Fd&) = delete;
 };
 
 scmp_arg_cmp toCmp(const SeccompArg& a) {
@@ -113,7 +104,7 @@ CompiledSeccomp compileSeccomp(const ResolvedSeccomp& r) {
         }
     }
 
-    Fd mem(memfd_create("caprun-seccomp-bpf", MFD_CLOEXEC));
+    UniqueFd mem(memfd_create("caprun-seccomp-bpf", MFD_CLOEXEC));
     if (mem.fd < 0) throwErrno("seccomp: creating a memfd for the compiled filter");
     int rc = seccomp_export_bpf(f.ctx, mem.fd);
     if (rc < 0) throwSys("seccomp: exporting the compiled filter (seccomp_export_bpf)", -rc);

@@ -1,5 +1,6 @@
 // Seccomp install and NOTIFY listener hand-off. See include/caprun/seccomp_install.hpp.
 #include "caprun/seccomp_install.hpp"
+#include "caprun/sys/unique_fd.hpp"
 
 #include <linux/filter.h>
 #include <linux/seccomp.h>
@@ -20,19 +21,7 @@
 
 namespace caprun {
 
-namespace {
-
-struct Fd {
-    int fd;
-    explicit Fd(int f) : fd(f) {}
-    ~Fd() {
-        if (fd >= 0) close(fd);
-    }
-    Fd(const Fd&) = delete;
-    Fd& operator=(const Fd&) = delete;
-};
-
-}  // namespace
+namespace {}  // namespace
 
 int installSeccomp(const CompiledSeccomp& c) {
     if (!c.enabled) return -1;
@@ -90,7 +79,7 @@ void sendSeccompListener(const std::string& listenerPath, int listenerFd,
         throw Error("seccomp listenerPath " + listenerPath + ": longer than a unix socket path (" +
                     std::to_string(sizeof(addr.sun_path) - 1) + " bytes)");
     std::memcpy(addr.sun_path, listenerPath.c_str(), listenerPath.size());
-    Fd sock(socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    UniqueFd sock(socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
     if (sock.fd < 0) throwErrno("creating a socket for the seccomp agent");
     while (connect(sock.fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
         if (errno == EINTR) continue;

@@ -1,4 +1,5 @@
 #include "caprun/sysctl.hpp"
+#include "caprun/sys/unique_fd.hpp"
 
 #include <fcntl.h>
 #include <linux/magic.h>
@@ -166,16 +167,6 @@ std::map<std::string, std::string> SysctlPlan::accepted() const {
 
 namespace {
 
-struct Fd {
-    int fd = -1;
-    explicit Fd(int f) : fd(f) {}
-    Fd(const Fd&) = delete;
-    Fd& operator=(const Fd&) = delete;
-    ~Fd() {
-        if (fd >= 0) ::close(fd);
-    }
-};
-
 int openBeneath(int dirfd, const std::string& path, std::uint64_t flags, std::uint64_t resolve) {
     open_how how{};
     how.flags = flags | O_CLOEXEC;
@@ -192,10 +183,10 @@ int openBeneath(int dirfd, const std::string& path, std::uint64_t flags, std::ui
 void applySysctls(const std::map<std::string, std::string>& sysctl) {
     if (sysctl.empty()) return;
     const std::uint64_t strict = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
-    Fd root(::open("/", O_PATH | O_DIRECTORY | O_CLOEXEC));
+    UniqueFd root(::open("/", O_PATH | O_DIRECTORY | O_CLOEXEC));
     if (root.fd < 0) throwErrno("linux.sysctl: opening the container's /");
     // /proc may be a mount point (another mount than /): no RESOLVE_NO_XDEV here.
-    Fd proc(openBeneath(root.fd, "proc", O_PATH | O_DIRECTORY, strict));
+    UniqueFd proc(openBeneath(root.fd, "proc", O_PATH | O_DIRECTORY, strict));
     if (proc.fd < 0)
         throwErrno(
             "linux.sysctl: opening the container's /proc (it must be a directory, not a "
@@ -207,12 +198,12 @@ void applySysctls(const std::map<std::string, std::string>& sysctl) {
             "linux.sysctl: the container's /proc is not procfs: mount proc on /proc to set "
             "sysctls");
     // sys, and everything below it, on that same procfs mount.
-    Fd sys(openBeneath(proc.fd, "sys", O_PATH | O_DIRECTORY, strict | RESOLVE_NO_XDEV));
+    UniqueFd sys(openBeneath(proc.fd, "sys", O_PATH | O_DIRECTORY, strict | RESOLVE_NO_XDEV));
     if (sys.fd < 0) throwErrno("linux.sysctl: opening /proc/sys on the container's procfs");
     for (const auto& [key, value] : sysctl) {
         const std::string rel = sysctlRelativePath(key);
         const std::string what = "setting sysctl " + key + " (/proc/sys/" + rel + ")";
-        Fd f(openBeneath(sys.fd, rel, O_WRONLY | O_NOCTTY, strict | RESOLVE_NO_XDEV));
+        UniqueFd f(openBeneath(sys.fd, rel, O_WRONLY | O_NOCTTY, strict | RESOLVE_NO_XDEV));
         if (f.fd < 0) throwErrno(what + ": opening");
         ssize_t n;
         do {

@@ -1,0 +1,53 @@
+// What create, run and exec share around the processes they clone: clone3 (inside joined
+// namespaces), the child's first steps, waiting and exit codes, signal forwarding for the
+// foreground, the pty of the container's devpts, pid files.
+#pragma once
+
+#include <sys/types.h>
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "caprun/console.hpp"
+#include "caprun/namespaces.hpp"
+
+namespace caprun {
+
+// In the container (after its /dev/pts exists): a pty of the container's own devpts, so
+// `tty` names it inside; the master goes to the runtime over `sync`, the slave is returned.
+int openContainerPty(int sync, const std::optional<ConsoleSize>& size);
+
+// clone3 with CLONE_PIDFD; 0 in the child.
+pid_t cloneProcess(unsigned long long flags, int* pidfd);
+
+// clone3 inside the namespace paths the parent joins (namespaces.hpp says which), the
+// runtime back in its own namespaces afterwards. Returns 0 in the child.
+pid_t cloneInNamespaces(const NamespacePlan& plan, const std::vector<OpenedNamespace>& opened,
+                        unsigned long long flags, int* pidfd);
+
+// The first steps of every process the runtime clones. Until execve: killed with the
+// runtime while it sets us up (and for foreground run, for good), and not dumpable so
+// /proc/<pid>/exe (the runtime) cannot be opened. Then it waits for the parent's go-ahead
+// (cgroup entered, id maps written).
+void startClonedChild(int sync);
+
+// Writes through a temp file and rename, so a reader never sees half of it (pid files).
+void writeFileAtomically(const std::string& path, const std::string& content,
+                         const std::string& what);
+
+// Absolute and normalised, without a trailing slash.
+std::string absolutePath(const std::string& p);
+
+// The exit status a shell would report: the code, or 128+signal.
+int waitStatusToExitCode(int status);
+
+// SIGKILL and reap; nothing for pid <= 0.
+void killAndReap(pid_t pid);
+
+// Foreground run/exec: every signal caprun gets goes to `pid` (SIGWINCH too unless a
+// terminal is being copied), until stopForwarding().
+void installForwarders(pid_t pid, bool terminal);
+void stopForwarding();
+
+}  // namespace caprun

@@ -1,0 +1,29 @@
+// The sync socket between the runtime and a process it cloned (the container's init, or
+// an exec'd process): a SOCK_SEQPACKET socketpair carrying one typed message per packet,
+// optionally with one fd (SCM_RIGHTS).
+#pragma once
+
+#include <string>
+
+namespace caprun {
+
+enum class Msg : char {
+    Go = 'G',         // parent -> child: maps written, cgroup entered
+    NeedHooks = 'H',  // child -> parent: namespaces and mounts exist; run prestart/createRuntime
+    HooksDone = 'O',  // parent -> child: payload = createContainer state JSON \0 start state JSON
+    Ready = 'R',      // child -> parent: blocked before user code (or, for exec, about to exec)
+    Failed = 'E',     // child -> parent: payload = error text
+    Console = 'P',    // child -> parent: carries the pty master fd
+    SeccompListener = 'S',  // child -> parent: carries the seccomp NOTIFY listener fd
+    MountSource = 'M',  // child -> parent: payload = index in mounts; reply carries its source fd
+};
+
+void sendMsg(int fd, Msg type, const std::string& payload = {});
+
+// Sends a message carrying one fd (SCM_RIGHTS).
+void sendMsgWithFd(int fd, Msg type, int passFd);
+
+// Returns false on EOF (the other side is gone). A passed fd (O_CLOEXEC) goes to *passedFd.
+bool recvMsg(int fd, Msg& type, std::string& payload, int* passedFd = nullptr);
+
+}  // namespace caprun

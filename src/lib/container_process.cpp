@@ -1,0 +1,130 @@
+#include "caprun/container_process.hpp"
+
+#include <fcntl.h>
+#include <linux/sched.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <filesystem>
+
+#include "caprun/error.hpp"
+#include "caprun/sync_channel.hpp"
+
+namespace caprun {
+
+namespace fs = std::filesystem;
+
+int openContainerPty(int sync, const std::optional<ConsoleSize>& size) {
+    PtyPair pty = openPty(size);
+    sendMsgWithFd(sync, Msg::Console, pty.master());
+    return pty.releaseSlave();
+}
+
+pid_t cloneProcess(unsigned long long flags, int* pidfd) {
+    struct clone_args args {};
+    args.flags = flags | CLONE_PIDFD;
+    args.pidfd = reinterpret_cast<std::uint64_t>(pidfd);
+    args.exit_signal = SIGCHLD;
+    long r = ::syscall(SYS_clone3, &args, sizeof args);
+    if (r < 0) throwErrno("creating the container process (clone3)");
+    return static_cast<pid_t>(r);
+}
+
+pid_t cloneInNamespaces(const NamespacePlan& plan, const std::vector<OpenedNamespace>& opened,
+                        unsigned long long flags, int* pidfd) {
+    auto own = prepareParentNamespaces(plan, opened);
+    pid_t pid = 0;
+    try {
+        pid = cloneProcess(flags, pidfd);
+    } catch (...) {
+        restoreParentNamespaces(own);
+        throw;
+    }
+    if (pid != 0) restoreParentNamespaces(own);
+    return pid;
+}
+
+void writeFileAtomically(const std::string& path, const std::string& content,
+                         const std::string& what) {
+    std::string tmp = path + ".caprun-" + std::to_string(::getpid());
+    int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) throwErrno(what + ": creating " + tmp);
+    ssize_t n = ::write(fd, content.data(), content.size());
+    int err = errno;
+    ::close(fd);
+    if (n != static_cast<ssize_t>(content.size())) {
+        ::unlink(tmp.c_str());
+        throwSys(what + ": writing " + tmp, n < 0 ? err : EIO);
+    }
+    if (::rename(tmp.c_str(), path.c_str()) < 0) {
+        err = errno;
+        ::unlink(tmp.c_str());
+        throwSys(what + ": renaming " + tmp + " to " + path, err);
+    }
+}
+
+std::string absolutePath(const std::string& p) {
+    std::error_code ec;
+    auto a = fs::absolute(p, ec);
+    if (ec) throw Error("resolving the path " + p + ": " + ec.message());
+    std::string out = a.lexically_normal().string();
+    while (out.size() > 1 && out.back() == '/') out.pop_back();
+    return out;
+}
+
+int waitStatusToExitCode(int status) {
+    if (WIFEXITED(status)) return WEXITSTATUS(status);
+    if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
+    return 1;
+}
+
+void killAndReap(pid_t pid) {
+    if (pid <= 0) return;
+    ::kill(pid, SIGKILL);
+    int status;
+    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+}
+
+namespace {
+
+volatile sig_atomic_t gForwardPid = 0;
+
+void forwardSignal(int sig) {
+    if (gForwardPid > 0) ::kill(static_cast<pid_t>(gForwardPid), sig);
+}
+
+}  // namespace
+
+void installForwarders(pid_t pid, bool terminal) {
+    gForwardPid = pid;
+    struct sigaction sa {};
+    sa.sa_handler = forwardSignal;
+    sa.sa_flags = SA_RESTART;
+    ::sigemptyset(&sa.sa_mask);
+    for (int sig = 1; sig < NSIG; ++sig) {
+        if (sig == SIGKILL || sig == SIGSTOP || sig == SIGCHLD || sig == SIGURG) continue;
+        if (terminal && sig == SIGWINCH) continue;  // the console copies the window size
+        if (sig >= 32 && sig < SIGRTMIN) continue;  // reserved by glibc
+        ::sigaction(sig, &sa, nullptr);
+    }
+}
+
+void stopForwarding() {
+    gForwardPid = 0;
+}
+
+void startClonedChild(int sync) {
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    ::prctl(PR_SET_DUMPABLE, 0);
+    Msg type;
+    std::string payload;
+    if (!recvMsg(sync, type, payload) || type != Msg::Go) ::_exit(1);
+}
+
+}  // namespace caprun

@@ -32,10 +32,6 @@ pid_t cloneInNamespaces(const NamespacePlan& plan, const std::vector<OpenedNames
 // (cgroup entered, id maps written).
 void startClonedChild(int sync);
 
-// Writes through a temp file and rename, so a reader never sees half of it (pid files).
-void writeFileAtomically(const std::string& path, const std::string& content,
-                         const std::string& what);
-
 // Absolute and normalised, without a trailing slash.
 std::string absolutePath(const std::string& p);
 

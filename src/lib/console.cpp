@@ -1,4 +1,5 @@
 #include "caprun/console.hpp"
+#include "caprun/sys/scm_rights.hpp"
 
 #include <fcntl.h>
 #include <poll.h>
@@ -110,53 +111,21 @@ void sendConsoleFd(const std::string& socketPath, int masterFd) {
     // Payload: the pty's name, as runc sends it (some callers log it).
     char name[128] = "/dev/ptmx";
     ::ptsname_r(masterFd, name, sizeof name);
-    iovec iov{name, std::strlen(name)};
-    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
-    msghdr msg{};
-    msg.msg_iov = &iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = control;
-    msg.msg_controllen = sizeof control;
-    cmsghdr* c = CMSG_FIRSTHDR(&msg);
-    c->cmsg_level = SOL_SOCKET;
-    c->cmsg_type = SCM_RIGHTS;
-    c->cmsg_len = CMSG_LEN(sizeof(int));
-    std::memcpy(CMSG_DATA(c), &masterFd, sizeof(int));
-    ssize_t n;
-    do {
-        n = ::sendmsg(sock, &msg, MSG_NOSIGNAL);
-    } while (n < 0 && errno == EINTR);
-    if (n < 0) throwErrno("sending the pty master to --console-socket " + socketPath);
+    if (sys::sendWithFd(sock, name, std::strlen(name), masterFd) < 0)
+        throwErrno("sending the pty master to --console-socket " + socketPath);
 }
 
 int receiveFd(int socketFd) {
     char buf[256];
-    iovec iov{buf, sizeof buf};
-    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * 4)] = {};
-    msghdr msg{};
-    msg.msg_iov = &iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = control;
-    msg.msg_controllen = sizeof control;
-    ssize_t n;
-    do {
-        n = ::recvmsg(socketFd, &msg, MSG_CMSG_CLOEXEC);
-    } while (n < 0 && errno == EINTR);
-    if (n < 0) throwErrno("receiving a file descriptor");
-    for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
-        if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
-            std::size_t count = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-            int fds[4] = {-1, -1, -1, -1};
-            std::memcpy(fds, CMSG_DATA(c), std::min<std::size_t>(count, 4) * sizeof(int));
-            if (count != 1) {
-                for (std::size_t i = 0; i < std::min<std::size_t>(count, 4); ++i) ::close(fds[i]);
-                throw Error("expected exactly one file descriptor, received " +
-                            std::to_string(count));
-            }
-            return fds[0];
-        }
+    std::vector<int> fds;
+    if (sys::receiveWithFds(socketFd, buf, sizeof buf, fds) < 0)
+        throwErrno("receiving a file descriptor");
+    if (fds.empty()) throw Error("the message carried no file descriptor");
+    if (fds.size() != 1) {
+        for (int fd : fds) ::close(fd);
+        throw Error("expected exactly one file descriptor, received " + std::to_string(fds.size()));
     }
-    throw Error("the message carried no file descriptor");
+    return fds[0];
 }
 
 ForegroundConsole::ForegroundConsole(int masterFd) : master_(masterFd) {

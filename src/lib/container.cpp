@@ -39,6 +39,7 @@
 #include "caprun/idmap.hpp"
 #include "caprun/state.hpp"
 #include "caprun/sync_channel.hpp"
+#include "caprun/sys/atomic_write.hpp"
 #include "caprun/sys/unique_fd.hpp"
 #include "caprun/sysctl.hpp"
 #include "caprun/trace.hpp"
@@ -510,7 +511,8 @@ Created createInternal(const RuntimeContext& g, const CreateOptions& o, bool for
     st.status = ContainerStatus::Created;
     store.save(st);
     if (!o.pidFile.empty())
-        writeFileAtomically(absolutePath(o.pidFile), std::to_string(pid), "writing the pid file");
+        sys::writeFileAtomically(absolutePath(o.pidFile), std::to_string(pid), 0644,
+                                 "writing the pid file");
     rollback.armed = false;
     out.state = st;
     out.pid = pid;

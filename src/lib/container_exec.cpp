@@ -40,6 +40,7 @@
 #include "caprun/idmap.hpp"
 #include "caprun/state.hpp"
 #include "caprun/sync_channel.hpp"
+#include "caprun/sys/atomic_write.hpp"
 #include "caprun/sys/unique_fd.hpp"
 #include "caprun/sysctl.hpp"
 #include "caprun/trace.hpp"
@@ -244,7 +245,8 @@ int execInContainer(const RuntimeContext& g, const ExecOptions& o) {
         master.reset();
     }
     if (!o.pidFile.empty())
-        writeFileAtomically(absolutePath(o.pidFile), std::to_string(pid), "writing the pid file");
+        sys::writeFileAtomically(absolutePath(o.pidFile), std::to_string(pid), 0644,
+                                 "writing the pid file");
     if (o.detach) return 0;
     installForwarders(pid, master.fd >= 0);
     if (master.fd >= 0) {

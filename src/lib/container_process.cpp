@@ -49,25 +49,6 @@ pid_t cloneInNamespaces(const NamespacePlan& plan, const std::vector<OpenedNames
     return pid;
 }
 
-void writeFileAtomically(const std::string& path, const std::string& content,
-                         const std::string& what) {
-    std::string tmp = path + ".caprun-" + std::to_string(::getpid());
-    int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0) throwErrno(what + ": creating " + tmp);
-    ssize_t n = ::write(fd, content.data(), content.size());
-    int err = errno;
-    ::close(fd);
-    if (n != static_cast<ssize_t>(content.size())) {
-        ::unlink(tmp.c_str());
-        throwSys(what + ": writing " + tmp, n < 0 ? err : EIO);
-    }
-    if (::rename(tmp.c_str(), path.c_str()) < 0) {
-        err = errno;
-        ::unlink(tmp.c_str());
-        throwSys(what + ": renaming " + tmp + " to " + path, err);
-    }
-}
-
 std::string absolutePath(const std::string& p) {
     std::error_code ec;
     auto a = fs::absolute(p, ec);

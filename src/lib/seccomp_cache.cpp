@@ -1,5 +1,6 @@
 // Compiled seccomp filter cache. See include/caprun/seccomp_cache.hpp.
 #include "caprun/seccomp_cache.hpp"
+#include "caprun/sys/atomic_write.hpp"
 #include "caprun/sys/unique_fd.hpp"
 
 #include <fcntl.h>
@@ -85,18 +86,6 @@ bool validKey(const std::string& key) {
     return key.size() == 32 && key.find_first_not_of("0123456789abcdef") == std::string::npos;
 }
 
-bool writeAll(int fd, const void* data, std::size_t n) {
-    const auto* p = static_cast<const char*>(data);
-    while (n > 0) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0 && errno == EINTR) continue;
-        if (w <= 0) return false;
-        p += w;
-        n -= static_cast<std::size_t>(w);
-    }
-    return true;
-}
-
 }  // namespace
 
 std::string seccompCacheHash(std::string_view m) {
@@ -165,27 +154,21 @@ bool SeccompCache::store(const std::string& key, const SeccompCacheEntry& entry,
     if (ec) return failed("creating " + dir_ + ": " + ec.message());
     (void)chmod(dir_.c_str(), 0700);
 
-    std::string tmp = dir_ + "/.tmp-XXXXXX";
-    UniqueFd f(mkostemp(tmp.data(), O_CLOEXEC));
-    if (f.fd < 0) return failed("creating a temporary file in " + dir_ + ": " + errnoText(errno));
     EntryHeader h{};
     std::memcpy(h.magic, kMagic, sizeof(kMagic));
     h.version = kFormatVersion;
     h.metaBytes = static_cast<std::uint32_t>(entry.meta.size());
     h.bpfBytes = static_cast<std::uint32_t>(bpf.size());
     std::memcpy(h.key, key.data(), sizeof(h.key));
-    std::vector<std::uint8_t> payload(entry.meta.begin(), entry.meta.end());
-    payload.insert(payload.end(), bpf.begin(), bpf.end());
+    std::string payload = entry.meta;
+    payload.append(reinterpret_cast<const char*>(bpf.data()), bpf.size());
     h.checksum = hashA(payload.data(), payload.size());
-    if (!writeAll(f.fd, &h, sizeof(h)) || !writeAll(f.fd, payload.data(), payload.size())) {
-        int err = errno;
-        unlink(tmp.c_str());
-        return failed("writing " + tmp + ": " + errnoText(err));
-    }
-    if (rename(tmp.c_str(), entryPath(key).c_str()) != 0) {
-        int err = errno;
-        unlink(tmp.c_str());
-        return failed("renaming " + tmp + " to " + entryPath(key) + ": " + errnoText(err));
+    std::string file(reinterpret_cast<const char*>(&h), sizeof(h));
+    file += payload;
+    try {
+        sys::writeFileAtomically(entryPath(key), file, 0600, "storing a compiled filter");
+    } catch (const Error& e) {
+        return failed(e.what());
     }
     evict();
     return true;

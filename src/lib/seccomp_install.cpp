@@ -1,5 +1,6 @@
 // Seccomp install and NOTIFY listener hand-off. See include/caprun/seccomp_install.hpp.
 #include "caprun/seccomp_install.hpp"
+#include "caprun/sys/scm_rights.hpp"
 #include "caprun/sys/unique_fd.hpp"
 
 #include <linux/filter.h>
@@ -85,24 +86,7 @@ void sendSeccompListener(const std::string& listenerPath, int listenerFd,
         if (errno == EINTR) continue;
         throwErrno("connecting to the seccomp agent at listenerPath " + listenerPath);
     }
-    iovec iov{};
-    iov.iov_base = const_cast<char*>(message.data());
-    iov.iov_len = message.size();
-    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
-    msghdr msg{};
-    msg.msg_iov = &iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = control;
-    msg.msg_controllen = sizeof(control);
-    cmsghdr* cm = CMSG_FIRSTHDR(&msg);
-    cm->cmsg_level = SOL_SOCKET;
-    cm->cmsg_type = SCM_RIGHTS;
-    cm->cmsg_len = CMSG_LEN(sizeof(int));
-    std::memcpy(CMSG_DATA(cm), &listenerFd, sizeof(int));
-    ssize_t n;
-    do {
-        n = sendmsg(sock.fd, &msg, MSG_NOSIGNAL);
-    } while (n < 0 && errno == EINTR);
+    ssize_t n = sys::sendWithFd(sock.fd, message.data(), message.size(), listenerFd);
     if (n < 0) throwErrno("sending the seccomp listener fd to " + listenerPath);
     // The fd went with the first bytes; the rest of a long state follows on the stream.
     std::size_t done = static_cast<std::size_t>(n);

@@ -1,4 +1,5 @@
 #include "caprun/state.hpp"
+#include "caprun/sys/atomic_write.hpp"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -427,30 +428,8 @@ ContainerState StateStore::load(const std::string& id) const {
 void StateStore::save(const ContainerState& s) const {
     validateId(s.id);
     std::string path = statePath(s.id);
-    std::string tmp = path + ".tmp";
-    std::string text = serializeState(s);
-    int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd < 0) throwErrno("writing the state of container " + s.id + " (" + tmp + ")");
-    std::size_t off = 0;
-    while (off < text.size()) {
-        ssize_t n = ::write(fd, text.data() + off, text.size() - off);
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            int err = errno;
-            ::close(fd);
-            ::unlink(tmp.c_str());
-            throwSys("writing the state of container " + s.id + " (" + tmp + ")", err);
-        }
-        off += static_cast<std::size_t>(n);
-    }
-    // The state root is a tmpfs in practice; fsync keeps the rename atomic elsewhere too.
-    ::fsync(fd);
-    ::close(fd);
-    if (::rename(tmp.c_str(), path.c_str()) != 0) {
-        int err = errno;
-        ::unlink(tmp.c_str());
-        throwSys("replacing " + path, err);
-    }
+    sys::writeFileAtomically(path, serializeState(s), 0600,
+                             "writing the state of container " + s.id);
 }
 
 void StateStore::remove(const std::string& id) const {

@@ -1,4 +1,5 @@
 #include "caprun/sync_channel.hpp"
+#include "caprun/sys/scm_rights.hpp"
 
 #include <sys/socket.h>
 #include <unistd.h>
@@ -22,26 +23,9 @@ void sendMsg(int fd, Msg type, const std::string& payload) {
 }
 
 void sendMsgWithFd(int fd, Msg type, int passFd) {
-    char byte = static_cast<char>(type);
-    struct iovec iov {
-        &byte, 1
-    };
-    alignas(struct cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
-    struct msghdr mh {};
-    mh.msg_iov = &iov;
-    mh.msg_iovlen = 1;
-    mh.msg_control = control;
-    mh.msg_controllen = sizeof control;
-    struct cmsghdr* cm = CMSG_FIRSTHDR(&mh);
-    cm->cmsg_level = SOL_SOCKET;
-    cm->cmsg_type = SCM_RIGHTS;
-    cm->cmsg_len = CMSG_LEN(sizeof(int));
-    std::memcpy(CMSG_DATA(cm), &passFd, sizeof(int));
-    ssize_t n;
-    do {
-        n = ::sendmsg(fd, &mh, MSG_NOSIGNAL);
-    } while (n < 0 && errno == EINTR);
-    if (n < 0) throwErrno("passing an fd to the runtime (sync socket)");
+    const char byte = static_cast<char>(type);
+    if (sys::sendWithFd(fd, &byte, 1, passFd) < 0)
+        throwErrno("passing an fd to the runtime (sync socket)");
 }
 
 bool recvMsg(int fd, Msg& type, std::string& payload, int* passedFd) {
@@ -52,31 +36,17 @@ bool recvMsg(int fd, Msg& type, std::string& payload, int* passedFd) {
     } while (size < 0 && errno == EINTR);
     if (size < 0) throwErrno("talking to the container process (sync socket)");
     std::string buf(static_cast<size_t>(size > 0 ? size : 1), '\0');
-    struct iovec iov {
-        buf.data(), buf.size()
-    };
-    alignas(struct cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
-    struct msghdr mh {};
-    mh.msg_iov = &iov;
-    mh.msg_iovlen = 1;
-    mh.msg_control = control;
-    mh.msg_controllen = sizeof control;
-    ssize_t n;
-    do {
-        n = ::recvmsg(fd, &mh, MSG_CMSG_CLOEXEC);
-    } while (n < 0 && errno == EINTR);
+    std::vector<int> fds;
+    ssize_t n = sys::receiveWithFds(fd, buf.data(), buf.size(), fds);
     if (n < 0) throwErrno("talking to the container process (sync socket)");
-    if (n == 0) return false;
-    for (struct cmsghdr* cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm)) {
-        if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS) {
-            int got;
-            std::memcpy(&got, CMSG_DATA(cm), sizeof(int));
-            if (passedFd)
-                *passedFd = got;
-            else
-                ::close(got);
-        }
+    // One fd per message at most; any other is closed rather than leaked.
+    for (std::size_t i = 0; i < fds.size(); ++i) {
+        if (i == 0 && passedFd)
+            *passedFd = fds[0];
+        else
+            ::close(fds[i]);
     }
+    if (n == 0) return false;
     type = static_cast<Msg>(buf[0]);
     payload.assign(buf.data() + 1, static_cast<size_t>(n - 1));
     return true;

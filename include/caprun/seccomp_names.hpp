@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace caprun {
 
@@ -80,5 +81,8 @@ std::string seccompFilterFlagNameList();
 // "SECCOMP_FILTER_FLAG_TSYNC|SECCOMP_FILTER_FLAG_NEW_LISTENER" for the bits passed to
 // seccomp(2); empty for none.
 std::string seccompFilterFlagsText(std::uint32_t bits);
+
+// "a, b, c" (or with `sep`), for names in messages and reports.
+std::string joinNames(const std::vector<std::string>& v, const char* sep = ", ");
 
 }  // namespace caprun

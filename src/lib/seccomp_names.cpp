@@ -20,15 +20,6 @@ std::string lower(std::string s) {
     return s;
 }
 
-std::string joinNames(const std::vector<std::string>& v) {
-    std::string out;
-    for (const auto& s : v) {
-        if (!out.empty()) out += ", ";
-        out += s;
-    }
-    return out;
-}
-
 constexpr SeccompArch kArches[] = {
     {"SCMP_ARCH_X86", SCMP_ARCH_X86, {"x86", "386", "i386"}},
     {"SCMP_ARCH_X86_64", SCMP_ARCH_X86_64, {"x86_64", "amd64", nullptr}},
@@ -249,6 +240,15 @@ std::string seccompFilterFlagsText(std::uint32_t bits) {
     if (bits & kSeccompFlagTsyncEsrch)
         flags += std::string(flags.empty() ? "" : "|") + "SECCOMP_FILTER_FLAG_TSYNC_ESRCH";
     return flags;
+}
+
+std::string joinNames(const std::vector<std::string>& v, const char* sep) {
+    std::string out;
+    for (const auto& s : v) {
+        if (!out.empty()) out += sep;
+        out += s;
+    }
+    return out;
 }
 
 }  // namespace caprun

@@ -15,15 +15,6 @@ namespace caprun {
 
 namespace {
 
-std::string joinNames(const std::vector<std::string>& v, const char* sep = ", ") {
-    std::string out;
-    for (const auto& s : v) {
-        if (!out.empty()) out += sep;
-        out += s;
-    }
-    return out;
-}
-
 std::string defaultActionText(const ResolvedSeccomp& r) {
     std::string t = r.defaultAction;
     if ((r.defaultActionValue & 0xffff0000U) == SCMP_ACT_ERRNO(0) ||

@@ -16,15 +16,6 @@ namespace caprun {
 
 namespace {
 
-std::string joinNames(const std::vector<std::string>& v, const char* sep = ", ") {
-    std::string out;
-    for (const auto& s : v) {
-        if (!out.empty()) out += sep;
-        out += s;
-    }
-    return out;
-}
-
 // "6.1.0-18-amd64" -> {6, 1}; nullopt when it does not start with "X.Y".
 std::optional<std::pair<int, int>> parseKernelVersion(const std::string& s) {
     int major = 0, minor = 0;

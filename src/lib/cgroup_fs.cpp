@@ -1,4 +1,5 @@
 #include "caprun/cgroup_fs.hpp"
+#include "caprun/sys/read_file.hpp"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -43,23 +44,7 @@ bool fileExists(const std::string& p) {
 }
 
 std::string readFile(const std::string& path) {
-    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) throwErrno("reading " + path);
-    std::string out;
-    char buf[4096];
-    for (;;) {
-        ssize_t n = ::read(fd, buf, sizeof buf);
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            int err = errno;
-            ::close(fd);
-            throwSys("reading " + path, err);
-        }
-        if (n == 0) break;
-        out.append(buf, static_cast<std::size_t>(n));
-    }
-    ::close(fd);
-    return out;
+    return sys::readFile(path);
 }
 
 std::string trim(std::string s) {

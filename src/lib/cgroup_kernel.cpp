@@ -1,4 +1,5 @@
 #include "caprun/cgroup_kernel.hpp"
+#include "caprun/sys/read_file.hpp"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -25,23 +26,7 @@ long bpfCall(int cmd, bpf_attr* attr) {
 }  // namespace
 
 int LinuxCgroupKernel::readFile(const std::string& path, std::string& out) {
-    out.clear();
-    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return errno;
-    char buf[4096];
-    for (;;) {
-        ssize_t n = ::read(fd, buf, sizeof buf);
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            int err = errno;
-            ::close(fd);
-            return err;
-        }
-        if (n == 0) break;
-        out.append(buf, static_cast<std::size_t>(n));
-    }
-    ::close(fd);
-    return 0;
+    return sys::readFileInto(path, out);
 }
 
 int LinuxCgroupKernel::writeFile(const std::string& path, const std::string& value) {

@@ -1,4 +1,5 @@
 #include "caprun/sys/mountinfo.hpp"
+#include "caprun/sys/read_file.hpp"
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -33,23 +34,7 @@ bool toInt(std::string_view s, int& out) {
 }
 
 std::string readWhole(const std::string& path) {
-    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) throwErrno("reading " + path);
-    std::string out;
-    char buf[4096];
-    for (;;) {
-        ssize_t n = ::read(fd, buf, sizeof buf);
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0) {
-            int err = errno;
-            ::close(fd);
-            throwSys("reading " + path, err);
-        }
-        if (n == 0) break;
-        out.append(buf, static_cast<std::size_t>(n));
-    }
-    ::close(fd);
-    return out;
+    return readFile(path);
 }
 
 }  // namespace

@@ -174,6 +174,8 @@ class RecordingRootfsKernel : public RootfsKernel, public Recorder {
         return newFd(shown, p);
     }
     void close(int fd) override { fds_.erase(fd); }
+    // The fds opened through this double and not closed.
+    std::size_t openFds() const { return fds_.size(); }
     mode_t fileMode(int fd, const std::string& what) override {
         const Open& o = fds_.at(fd);
         recordOrThrow("fstat " + o.name, what);
@@ -212,6 +214,22 @@ class RecordingRootfsKernel : public RootfsKernel, public Recorder {
     void moveMount(int treeFd, int targetFd, const std::string& what) override {
         recordOrThrow("move_mount tree " + std::to_string(treeFd) + " to " + fds_.at(targetFd).name,
                       what);
+    }
+    int mappingUserNamespace(const std::vector<IdMapping>& uids, const std::vector<IdMapping>& gids,
+                             const std::string& what) override {
+        std::string name = "userns(uid " + mapText(uids) + ", gid " + mapText(gids) + ")";
+        recordOrThrow("unshare " + name, what);
+        return newFd(name, "");
+    }
+    int openTreeClone(const std::string& path, bool recursive) override {
+        if (int err = record("open_tree " + path + " OPEN_TREE_CLONE" +
+                             (recursive ? "|AT_RECURSIVE" : "")))
+            return -err;
+        return newFd("tree:" + path, "");
+    }
+    int setIdmap(int treeFd, int usernsFd, bool recursive) override {
+        return record("mount_setattr " + fds_.at(treeFd).name + " MOUNT_ATTR_IDMAP " +
+                      fds_.at(usernsFd).name + (recursive ? " AT_RECURSIVE" : ""));
     }
     void copyTree(int fromFd, int toFd, const std::string& what) override {
         recordOrThrow("copy " + fds_.at(fromFd).name + " to " + fds_.at(toFd).name, what);
@@ -278,6 +296,13 @@ class RecordingRootfsKernel : public RootfsKernel, public Recorder {
     int newFd(const std::string& name, const std::string& path) {
         fds_[nextFd_] = {name, path};
         return nextFd_++;
+    }
+    static std::string mapText(const std::vector<IdMapping>& m) {
+        std::string out;
+        for (const auto& e : m)
+            out += (out.empty() ? "" : ",") + std::to_string(e.containerID) + ":" +
+                   std::to_string(e.hostID) + ":" + std::to_string(e.size);
+        return out;
     }
     static std::string clean(const std::string& p) {
         std::string out;

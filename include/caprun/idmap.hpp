@@ -2,7 +2,7 @@
 // as runc 1.2 and crun make them: the runtime, still in the host's namespaces, clones the
 // source tree detached (open_tree OPEN_TREE_CLONE), gives it the mapping of a user
 // namespace made for the purpose (mount_setattr MOUNT_ATTR_IDMAP), and the container's
-// init attaches it (move_mount) where the bind would go. The init, inherited the fd.
+// init attaches it (move_mount) where the bind would go. The init inherits the fd.
 #pragma once
 
 #include <string>
@@ -12,6 +12,7 @@
 
 namespace caprun {
 
+class RootfsKernel;
 struct PlannedMount;
 struct RootfsPlan;
 
@@ -25,12 +26,10 @@ std::string idmapRefusal(const Spec& spec, const Mount& m, bool newUserNamespace
 void planIdmap(const Spec& spec, const Mount& m, bool newUserNamespace, PlannedMount& pm);
 
 // In the runtime, before clone: the detached idmapped trees for every idmap mount of
-// `plan` (PlannedMount::idmappedTree). Throws Error naming the mount and the errno text
-// (EINVAL: the filesystem does not support idmapped mounts).
-void openIdmappedTrees(RootfsPlan& plan);
-void closeIdmappedTrees(RootfsPlan& plan);
-
-// In the init: move_mount of the tree onto `targetFd` (an O_PATH fd of the destination).
-void attachIdmappedTree(int treeFd, int targetFd, const std::string& what);
+// `plan` (PlannedMount::idmappedTree), made through `k`. Throws Error naming the mount and
+// the errno text (EINVAL: the filesystem does not support idmapped mounts); the init
+// attaches them (RootfsKernel::moveMount).
+void openIdmappedTrees(RootfsPlan& plan, RootfsKernel& k);
+void closeIdmappedTrees(RootfsPlan& plan, RootfsKernel& k);
 
 }  // namespace caprun

@@ -11,8 +11,10 @@
 #include <sys/types.h>
 
 #include <string>
+#include <vector>
 
 #include "caprun/mount_attr.hpp"
+#include "caprun/spec.hpp"
 
 namespace caprun {
 
@@ -49,6 +51,16 @@ class RootfsKernel {
                                         const std::string& what) = 0;
     // move_mount of a detached tree onto targetFd; throws "<what>: ...".
     virtual void moveMount(int treeFd, int targetFd, const std::string& what) = 0;
+    // Idmapped mounts, made in the runtime before clone (idmap.hpp): an fd of a user
+    // namespace holding these mappings, made for the purpose (throws "<what>: ..."); a
+    // detached clone of the tree at `path` (open_tree OPEN_TREE_CLONE, AT_RECURSIVE when
+    // `recursive`): the fd, or -errno; the mapping of `usernsFd` given to a detached tree
+    // (mount_setattr MOUNT_ATTR_IDMAP, to every mount below it when `recursive`): 0 or errno.
+    virtual int mappingUserNamespace(const std::vector<IdMapping>& uids,
+                                     const std::vector<IdMapping>& gids,
+                                     const std::string& what) = 0;
+    virtual int openTreeClone(const std::string& path, bool recursive) = 0;
+    virtual int setIdmap(int treeFd, int usernsFd, bool recursive) = 0;
     // tmpcopyup: the tree below fromFd copied into toFd; throws "<what>: ...".
     virtual void copyTree(int fromFd, int toFd, const std::string& what) = 0;
     // umount2(target, flags): 0 or errno.
@@ -88,6 +100,10 @@ class LinuxRootfsKernel final : public RootfsKernel {
     void setRecursiveMountAttrs(int fd, const RecursiveMountAttrs& attrs,
                                 const std::string& what) override;
     void moveMount(int treeFd, int targetFd, const std::string& what) override;
+    int mappingUserNamespace(const std::vector<IdMapping>& uids, const std::vector<IdMapping>& gids,
+                             const std::string& what) override;
+    int openTreeClone(const std::string& path, bool recursive) override;
+    int setIdmap(int treeFd, int usernsFd, bool recursive) override;
     void copyTree(int fromFd, int toFd, const std::string& what) override;
     int umount(const std::string& target, int flags) override;
     int pivotRoot(const std::string& newRoot, const std::string& putOld) override;

@@ -32,6 +32,7 @@
 #include "caprun/log.hpp"
 #include "caprun/namespaces.hpp"
 #include "caprun/rootfs.hpp"
+#include "caprun/rootfs_kernel.hpp"
 #include "caprun/spec.hpp"
 #include "caprun/spec_fields.hpp"
 #include "caprun/seccomp_install.hpp"
@@ -320,11 +321,13 @@ Created createInternal(const RuntimeContext& g, const CreateOptions& o, bool for
     StateStore::validateId(o.id);
     Prepared prep = prepare(g, o);
     // Idmapped trees are made here, in the host's namespaces; the init inherits the fds.
-    openIdmappedTrees(prep.rootfs);
+    LinuxRootfsKernel treeKernel;
+    openIdmappedTrees(prep.rootfs, treeKernel);
     struct TreeCloser {
         RootfsPlan& r;
-        ~TreeCloser() { closeIdmappedTrees(r); }
-    } trees{prep.rootfs};
+        RootfsKernel& k;
+        ~TreeCloser() { closeIdmappedTrees(r, k); }
+    } trees{prep.rootfs, treeKernel};
     const Process& proc = *prep.spec.process;
     if (proc.terminal && o.consoleSocket.empty() && !foreground)
         throw Error(

@@ -1,25 +1,118 @@
 #include "caprun/rootfs_kernel.hpp"
 
 #include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
 #include <linux/magic.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/statvfs.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <climits>
+#include <cstdint>
+#include <cstring>
 #include <deque>
 #include <vector>
 
 #include "caprun/error.hpp"
-#include "caprun/idmap.hpp"
+
+#ifndef OPEN_TREE_CLONE
+#define OPEN_TREE_CLONE 1
+#endif
+#ifndef OPEN_TREE_CLOEXEC
+#define OPEN_TREE_CLOEXEC O_CLOEXEC
+#endif
+#ifndef MOVE_MOUNT_F_EMPTY_PATH
+#define MOVE_MOUNT_F_EMPTY_PATH 0x00000004
+#define MOVE_MOUNT_T_EMPTY_PATH 0x00000040
+#endif
+#ifndef MOUNT_ATTR_IDMAP
+#define MOUNT_ATTR_IDMAP 0x00100000
+#endif
+#ifndef AT_RECURSIVE
+#define AT_RECURSIVE 0x8000
+#endif
 
 namespace caprun {
 
 namespace {
+
+std::string mapText(const std::vector<IdMapping>& m) {
+    std::string out;
+    for (const auto& e : m)
+        out += std::to_string(e.containerID) + " " + std::to_string(e.hostID) + " " +
+               std::to_string(e.size) + "\n";
+    return out;
+}
+
+void writeMap(pid_t pid, const char* file, const std::string& text, const std::string& what) {
+    std::string path = "/proc/" + std::to_string(pid) + "/" + file;
+    int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
+    if (fd < 0) throwErrno(what + ": opening " + path);
+    ssize_t n = ::write(fd, text.data(), text.size());
+    int err = errno;
+    ::close(fd);
+    if (n != static_cast<ssize_t>(text.size()))
+        throwSys(what + ": writing " + path, n < 0 ? err : EIO);
+}
+
+// A user namespace holding the mapping, by fd: a child unshares one and waits while the
+// runtime writes its maps and opens it, then is killed.
+int userNamespaceFd(const std::vector<IdMapping>& uids, const std::vector<IdMapping>& gids,
+                    const std::string& what) {
+    int ready[2];
+    if (::pipe2(ready, O_CLOEXEC) < 0) throwErrno(what + ": pipe");
+    pid_t pid = ::fork();
+    if (pid < 0) {
+        int err = errno;
+        ::close(ready[0]);
+        ::close(ready[1]);
+        throwSys(what + ": fork for the mapping's user namespace", err);
+    }
+    if (pid == 0) {
+        ::close(ready[0]);
+        char ok = ::unshare(CLONE_NEWUSER) == 0 ? 'y' : 'n';
+        if (::write(ready[1], &ok, 1) != 1) ::_exit(1);
+        for (;;) ::pause();
+    }
+    ::close(ready[1]);
+    char ok = 'n';
+    ssize_t n = ::read(ready[0], &ok, 1);
+    ::close(ready[0]);
+    auto reap = [pid] {
+        ::kill(pid, SIGKILL);
+        int st;
+        while (::waitpid(pid, &st, 0) < 0 && errno == EINTR) {
+        }
+    };
+    if (n != 1 || ok != 'y') {
+        reap();
+        throw Error(what +
+                    ": creating a user namespace for the mapping failed (unshare CLONE_NEWUSER)");
+    }
+    int fd = -1;
+    try {
+        writeMap(pid, "uid_map", mapText(uids), what);
+        writeMap(pid, "gid_map", mapText(gids), what);
+        std::string ns = "/proc/" + std::to_string(pid) + "/ns/user";
+        fd = ::open(ns.c_str(), O_RDONLY | O_CLOEXEC);
+        if (fd < 0) throwErrno(what + ": opening " + ns);
+    } catch (...) {
+        reap();
+        throw;
+    }
+    reap();
+    return fd;
+}
+
+struct MountAttrIdmap {
+    std::uint64_t attr_set, attr_clr, propagation, userns_fd;
+};
 
 std::vector<std::string> splitPath(const std::string& p) {
     std::vector<std::string> out;
@@ -202,7 +295,29 @@ void LinuxRootfsKernel::setRecursiveMountAttrs(int fd, const RecursiveMountAttrs
 }
 
 void LinuxRootfsKernel::moveMount(int treeFd, int targetFd, const std::string& what) {
-    attachIdmappedTree(treeFd, targetFd, what);
+    if (::syscall(SYS_move_mount, treeFd, "", targetFd, "",
+                  MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+        throwErrno(what + ": attaching the idmapped tree (move_mount)");
+}
+
+int LinuxRootfsKernel::mappingUserNamespace(const std::vector<IdMapping>& uids,
+                                            const std::vector<IdMapping>& gids,
+                                            const std::string& what) {
+    return userNamespaceFd(uids, gids, what);
+}
+
+int LinuxRootfsKernel::openTreeClone(const std::string& path, bool recursive) {
+    unsigned flags = OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (recursive ? AT_RECURSIVE : 0);
+    int fd = static_cast<int>(::syscall(SYS_open_tree, AT_FDCWD, path.c_str(), flags));
+    return fd < 0 ? -errno : fd;
+}
+
+int LinuxRootfsKernel::setIdmap(int treeFd, int usernsFd, bool recursive) {
+    MountAttrIdmap attr{MOUNT_ATTR_IDMAP, 0, 0, static_cast<std::uint64_t>(usernsFd)};
+    if (::syscall(SYS_mount_setattr, treeFd, "", AT_EMPTY_PATH | (recursive ? AT_RECURSIVE : 0),
+                  &attr, sizeof attr) < 0)
+        return errno;
+    return 0;
 }
 
 void LinuxRootfsKernel::copyTree(int fromFd, int toFd, const std::string& what) {

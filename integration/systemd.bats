@@ -182,6 +182,7 @@ slice_controllers() {
 @test "systemd: run in the foreground; the process sees its scope in /proc/self/cgroup" {
     cfg '.linux.cgroupsPath = "system.slice:caprun:t2" | .process.args = ["/bin/cat", "/proc/self/cgroup"]'
     run caprun_sd run --bundle "$BUNDLE" t2
+    echo "$output"
     [ "$status" -eq 0 ]
     [[ "$output" == *"0::/system.slice/caprun-t2.scope"* ]]
     run sysctl_in systemctl status caprun-t2.scope

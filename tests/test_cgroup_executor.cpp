@@ -6,6 +6,8 @@
 // device filter is attached before the old one is detached.
 #include <doctest/doctest.h>
 
+#include <csignal>
+
 #include <cerrno>
 
 #include "caprun/cgroups.hpp"
@@ -168,4 +170,26 @@ TEST_CASE("cgroup executor: v2 device rules replace the attached filter without 
                   " insns",
               "bpf BPF_PROG_ATTACH /sys/fs/cgroup/caprun/c1 BPF_F_ALLOW_MULTI",
               "bpf BPF_PROG_DETACH id 7"});
+}
+
+TEST_CASE("cgroup executor: kill --all through cgroup.kill; a cgroup removed meanwhile is done") {
+    // systemd removes an empty scope's cgroup on its own: between the check for cgroup.kill
+    // and the write the file can go (ENOENT, or ENODEV for a cgroup already offline).
+    for (int gone : {ENOENT, ENODEV}) {
+        CAPTURE(gone);
+        RecordingCgroupKernel k;
+        v2Container(k, "pids");
+        k.files[kV2 + "/cgroup.kill"] = "";
+        k.failOn("write " + kV2 + "/cgroup.kill", gone);
+        Cgroup({{"unified", kV2}}, {}, k).killAll(SIGKILL);
+        CHECK(k.only({"write", "kill"}) == Calls{"write " + kV2 + "/cgroup.kill \"1\""});
+    }
+    // Any other failure is reported with the file and the errno.
+    RecordingCgroupKernel k;
+    v2Container(k, "pids");
+    k.files[kV2 + "/cgroup.kill"] = "";
+    k.failOn("write " + kV2 + "/cgroup.kill", EACCES);
+    const std::string refused = "killing every process of the container: writing \"1\" to " + kV2 +
+                                "/cgroup.kill: Permission denied";
+    CHECK_THROWS_WITH(Cgroup({{"unified", kV2}}, {}, k).killAll(SIGKILL), refused.c_str());
 }

@@ -490,8 +490,14 @@ void Cgroup::killAll(int sig) const {
     if (sig == SIGKILL) {
         auto it = paths_.find(kUnified);
         if (it != paths_.end() && k.exists(it->second + "/cgroup.kill")) {
-            writeFile(k, it->second + "/cgroup.kill", "1",
-                      "killing every process of the container");
+            // systemd removes a scope's cgroup as soon as it is empty, so the cgroup can go
+            // between the check and the write: gone (ENOENT, ENODEV) means nothing is left
+            // to kill.
+            int err = k.writeFile(it->second + "/cgroup.kill", "1");
+            if (err != 0 && err != ENOENT && err != ENODEV)
+                throwSys("killing every process of the container: writing \"1\" to " + it->second +
+                             "/cgroup.kill",
+                         err);
             return;
         }
     }

@@ -6,9 +6,8 @@
 // device filter is attached before the old one is detached.
 #include <doctest/doctest.h>
 
-#include <csignal>
-
 #include <cerrno>
+#include <csignal>
 
 #include "caprun/cgroups.hpp"
 #include "caprun/error.hpp"

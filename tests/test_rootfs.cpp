@@ -156,6 +156,39 @@ TEST_CASE("openInRoot keeps symlinks inside the rootfs and refuses escapes") {
                       doctest::Contains("too many symlinks"));
 }
 
+TEST_CASE("openInRoot refuses procfs magic links and follows procfs's plain symlinks") {
+    // The host's / and /proc stand in for a container's root after pivot_root.
+    int root = ::open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+    REQUIRE(root >= 0);
+    // A directory fd of this process: /proc/self/fd/N reads as a host path.
+    TempRoot t;
+    int dirFd = ::open(t.base.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+    REQUIRE(dirFd >= 0);
+    for (const std::string& magic :
+         std::vector<std::string>{"/proc/self/fd/" + std::to_string(dirFd), "/proc/self/cwd",
+                                  "/proc/self/root/tmp", "/proc/thread-self/fd/0"}) {
+        CAPTURE(magic);
+        try {
+            ::close(openInRoot(root, magic, CreateMissing::No));
+            FAIL("a magic link was followed");
+        } catch (const Error& e) {
+            std::string msg = e.what();
+            CHECK(msg.find("procfs magic link") != std::string::npos);
+            // Neither the fd's host path nor anything created from its readlink text.
+            CHECK(msg.find(t.base.filename().string()) == std::string::npos);
+        }
+    }
+    ::close(dirFd);
+    // self, thread-self and mounts -> self/mounts are plain symlinks.
+    for (const char* plain : {"/proc/self/status", "/proc/thread-self/status", "/proc/mounts"}) {
+        CAPTURE(plain);
+        int fd = openInRoot(root, plain, CreateMissing::No);
+        CHECK(fd >= 0);
+        ::close(fd);
+    }
+    ::close(root);
+}
+
 TEST_CASE("device paths are cleaned in planning; a path naming no file is an error") {
     CHECK(cleanAbsolutePath("/dev/mnt/", "p") == "/dev/mnt");
     CHECK(cleanAbsolutePath("//dev///fuse//", "p") == "/dev/fuse");

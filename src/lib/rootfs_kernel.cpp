@@ -4,6 +4,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <linux/magic.h>
+#include <linux/openat2.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
@@ -129,6 +130,28 @@ std::vector<std::string> splitPath(const std::string& p) {
     return out;
 }
 
+// Whether the symlink `name` in `dirFd` is, or leads through, a procfs magic link
+// (/proc/self/fd/N, cwd, root, exe, ns/*): its readlink text is no path inside the rootfs
+// but the runtime's own fds and host paths ("pipe:[…]", "/tmp/…"), and the kernel would
+// follow it out of the rootfs (CVE-2024-21626). Magic links live on procfs only, whose
+// plain symlinks (self, thread-self, mounts -> self/mounts) stay below /proc: openat2's
+// RESOLVE_NO_MAGICLINKS tells them apart (ELOOP). Kernels before 5.6 lack openat2; there
+// the text tells: a magic link reads as an absolute path or "type:[inode]".
+bool isMagicLink(int dirFd, const std::string& name, const std::string& target) {
+    struct statfs fs {};
+    if (::fstatfs(dirFd, &fs) < 0 || fs.f_type != PROC_SUPER_MAGIC) return false;
+    struct open_how how {};
+    how.flags = O_PATH | O_CLOEXEC;
+    how.resolve = RESOLVE_NO_MAGICLINKS | RESOLVE_BENEATH;
+    long fd = ::syscall(SYS_openat2, dirFd, name.c_str(), &how, sizeof how);
+    if (fd >= 0) {
+        ::close(static_cast<int>(fd));
+        return false;
+    }
+    if (errno != ENOSYS) return errno == ELOOP;
+    return target.empty() || target.front() == '/' || target.find(':') != std::string::npos;
+}
+
 // Returns the fd, or -errno for a missing path when `create` is No and `mayBeMissing`.
 int openInRootImpl(int rootFd, const std::string& path, CreateMissing create, bool mayBeMissing) {
     std::deque<std::string> todo;
@@ -192,6 +215,10 @@ int openInRootImpl(int rootFd, const std::string& path, CreateMissing create, bo
                 if (++links > 40)
                     throw Error("resolving \"" + path + "\" inside the rootfs: too many symlinks");
                 std::string target(buf, static_cast<size_t>(n));
+                if (isMagicLink(cur(), c, target))
+                    throw Error("resolving \"" + path + "\" inside the rootfs: \"" + c +
+                                "\" is, or leads through, a procfs magic link (an fd or "
+                                "directory of the runtime, outside the container's root)");
                 auto parts = splitPath(target);
                 for (auto it = parts.rbegin(); it != parts.rend(); ++it) todo.push_front(*it);
                 // An absolute target means the container's /, i.e. the rootfs.

@@ -77,8 +77,12 @@ requested_mask() {
 @test "userns: a process started by exec holds exactly its request too" {
     userns_config
     cfg '.process.args = ["/bin/sleep", "1000"]'
-    # (exec cannot join a session keyring made for a user namespace yet: keep the caller's)
-    caprun run -d --no-new-keyring "$ID"
+    caprun run -d "$ID"
+    run caprun exec "$ID" /bin/probe keyring
+    echo "$output"
+    [ "$status" -eq 0 ]
+    # The init's session keyring, joined (exec used to fail setting its permission).
+    [[ "$output" == *";_ses.$ID" ]]
     run caprun exec "$ID" /bin/probe caps
     caprun delete --force "$ID"
     echo "$output"

@@ -38,8 +38,9 @@ class RecordingProcessKernel : public ProcessKernel {
     void raiseAmbient(int cap) override { record("ambient raise " + capabilityName(cap)); }
     void setNoNewPrivileges() override { record("no_new_privs"); }
 
-    void joinSessionKeyring(const std::string& name, bool userNs) override {
-        record("keyring " + name + (userNs ? " userns" : ""));
+    void joinSessionKeyring(const std::string& name, bool userNs, bool grantSearch) override {
+        record("keyring " + name + (userNs ? " userns" : "") +
+               (grantSearch ? " grant-search" : ""));
     }
     void setHostname(const std::string& n) override { record("sethostname " + n); }
     void setDomainname(const std::string& n) override { record("setdomainname " + n); }

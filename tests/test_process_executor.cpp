@@ -135,7 +135,7 @@ TEST_CASE("process executor: non-root with ambient, rlimits, keyring, hostname, 
     applyProcessPlan(p, k, 5);
     CHECK(lines(k.calls) == lines({
                                 "read /etc/passwd",
-                                "keyring caprun-c1 userns",
+                                "keyring caprun-c1 userns grant-search",
                                 "sethostname box",
                                 "terminal 5",
                                 "oom_score_adj 100",
@@ -159,6 +159,25 @@ TEST_CASE("process executor: non-root with ambient, rlimits, keyring, hostname, 
                                 "on-exec attrs",
                                 "execve /resolved/bin/app PATH=/bin HOME=/home/app",
                             }));
+}
+
+TEST_CASE("process executor: exec joins the init's session keyring without changing it") {
+    // Only the keyring's owner may set its permission (keyctl_setperm(3)); the init made it
+    // and granted search already.
+    for (ProcessRole role : {ProcessRole::Init, ProcessRole::Exec}) {
+        ProcessPlan p = basePlan(0);
+        p.role = role;
+        p.sessionKeyring = "_ses.c1";
+        p.userNamespace = true;
+        RecordingProcessKernel k;
+        applyProcessPlan(p, k);
+        std::vector<std::string> keyring;
+        for (const auto& c : k.calls)
+            if (c.rfind("keyring ", 0) == 0) keyring.push_back(c);
+        CHECK(keyring == std::vector<std::string>{role == ProcessRole::Init
+                                                      ? "keyring _ses.c1 userns grant-search"
+                                                      : "keyring _ses.c1 userns"});
+    }
 }
 
 TEST_CASE("process executor: a file-capability executable gets the same steps, no raise") {

@@ -20,10 +20,14 @@ std::uint32_t sessionKeyringPermission(std::uint32_t current, bool userNamespace
 // (perm in hex). Throws when the text does not have that form.
 std::uint32_t describedKeyPermission(const std::string& description);
 
-// Joins (creating if needed) the session keyring `name` and sets its permission. A kernel
-// without keyrings (ENOSYS) or a seccomp filter denying keyctl (EPERM, e.g. caprun running
-// inside a docker container) skips it: the keyring only adds isolation of keys, the
-// credentials are what protects them. Other failures throw, naming the keyring.
-void joinSessionKeyring(const std::string& name, bool userNamespace);
+// Joins (creating if needed) the session keyring `name`; with `grantSearch` (the init,
+// which creates it) also sets its permission so every process of the container can use
+// it. exec joins the init's keyring as it is, as runc does: setting the permission is for
+// the keyring's owner only, which a process joining from the host's side of a user
+// namespace is not (EACCES). A kernel without keyrings (ENOSYS) or a seccomp filter
+// denying keyctl (EPERM, e.g. caprun running inside a docker container) skips it: the
+// keyring only adds isolation of keys, the credentials are what protects them. Other
+// failures throw, naming the keyring.
+void joinSessionKeyring(const std::string& name, bool userNamespace, bool grantSearch);
 
 }  // namespace caprun

@@ -18,7 +18,10 @@ namespace caprun {
 // the step (and the path or value) on failure.
 class ProcessKernel : public CapabilityKernel {
   public:
-    virtual void joinSessionKeyring(const std::string& name, bool userNamespace) = 0;
+    // grantSearch: the init's keyring, made usable by every process of the container
+    // (keyring.hpp); exec joins it as it is.
+    virtual void joinSessionKeyring(const std::string& name, bool userNamespace,
+                                    bool grantSearch) = 0;
     virtual void setHostname(const std::string& name) = 0;
     virtual void setDomainname(const std::string& name) = 0;
     virtual void useTerminal(int slave) = 0;  // controlling terminal and stdio

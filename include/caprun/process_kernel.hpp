@@ -27,7 +27,7 @@ class LinuxProcessKernel : public ProcessKernel {
     void raiseAmbient(int cap) override { caps_.raiseAmbient(cap); }
     void setNoNewPrivileges() override { caps_.setNoNewPrivileges(); }
 
-    void joinSessionKeyring(const std::string& name, bool userNamespace) override;
+    void joinSessionKeyring(const std::string& name, bool userNamespace, bool grantSearch) override;
     void setHostname(const std::string& name) override;
     void setDomainname(const std::string& name) override;
     void useTerminal(int slave) override;

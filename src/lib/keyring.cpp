@@ -49,12 +49,13 @@ std::uint32_t describedKeyPermission(const std::string& description) {
     return static_cast<std::uint32_t>(value);
 }
 
-void joinSessionKeyring(const std::string& name, bool userNamespace) {
+void joinSessionKeyring(const std::string& name, bool userNamespace, bool grantSearch) {
     long id = ::syscall(SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, name.c_str(), 0, 0, 0);
     if (id < 0) {
         if (errno == ENOSYS || errno == EPERM) return;
         throwErrno("joining the session keyring " + name);
     }
+    if (!grantSearch) return;
     char buf[512];
     long n = ::syscall(SYS_keyctl, KEYCTL_DESCRIBE, id, buf, sizeof buf, 0);
     if (n < 0) throwErrno("reading the permission of the session keyring " + name);

@@ -22,7 +22,8 @@ void applyProcessPlan(const ProcessPlan& plan, ProcessKernel& kernel, int termin
                      [](const std::string& e) { return e.rfind("HOME=", 0) == 0; }))
         env.push_back("HOME=" + homeFromPasswd(kernel.readPasswd(), plan.user.uid));
     if (!plan.sessionKeyring.empty())
-        kernel.joinSessionKeyring(plan.sessionKeyring, plan.userNamespace);
+        kernel.joinSessionKeyring(plan.sessionKeyring, plan.userNamespace,
+                                  plan.role == ProcessRole::Init);
     if (plan.hostname) kernel.setHostname(*plan.hostname);
     if (plan.domainname) kernel.setDomainname(*plan.domainname);
     if (terminalSlave >= 0) kernel.useTerminal(terminalSlave);

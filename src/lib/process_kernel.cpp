@@ -158,8 +158,9 @@ void markFdsCloseOnExec(int first) {
     ::closedir(d);
 }
 
-void LinuxProcessKernel::joinSessionKeyring(const std::string& name, bool userNamespace) {
-    caprun::joinSessionKeyring(name, userNamespace);
+void LinuxProcessKernel::joinSessionKeyring(const std::string& name, bool userNamespace,
+                                            bool grantSearch) {
+    caprun::joinSessionKeyring(name, userNamespace, grantSearch);
 }
 
 void LinuxProcessKernel::setHostname(const std::string& name) {

@@ -76,8 +76,14 @@ systemd_host_teardown() {
         [ -n "${SYSTEMD_PID:-}" ] && nsenter -t "$SYSTEMD_PID" -a systemctl poweroff 2>/dev/null || true
         local i
         for ((i = 0; i < 600 && $(kill -0 "$pid" 2>/dev/null && echo 1 || echo 0); i++)); do sleep 0.1; done
+        # The host's pid 1 outlives a killed nspawn: SIGKILL to it ends its whole pid
+        # namespace.
+        [ -n "${SYSTEMD_PID:-}" ] && kill -KILL "$SYSTEMD_PID" 2>/dev/null || true
         kill -KILL "$pid" 2>/dev/null || true
         while kill -0 "$pid" 2>/dev/null; do sleep 0.1; done
+    fi
+    if [ -n "${SYSTEMD_PID:-}" ]; then
+        while kill -0 "$SYSTEMD_PID" 2>/dev/null; do sleep 0.1; done
     fi
     # nspawn without a systemd outside (--keep-unit) leaves its own payload/ and supervisor/
     # cgroups next to it, where it ran (here the root of each hierarchy it uses): they are

@@ -7,6 +7,7 @@
 #include <doctest/doctest.h>
 
 #include <cerrno>
+#include <csignal>
 
 #include "caprun/cgroups.hpp"
 #include "caprun/error.hpp"
@@ -168,4 +169,22 @@ TEST_CASE("cgroup executor: v2 device rules replace the attached filter without 
                   " insns",
               "bpf BPF_PROG_ATTACH /sys/fs/cgroup/caprun/c1 BPF_F_ALLOW_MULTI",
               "bpf BPF_PROG_DETACH id 7"});
+}
+
+TEST_CASE("cgroup executor: kill --all when systemd removed the emptied scope meanwhile is done") {
+    // cgroup.kill was there, then the cgroup went with its last process (a systemd scope
+    // whose init exited): the write fails with ENOENT and nothing is left to kill.
+    RecordingCgroupKernel k;
+    k.files[kV2 + "/cgroup.kill"] = "";
+    k.failOn("write " + kV2 + "/cgroup.kill", ENOENT);
+    CHECK_NOTHROW(Cgroup({{"unified", kV2}}, {}, k).killAll(SIGKILL));
+    // While the cgroup is still there, a failed write is an error naming the file.
+    RecordingCgroupKernel k2;
+    v2Container(k2, "pids");
+    k2.files[kV2 + "/cgroup.kill"] = "";
+    k2.failOn("write " + kV2 + "/cgroup.kill", ENOENT);
+    CHECK_THROWS_WITH_AS(Cgroup({{"unified", kV2}}, {}, k2).killAll(SIGKILL),
+                         doctest::Contains("killing every process of the container: writing "
+                                           "\"1\" to /sys/fs/cgroup/caprun/c1/cgroup.kill"),
+                         Error);
 }

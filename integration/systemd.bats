@@ -1,109 +1,24 @@
 #!/usr/bin/env bats
 # The systemd cgroup driver against a real systemd: this machine does not boot systemd, so
-# setup_file boots one in a container (systemd-nspawn of the host's own OS, pure cgroup v2
-# through SYSTEMD_NSPAWN_UNIFIED_HIERARCHY=1) and the tests run caprun inside it as a
-# transient service (systemd-run), the way containerd or dockerd run it. teardown_file
-# powers that systemd off by pid and fails when anything is left on the outer host.
+# setup_file boots one in a container (systemd_host.bash: systemd-nspawn of the host's own
+# OS, pure cgroup v2) and the tests run caprun inside it as a transient service
+# (systemd-run), the way containerd or dockerd run it. teardown_file powers that systemd
+# off by pid and fails when anything is left on the outer host.
 #
 # Needs (Debian packages): systemd-container, busybox-static, jq, bats.
 
 source "$BATS_TEST_DIRNAME/lib.bash"
-
-# The outer host's mounts as "mountpoint fstype", sorted; other tools' private trees are left
-# out (other suites may run containers meanwhile), as helpers.bash does.
-outer_mounts() {
-    awk '{ for (i = 7; $i != "-"; i++); print $5, $(i + 1) }' /proc/self/mountinfo |
-        awk '$1 !~ /^\/tmp\// && $1 !~ /^\/(run|var\/lib)\/(docker|containerd|containers|netns|libpod|user)/' |
-        sort
-}
+source "$BATS_TEST_DIRNAME/systemd_host.bash"
 
 setup_file() {
-    [ "$(id -u)" = 0 ] || skip "needs root"
-    command -v systemd-nspawn >/dev/null || skip "systemd-nspawn not installed (Debian package systemd-container)"
-    [ -x "$CAPRUN" ] || { echo "caprun not built at $CAPRUN" >&2; return 1; }
-    ldd "$CAPRUN" | grep -q libsystemd || skip "caprun was built without libsystemd"
+    systemd_host_needs || return
     export ROOTFS_TEMPLATE="$BATS_FILE_TMPDIR/rootfs"
     make_rootfs "$ROOTFS_TEMPLATE"
-    cgroup_dirs >"$BATS_FILE_TMPDIR/cgroups.before"
-    outer_mounts >"$BATS_FILE_TMPDIR/mounts.before"
-
-    local binds=(--bind="$CAPRUN_REPO:$CAPRUN_REPO" --bind="$BATS_FILE_TMPDIR:$BATS_FILE_TMPDIR")
-    [[ "$CAPRUN" == "$CAPRUN_REPO"/* ]] || binds+=(--bind="$(dirname "$CAPRUN")")
-    # Its own session, stdio to a log: nspawn must not take over the test's terminal.
-    SYSTEMD_NSPAWN_UNIFIED_HIERARCHY=1 setsid systemd-nspawn --keep-unit --register=no \
-        --volatile=yes -D / --capability=all --console=passive \
-        --machine="caprun-it-$$" \
-        --system-call-filter='add_key keyctl request_key bpf perf_event_open' \
-        "${binds[@]}" -b systemd.firstboot=off \
-        </dev/null >"$BATS_FILE_TMPDIR/nspawn.log" 2>&1 &
-    export NSPAWN_PID=$!
-    echo "$NSPAWN_PID" >"$BATS_FILE_TMPDIR/nspawn.pid"
-    local i state=""
-    for ((i = 0; i < 1200; i++)); do
-        SYSTEMD_PID=$(ps -o pid= --ppid "$NSPAWN_PID" 2>/dev/null | head -1 | tr -d ' ')
-        if [ -n "$SYSTEMD_PID" ]; then
-            state=$(nsenter -t "$SYSTEMD_PID" -a systemctl is-system-running 2>/dev/null || true)
-            [ "$state" = running ] || [ "$state" = degraded ] && break
-        fi
-        kill -0 "$NSPAWN_PID" 2>/dev/null || break
-        sleep 0.1
-    done
-    if [ "$state" != running ] && [ "$state" != degraded ]; then
-        echo "the systemd host did not come up (state '$state'):" >&2
-        cat "$BATS_FILE_TMPDIR/nspawn.log" >&2
-        return 1
-    fi
-    export SYSTEMD_PID
+    systemd_host_boot "$BATS_FILE_TMPDIR"
 }
 
 teardown_file() {
-    local pid
-    pid=$(cat "$BATS_FILE_TMPDIR/nspawn.pid" 2>/dev/null) || return 0
-    if kill -0 "$pid" 2>/dev/null; then
-        [ -n "${SYSTEMD_PID:-}" ] && nsenter -t "$SYSTEMD_PID" -a systemctl poweroff 2>/dev/null || true
-        local i
-        for ((i = 0; i < 600 && $(kill -0 "$pid" 2>/dev/null && echo 1 || echo 0); i++)); do sleep 0.1; done
-        kill -KILL "$pid" 2>/dev/null || true
-        while kill -0 "$pid" 2>/dev/null; do sleep 0.1; done
-    fi
-    # nspawn without a systemd outside (--keep-unit) leaves its own payload/ and supervisor/
-    # cgroups next to it, where it ran (here the root of each hierarchy it uses): they are
-    # empty now and removed when this run made them.
-    local problems="" left d h
-    for h in $(awk '$9 == "cgroup" || $9 == "cgroup2" {print $5}' /proc/self/mountinfo); do
-        for d in "$h/payload" "$h/supervisor"; do
-            [ -d "$d" ] && ! grep -qxF "$d" "$BATS_FILE_TMPDIR/cgroups.before" &&
-                find "$d" -depth -type d -exec rmdir {} \; 2>/dev/null
-        done
-    done
-    # Only what this file could have made counts: other suites create and remove their own
-    # cgroups on the outer host during these minutes, and those are not ours to remove.
-    left=$(comm -13 "$BATS_FILE_TMPDIR/cgroups.before" <(cgroup_dirs) |
-        grep -E '/(payload|supervisor)(/|$)|caprun-t[0-9]' | sort -r)
-    if [ -n "$left" ]; then
-        problems+="cgroups left on the outer host: $(echo $left); "
-        remove_cgroup_dirs "$left"
-    fi
-    if [ "$(outer_mounts)" != "$(cat "$BATS_FILE_TMPDIR/mounts.before")" ]; then
-        problems+="outer mount table changed: $(diff "$BATS_FILE_TMPDIR/mounts.before" <(outer_mounts) | grep '^[<>]' | tr '\n' ' '); "
-    fi
-    if [ -n "$problems" ]; then
-        echo "teardown_file: $problems" >&2
-        return 1
-    fi
-}
-
-# A command inside the systemd host, as a transient service of its own (its cgroup is in
-# that systemd's tree, so systemd can move the container's init into a scope); stdio is
-# piped through, the exit status returned.
-inside() {
-    nsenter -t "$SYSTEMD_PID" -a systemd-run --quiet --wait --pipe --collect \
-        --service-type=exec -- "$@"
-}
-
-# Inside, without a service around it (for systemctl and reading files).
-sysctl_in() {
-    nsenter -t "$SYSTEMD_PID" -a "$@"
+    systemd_host_teardown 'caprun-t[0-9]'
 }
 
 setup() {

@@ -604,3 +604,17 @@ TEST_CASE(
     CHECK(fs::exists(base));  // it existed before create
     fs::remove(base);
 }
+
+TEST_CASE("blockIO.weight 0 is not set (runc): nothing written on v2 or v1") {
+    Resources r;
+    r.blockIO = BlockIoResources{};
+    r.blockIO->weight = 0;
+    r.blockIO->leafWeight = 0;
+    CHECK_FALSE(find(planResourceWrites(r, v2()), "io.weight"));
+    CHECK_FALSE(find(planResourceWrites(r, hybrid()), "blkio.weight"));
+    CHECK_FALSE(find(planResourceWrites(r, hybrid()), "blkio.leaf_weight"));
+    r.blockIO->weight = 500;
+    auto w = find(planResourceWrites(r, v2()), "io.weight");
+    REQUIRE(w);
+    CHECK(w->value == "default 4950");
+}

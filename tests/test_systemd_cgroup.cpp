@@ -261,3 +261,17 @@ TEST_CASE("pure v2: a resource whose controller is not available is refused by n
     CHECK(needs[0].controller == "pids");
     CHECK(requiredV2Controllers(Resources{}).empty());
 }
+
+TEST_CASE("blockIO.weight 0 is not set (dockerd sends it always): no IOWeight, no io controller") {
+    Resources r;
+    r.blockIO = BlockIoResources{};
+    r.blockIO->weight = 0;
+    auto p = planSystemdCgroup("system.slice:docker:abc", "abc", &r, {}, facts());
+    CHECK(prop(p, "IOWeight") == nullptr);
+    CHECK(requiredV2Controllers(p.files).empty());
+    CHECK(requiredV2Controllers(r).empty());
+    CHECK_NOTHROW(checkV2Controllers(r, {"hugetlb"}, "f"));
+    r.blockIO->weight = 10;
+    REQUIRE(requiredV2Controllers(r).size() == 1);
+    CHECK(requiredV2Controllers(r)[0].controller == "io");
+}

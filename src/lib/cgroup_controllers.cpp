@@ -31,7 +31,8 @@ std::vector<ControllerNeed> requiredV2Controllers(const Resources& r) {
     if (r.pids && r.pids->limit && *r.pids->limit != 0) need("pids", base + "pids.limit");
     if (r.blockIO) {
         const auto& b = *r.blockIO;
-        if (b.weight) need("io", base + "blockIO.weight");
+        // 0 is "not set" (runc; dockerd always sends weight 0).
+        if (b.weight && *b.weight != 0) need("io", base + "blockIO.weight");
         if (!b.weightDevice.empty()) need("io", base + "blockIO.weightDevice");
         if (!b.throttleReadBpsDevice.empty() || !b.throttleWriteBpsDevice.empty() ||
             !b.throttleReadIOPSDevice.empty() || !b.throttleWriteIOPSDevice.empty())

@@ -110,25 +110,33 @@ std::vector<std::uint32_t> LinuxCgroupKernel::attachedDeviceFilters(int cgFd) {
 }
 
 int LinuxCgroupKernel::loadDeviceFilter(const std::vector<bpf_insn>& prog) {
-    char logBuf[4096] = {};
-    bpf_attr load{};
     static const char license[] = "Apache";
-    load.prog_type = BPF_PROG_TYPE_CGROUP_DEVICE;
-    load.insns = reinterpret_cast<std::uint64_t>(prog.data());
-    load.insn_cnt = static_cast<std::uint32_t>(prog.size());
-    load.license = reinterpret_cast<std::uint64_t>(license);
-    load.log_buf = reinterpret_cast<std::uint64_t>(logBuf);
-    load.log_size = sizeof logBuf;
-    load.log_level = 1;
-    int progFd = static_cast<int>(bpfCall(BPF_PROG_LOAD, &load));
-    if (progFd < 0) {
-        int err = errno;
-        throwSys("loading the cgroup v2 device filter (BPF_PROG_LOAD, " +
-                     std::to_string(prog.size()) +
-                     " instructions; verifier: " + cgfs::trim(std::string(logBuf)) + ")",
-                 err);
-    }
-    return progFd;
+    auto load = [&](char* logBuf, std::uint32_t logSize) {
+        bpf_attr a{};
+        a.prog_type = BPF_PROG_TYPE_CGROUP_DEVICE;
+        a.insns = reinterpret_cast<std::uint64_t>(prog.data());
+        a.insn_cnt = static_cast<std::uint32_t>(prog.size());
+        a.license = reinterpret_cast<std::uint64_t>(license);
+        a.log_buf = reinterpret_cast<std::uint64_t>(logBuf);
+        a.log_size = logSize;
+        a.log_level = logBuf != nullptr ? 1 : 0;
+        return static_cast<int>(bpfCall(BPF_PROG_LOAD, &a));
+    };
+    // Without a log first: the verifier's log of a program of some size (a caller's usual
+    // device list) outgrows any small buffer, and a full log buffer fails the load with
+    // ENOSPC. Only a failed load is repeated with the log, for its reason.
+    int progFd = load(nullptr, 0);
+    if (progFd >= 0) return progFd;
+    int err = errno;
+    std::vector<char> logBuf(1 << 20, '\0');
+    progFd = load(logBuf.data(), static_cast<std::uint32_t>(logBuf.size() - 1));
+    if (progFd >= 0) return progFd;  // a passing condition (memory pressure): loaded now
+    std::string log = cgfs::trim(std::string(logBuf.data()));
+    // The reason is at the end of the log.
+    if (log.size() > 600) log = "..." + log.substr(log.size() - 600);
+    throwSys("loading the cgroup v2 device filter (BPF_PROG_LOAD, " + std::to_string(prog.size()) +
+                 " instructions; verifier: " + log + ")",
+             err);
 }
 
 void LinuxCgroupKernel::attachDeviceFilter(int cgFd, int progFd, const std::string& dir) {

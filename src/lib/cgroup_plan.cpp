@@ -187,7 +187,11 @@ void planBlockIo(Planner& p, const BlockIoResources& b) {
     std::string place = p.placeOf("blkio");
     if (place.empty()) place = p.placeOf("io");
     if (place.empty() && p.host.layout == CgroupLayout::V2) place = kUnified;
-    bool any = b.weight || b.leafWeight || !b.weightDevice.empty() ||
+    // A weight of 0 is "not set" (runc; dockerd always sends weight 0).
+    std::optional<std::uint16_t> weight, leafWeight;
+    if (b.weight && *b.weight != 0) weight = b.weight;
+    if (b.leafWeight && *b.leafWeight != 0) leafWeight = b.leafWeight;
+    bool any = weight || leafWeight || !b.weightDevice.empty() ||
                !b.throttleReadBpsDevice.empty() || !b.throttleWriteBpsDevice.empty() ||
                !b.throttleReadIOPSDevice.empty() || !b.throttleWriteIOPSDevice.empty();
     if (!any) return;
@@ -197,9 +201,9 @@ void planBlockIo(Planner& p, const BlockIoResources& b) {
     }
     auto dev = [](std::int64_t maj, std::int64_t min) { return num(maj) + ":" + num(min); };
     if (place != kUnified) {
-        if (b.weight) p.add(place, "blkio.weight", unum(*b.weight), base + ".weight", true);
-        if (b.leafWeight)
-            p.add(place, "blkio.leaf_weight", unum(*b.leafWeight), base + ".leafWeight", true);
+        if (weight) p.add(place, "blkio.weight", unum(*weight), base + ".weight", true);
+        if (leafWeight)
+            p.add(place, "blkio.leaf_weight", unum(*leafWeight), base + ".leafWeight", true);
         for (std::size_t i = 0; i < b.weightDevice.size(); ++i) {
             const auto& w = b.weightDevice[i];
             std::string what = base + ".weightDevice[" + std::to_string(i) + "]";
@@ -226,10 +230,10 @@ void planBlockIo(Planner& p, const BlockIoResources& b) {
                  "throttleWriteIOPSDevice");
         return;
     }
-    if (b.weight)
-        p.add(place, "io.weight", "default " + unum(blkioToIoWeight(*b.weight)), base + ".weight",
+    if (weight)
+        p.add(place, "io.weight", "default " + unum(blkioToIoWeight(*weight)), base + ".weight",
               true);
-    if (b.leafWeight) p.notApplied(base + ".leafWeight", "cgroup v2 has no leaf weight");
+    if (leafWeight) p.notApplied(base + ".leafWeight", "cgroup v2 has no leaf weight");
     for (std::size_t i = 0; i < b.weightDevice.size(); ++i) {
         const auto& w = b.weightDevice[i];
         if (w.weight)

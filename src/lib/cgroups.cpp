@@ -490,14 +490,12 @@ void Cgroup::killAll(int sig) const {
     if (sig == SIGKILL) {
         auto it = paths_.find(kUnified);
         if (it != paths_.end() && k.exists(it->second + "/cgroup.kill")) {
-            // systemd removes a scope's cgroup as soon as it is empty, so the cgroup can go
-            // between the check and the write: gone (ENOENT, ENODEV) means nothing is left
-            // to kill.
-            int err = k.writeFile(it->second + "/cgroup.kill", "1");
-            if (err != 0 && err != ENOENT && err != ENODEV)
-                throwSys("killing every process of the container: writing \"1\" to " + it->second +
-                             "/cgroup.kill",
-                         err);
+            std::string file = it->second + "/cgroup.kill";
+            int err = k.writeFile(file, "1");
+            // ENOENT: the cgroup went meanwhile, with its last process (systemd removes an
+            // emptied scope's cgroup itself), so nothing is left to kill.
+            if (err != 0 && !(err == ENOENT && !k.exists(it->second)))
+                throwSys("killing every process of the container: writing \"1\" to " + file, err);
             return;
         }
     }

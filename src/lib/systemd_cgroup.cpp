@@ -238,9 +238,11 @@ void planResources(Resources& r, const std::vector<Device>& linuxDevices, bool d
                          "linux.resources.pids.limit"});
         r.pids.reset();
     }
-    if (r.blockIO && r.blockIO->weight && *r.blockIO->weight != 0) {
-        props.push_back(
-            {"IOWeight", blkioToIoWeight(*r.blockIO->weight), "linux.resources.blockIO.weight"});
+    if (r.blockIO && r.blockIO->weight) {
+        // 0 is "not set" (runc; dockerd always sends it).
+        if (*r.blockIO->weight != 0)
+            props.push_back({"IOWeight", blkioToIoWeight(*r.blockIO->weight),
+                             "linux.resources.blockIO.weight"});
         r.blockIO->weight.reset();
     }
     if (devices) planDevices(effectiveDeviceRules(r.devices, linuxDevices), facts, props, notes);

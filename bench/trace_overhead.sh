@@ -29,7 +29,7 @@ bundle() {
 bundle "$work/true" '["/bin/true"]'
 bundle "$work/loop" "[\"/bin/dd\", \"if=/dev/zero\", \"of=/dev/null\", \"bs=1\", \"count=$bytes\"]"
 
-run_cmd() { echo "$caprun --root $work/state run --bundle $1 $2 bench"; }
+run_cmd() { echo "$caprun --root $work/state run --bundle $1 ${2:-} bench"; }
 hyperfine -N --style basic --warmup 3 --runs "$runs" --export-json "$work/r.json" \
     -n plain "$(run_cmd "$work/true")" \
     -n traced "$(run_cmd "$work/true" --trace-eperm)" \

@@ -40,6 +40,7 @@ hyperfine -N --style basic --warmup 3 --runs "$runs" --export-json "$work/run.js
     -n caprun-seccomp "$(run_cmd "$caprun" "$seccomp" "--seccomp-profile default")" \
     -n crun-seccomp "$(run_cmd crun "$crun_seccomp_bundle")" \
     -n caprun-nonet "$(run_cmd "$caprun" "$nonet")" \
+    -n caprun-trace "$(run_cmd "$caprun" "$plain" "--trace-eperm")" \
     -n crun-nonet "$(run_cmd crun "$nonet")" \
     -n floor "$floor" \
     -n floor-net "$floor_net" >"$work/hyperfine-run.log"
@@ -47,7 +48,7 @@ hyperfine -N --style basic --warmup 3 --runs "$runs" --export-json "$work/run.js
 m() { median_of "$work/run.json" "$1"; }
 echo
 echo "== run of /bin/true, median of $runs (ms)"
-for n in caprun crun runc caprun-seccomp crun-seccomp caprun-nonet crun-nonet floor floor-net; do
+for n in caprun crun runc caprun-seccomp crun-seccomp caprun-nonet crun-nonet caprun-trace floor floor-net; do
     printf '  %-16s %8s\n' "$n" "$(ms "$(m "$n")")"
 done
 echo "  (the default spec has a new network namespace, so its floor is floor-net)"
@@ -58,6 +59,8 @@ figure "caprun/floor-net, built-in seccomp" "$(ratio "$(m caprun-seccomp)" "$(m 
 figure "caprun/crun, no network namespace" "$(ratio "$(m caprun-nonet)" "$(m crun-nonet)")" "<=" 0.75
 figure "caprun/floor, no network namespace" "$(ratio "$(m caprun-nonet)" "$(m floor)")" "<=" 2
 printf '%-52s %8s\n' "caprun/runc, default spec" "$(ratio "$(m caprun)" "$(m runc)")"
+printf '%-52s %8s ms\n' "cost of run --trace-eperm (caprun; bench/trace_overhead.sh: the loop)" \
+    "$(awk -v a="$(m caprun-trace)" -v b="$(m caprun)" 'BEGIN { printf "%.2f", (a - b) * 1000 }')"
 printf '%-52s %8s ms\n' "cost of the cached seccomp filter (caprun)" \
     "$(awk -v a="$(m caprun-seccomp)" -v b="$(m caprun)" 'BEGIN { printf "%.2f", (a - b) * 1000 }')"
 

@@ -183,3 +183,56 @@ explain_json() {
     [ "$status" -ne 0 ]
     [[ "$output" == *"this runtime runs without CAP_SYS_MODULE in its bounding set"* ]]
 }
+
+# check's prediction of the sets after execve against what the kernel really gives the probe,
+# for no_new_privs on and off, root and non-root, file capabilities +ep, +p and none. The
+# setup makes every rule visible: CAP_SYS_TIME is in bounding but not permitted (the file can
+# add it only without no_new_privs), CAP_NET_RAW in both, CAP_KILL in inheritable and ambient
+# (file capabilities clear ambient).
+@test "check: the predicted post-execve sets equal the kernel's, no_new_privs x file caps x uid" {
+    cfg '.process.args = ["/bin/probe", "caps"]'
+    cfg '.process.capabilities.bounding += ["CAP_NET_RAW", "CAP_SYS_TIME"] |
+         .process.capabilities.permitted += ["CAP_NET_RAW"] |
+         .process.capabilities.effective += ["CAP_NET_RAW"] |
+         .process.capabilities.inheritable = ["CAP_KILL"] |
+         .process.capabilities.ambient = ["CAP_KILL"]'
+    local probe="$BUNDLE/rootfs/bin/probe" fc uid nnp predicted got key seen=""
+    for fc in cap_net_raw,cap_sys_time+ep cap_net_raw,cap_sys_time+p none; do
+        if [ "$fc" = none ]; then setcap -r "$probe" 2>/dev/null || true; else setcap "$fc" "$probe"; fi
+        for uid in 0 1000; do
+            for nnp in true false; do
+                cfg --argjson u "$uid" --argjson n "$nnp" \
+                    '.process.user.uid = $u | .process.user.gid = $u | .process.noNewPrivileges = $n'
+                predicted=$("$CAPRUN" check --bundle "$BUNDLE" --format json | jq -c .capabilities.predicted.masks)
+                run caprun run "$ID"
+                echo "file caps $fc, uid $uid, no_new_privs $nnp: predicted $predicted, probe $output"
+                [ "$status" -eq 0 ]
+                got=$(probe_json)
+                [ "$(json_get .NoNewPrivs "$got")" = "$([ "$nnp" = true ] && echo 1 || echo 0)" ]
+                for key in permitted:CapPrm effective:CapEff ambient:CapAmb inheritable:CapInh bounding:CapBnd; do
+                    [ "$(jq -r ".${key%%:*}" <<<"$predicted")" = "$(json_get ".${key#*:}" "$got")" ]
+                done
+                seen+="$(json_get .CapPrm "$got")/$(json_get .CapEff "$got") "
+            done
+        done
+    done
+    # The cases really differ (a prediction that ignored a rule could not pass them all).
+    [ "$(tr ' ' '\n' <<<"$seen" | sort -u | grep -c .)" -ge 5 ]
+}
+
+@test "check: a +ep file forcing a capability outside the bounding set fails execve with EPERM" {
+    cfg '.process.args = ["/bin/probe", "caps"]'
+    setcap cap_sys_time+ep "$BUNDLE/rootfs/bin/probe"
+    run "$CAPRUN" check --bundle "$BUNDLE"
+    [[ "$output" == *"execve of /bin/probe fails with EPERM: its file capabilities have the effective bit and force CAP_SYS_TIME"* ]]
+    # The init's execve fails: exit status 127, with the kernel's errno.
+    run -127 caprun run "$ID"
+    echo "$output"
+    [[ "$output" == *"Operation not permitted"* ]]
+    # In bounding, it runs.
+    cfg '.process.capabilities.bounding += ["CAP_SYS_TIME"]'
+    run "$CAPRUN" check --bundle "$BUNDLE"
+    [[ "$output" != *"fails with EPERM"* ]]
+    run caprun run "$ID"
+    [ "$status" -eq 0 ]
+}

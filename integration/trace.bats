@@ -63,6 +63,53 @@ add_caps() {
     [[ "$output" == *'annotations["run.caprun.trace-eperm"]: "yes" is not true or false'* ]]
 }
 
+# The tracer of a created container (containerd's and podman's shims run create, then start):
+# a process detached from create, attached before create returns, that writes the report to
+# the --log when the container exits; delete stops it and nothing of it is left.
+tracers_of() {
+    pgrep -f -- "--root $ROOT .*trace $1 --report-on-exit" || true
+}
+
+@test "the annotation under create/start: a detached tracer reports to the --log at exit" {
+    cfg '.root.readonly = false
+         | .process.args = ["/bin/sh", "-c", "while [ ! -e /go ]; do sleep 0.1; done; /bin/probe syscalls settimeofday"]
+         | .annotations["run.caprun.trace-eperm"] = "true"'
+    local log="$TMP/log.json"
+    "$CAPRUN" --root "$ROOT" --log "$log" --log-format json create --bundle "$BUNDLE" "$ID" \
+        </dev/null >"$TMP/out" 2>&1
+    local tracer
+    tracer=$(tracers_of "$ID")
+    [ -n "$tracer" ]
+    # It holds none of the caller's stdio (a shim waits for EOF on those pipes): /dev/null.
+    [ "$(readlink /proc/$tracer/fd/0 /proc/$tracer/fd/1 /proc/$tracer/fd/2 | sort -u)" = /dev/null ]
+    # Its own session, not in the container's cgroup.
+    [ "$(ps -o sid= -p "$tracer" | tr -d ' ')" = "$tracer" ]
+    ! grep -qx "$tracer" "$(jq -r '.cgroupPaths.unified' "$ROOT/$ID/state.json")/cgroup.procs"
+    "$CAPRUN" --root "$ROOT" --log "$log" --log-format json start "$ID"
+    touch "$BUNDLE/rootfs/go"
+    local i
+    for i in $(seq 1 100); do
+        grep -q 'settimeofday failed with EPERM' "$log" && break
+        sleep 0.1
+    done
+    cat "$log"
+    grep 'settimeofday failed with EPERM' "$log" | grep -q 'capability: the kernel checked CAP_SYS_TIME'
+    # Its container gone, the tracer ended by itself; delete has nothing left to stop.
+    for i in $(seq 1 50); do [ -z "$(tracers_of "$ID")" ] && break; sleep 0.1; done
+    [ -z "$(tracers_of "$ID")" ]
+    "$CAPRUN" --root "$ROOT" --log "$log" --log-format json delete "$ID"
+
+    # Created and deleted without ever starting: delete stops the tracer (SIGTERM), which
+    # reports that nothing failed, and no tracer is left.
+    rm -f "$BUNDLE/rootfs/go"
+    "$CAPRUN" --root "$ROOT" --log "$log" --log-format json create --bundle "$BUNDLE" "$ID-2" \
+        </dev/null >"$TMP/out" 2>&1
+    [ -n "$(tracers_of "$ID-2")" ]
+    "$CAPRUN" --root "$ROOT" --log "$log" --log-format json delete --force "$ID-2"
+    [ -z "$(tracers_of "$ID-2")" ]
+    [ "$(grep -c 'trace-eperm: no syscall of the container failed' "$log")" -eq 1 ]
+}
+
 @test "caprun trace ID streams a running container's failures until it stops" {
     # The container waits for /go (made once the tracer is attached), then fails once.
     cfg '.root.readonly = false

@@ -35,6 +35,19 @@ else
     failed=$((failed + 1))
 fi
 
+# The build without any optional dependency (no eBPF tracer, systemd driver, AppArmor,
+# SELinux): no warnings, its unit tests, and the missing features reported as missing.
+echo "== minimal build (scripts/test-minimal.sh)"
+if ./scripts/test-minimal.sh > "$log_dir/minimal.log" 2>&1; then
+    tail -n 6 "$log_dir/minimal.log"
+    echo "ok - the build without optional dependencies passes and reports what it lacks"
+    passed=$((passed + 1))
+else
+    tail -n 40 "$log_dir/minimal.log"
+    echo "not ok - the build without optional dependencies failed"
+    failed=$((failed + 1))
+fi
+
 # Every C/C++ file of the repository is clang-formatted (.clang-format): one test.
 echo "== clang-format"
 unformatted=$(git ls-files '*.cpp' '*.hpp' '*.c' '*.h' | while read -r f; do

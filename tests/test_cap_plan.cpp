@@ -293,28 +293,140 @@ TEST_CASE("uid 0 gains bounding in effective after execve, with a warning") {
           "bounding ∪ inheritable: it also holds CAP_CHOWN, which effective did not ask for");
 }
 
-TEST_CASE("file capabilities: granted through bounding unless no_new_privs") {
+TEST_CASE("file capabilities: granted through bounding; under no_new_privs only within permitted") {
     ExecutableInfo exe;
     exe.path = "/bin/probe";
-    exe.fileCaps = FileCapabilities{bit(CAP_NET_RAW) | bit(CAP_SYS_TIME), 0, true};
+    exe.fileCaps = FileCapabilities{bit(CAP_NET_RAW), 0, true};
     const Req r{{"CAP_NET_RAW"}, {}, {}, {}, {}};
     auto pl = plan(spec(r, 1000), kFull, kStrict, exe);
-    CHECK(pl.predicted.permitted == bit(CAP_NET_RAW));  // SYS_TIME is outside bounding
+    CHECK(pl.predicted.permitted == bit(CAP_NET_RAW));
     CHECK(pl.predicted.effective == bit(CAP_NET_RAW));
     CHECK(pl.predicted.ambient == 0);
     CHECK(pl.predictionWarnings.empty());
+    // no_new_privs: the file cannot add what permitted (empty here) lacks.
     auto nnp = plan(spec(r, 1000, true), kFull, kStrict, exe);
     CHECK(nnp.predicted.permitted == 0);
     CHECK(nnp.predicted.effective == 0);
     REQUIRE(nnp.predictionWarnings.size() == 1);
     CHECK(nnp.predictionWarnings[0] ==
-          "noNewPrivileges is set, so the file capabilities of /bin/probe (CAP_NET_RAW, "
-          "CAP_SYS_TIME) are ignored by execve");
+          "noNewPrivileges is set, so the file capabilities of /bin/probe cannot raise the "
+          "permitted set: after execve it lacks CAP_NET_RAW (add them to permitted to keep them "
+          "through the file capability)");
+    // With CAP_NET_RAW in permitted the file's effective bit makes it effective again.
+    auto kept =
+        plan(spec({{"CAP_NET_RAW"}, {}, {}, {"CAP_NET_RAW"}, {}}, 1000, true), kFull, kStrict, exe);
+    CHECK(kept.predicted.permitted == bit(CAP_NET_RAW));
+    CHECK(kept.predicted.effective == bit(CAP_NET_RAW));
+    CHECK(kept.predictionWarnings.empty());
     // Without the effective bit the capabilities are permitted but not effective.
     exe.fileCaps->effective = false;
     auto noEff = plan(spec(r, 1000), kFull, kStrict, exe);
     CHECK(noEff.predicted.permitted == bit(CAP_NET_RAW));
     CHECK(noEff.predicted.effective == 0);
+}
+
+TEST_CASE("file capabilities with the effective bit that the bounding set lacks: execve fails") {
+    // The kernel's get_file_caps refuses a "capability-dumb" (+e) file whose forced
+    // capabilities it cannot give, for root too (ping with cap_net_raw+ep under --cap-drop).
+    ExecutableInfo exe;
+    exe.path = "/bin/probe";
+    exe.fileCaps = FileCapabilities{bit(CAP_NET_RAW) | bit(CAP_SYS_TIME), 0, true};
+    for (std::uint32_t uid : {0U, 1000U}) {
+        CAPTURE(uid);
+        auto pl = plan(spec({{"CAP_NET_RAW"}, {"CAP_NET_RAW"}, {}, {"CAP_NET_RAW"}, {}}, uid),
+                       kFull, kStrict, exe);
+        REQUIRE_FALSE(pl.predictionWarnings.empty());
+        CHECK(pl.predictionWarnings[0] ==
+              "execve of /bin/probe fails with EPERM: its file capabilities have the effective "
+              "bit and force CAP_SYS_TIME, which the bounding set does not hold (grant them in "
+              "bounding, or remove them from the file's capabilities)");
+    }
+    CapSets before{bit(CAP_NET_RAW), 0, bit(CAP_SYS_TIME), 0, 0};
+    CHECK(forcedCapsMissing(before, exe) == bit(CAP_SYS_TIME));
+    // Reachable through inheritable & file-inheritable instead: no failure.
+    exe.fileCaps->inheritable = bit(CAP_SYS_TIME);
+    CHECK(forcedCapsMissing(before, exe) == 0);
+    // Without the effective bit the file is capability-aware: it runs with what it gets.
+    exe.fileCaps = FileCapabilities{bit(CAP_NET_RAW) | bit(CAP_SYS_TIME), 0, false};
+    CHECK(forcedCapsMissing(before, exe) == 0);
+    CHECK(forcedCapsMissing(before, ExecutableInfo{}) == 0);
+}
+
+TEST_CASE("predictAfterExec: no_new_privs x file capabilities (+e, +p, none) x root, non-root") {
+    // Before execve: bounding {CHOWN, KILL, NET_RAW, SYS_TIME}, permitted = effective
+    // {CHOWN, KILL, NET_RAW}, inheritable = ambient {KILL}. The file: cap_net_raw,cap_sys_time.
+    // Expected sets worked out by hand from cap_bprm_creds_from_file:
+    //   file caps: pP' = (bounding & fP) | (pI & fI); root instead: bounding | pI, effective
+    //   no_new_privs: pP' &= pP;  file caps clear ambient;  pP' |= pA';  pE' = fE ? pP' : pA'.
+    const CapMask B = bit(CAP_CHOWN) | bit(CAP_KILL) | bit(CAP_NET_RAW) | bit(CAP_SYS_TIME);
+    const CapMask P = bit(CAP_CHOWN) | bit(CAP_KILL) | bit(CAP_NET_RAW);
+    const CapMask K = bit(CAP_KILL);
+    const CapSets before{B, P, K, P, K};
+    const CapMask F = bit(CAP_NET_RAW) | bit(CAP_SYS_TIME);
+    enum class File { Effective, PermittedOnly, None };
+    struct Row {
+        std::uint32_t uid;
+        bool nnp;
+        File file;
+        CapMask permitted, effective, ambient;
+    };
+    const Row rows[] = {
+        // non-root: the file's sets through bounding; no_new_privs keeps them within P.
+        {1000, false, File::Effective, F, F, 0},
+        {1000, false, File::PermittedOnly, F, 0, 0},
+        {1000, true, File::Effective, bit(CAP_NET_RAW), bit(CAP_NET_RAW), 0},
+        {1000, true, File::PermittedOnly, bit(CAP_NET_RAW), 0, 0},
+        // non-root without file caps: only ambient survives, with or without no_new_privs.
+        {1000, false, File::None, K, K, K},
+        {1000, true, File::None, K, K, K},
+        // root: bounding | inheritable whatever the file says; no_new_privs cuts it to P.
+        {0, false, File::Effective, B, B, 0},
+        {0, false, File::PermittedOnly, B, B, 0},
+        {0, true, File::Effective, P, P, 0},
+        {0, true, File::PermittedOnly, P, P, 0},
+        {0, false, File::None, B, B, K},
+        {0, true, File::None, P, P, K},
+    };
+    for (const Row& row : rows) {
+        CAPTURE(row.uid);
+        CAPTURE(row.nnp);
+        CAPTURE(static_cast<int>(row.file));
+        ExecutableInfo exe;
+        exe.path = "/bin/probe";
+        if (row.file != File::None)
+            exe.fileCaps = FileCapabilities{F, 0, row.file == File::Effective};
+        const CapSets after = predictAfterExec(before, row.uid, row.nnp, exe, 0, 40);
+        CHECK(hex(after.permitted) == hex(row.permitted));
+        CHECK(hex(after.effective) == hex(row.effective));
+        CHECK(hex(after.ambient) == hex(row.ambient));
+        CHECK(after.bounding == B);  // execve changes neither bounding nor inheritable
+        CHECK(after.inheritable == K);
+    }
+}
+
+TEST_CASE("predictAfterExec: set-user-ID root, file inheritable, SECBIT_NOROOT") {
+    const CapMask B = bit(CAP_CHOWN) | bit(CAP_KILL) | bit(CAP_NET_RAW) | bit(CAP_SYS_TIME);
+    const CapMask P = bit(CAP_CHOWN) | bit(CAP_KILL) | bit(CAP_NET_RAW);
+    const CapMask K = bit(CAP_KILL);
+    const CapSets before{B, P, K, P, K};
+    ExecutableInfo suid;
+    suid.setuidRoot = true;
+    // Non-root running a set-user-ID-root file becomes euid 0: bounding | inheritable, and
+    // the uid change clears ambient.
+    CHECK(predictAfterExec(before, 1000, false, suid, 0, 40) == CapSets{B, B, K, B, 0});
+    // no_new_privs: the set-user-ID bit does nothing, only ambient survives.
+    CHECK(predictAfterExec(before, 1000, true, suid, 0, 40) == CapSets{B, K, K, K, K});
+    // Set-user-ID root plus file capabilities, run by non-root: the file's own sets count.
+    suid.fileCaps = FileCapabilities{bit(CAP_NET_RAW), 0, false};
+    CHECK(predictAfterExec(before, 1000, false, suid, 0, 40) ==
+          CapSets{B, 0, K, bit(CAP_NET_RAW), 0});
+    // pI & fI: KILL comes through inheritable, also under no_new_privs (it is in P).
+    ExecutableInfo inh;
+    inh.fileCaps = FileCapabilities{0, K | bit(CAP_SYS_TIME), true};
+    CHECK(predictAfterExec(before, 1000, true, inh, 0, 40) == CapSets{B, K, K, K, 0});
+    // SECBIT_NOROOT: uid 0 is nobody special, only ambient survives.
+    CHECK(predictAfterExec(before, 0, false, ExecutableInfo{}, SECBIT_NOROOT, 40) ==
+          CapSets{B, K, K, K, K});
 }
 
 TEST_CASE("a runtime without CAP_SETPCAP cannot shrink the bounding set") {

@@ -7,6 +7,7 @@
 #include <sys/syscall.h>
 
 #include "caprun/trace.hpp"
+#include "caprun/trace_monitor.hpp"
 
 using namespace caprun;
 
@@ -105,4 +106,20 @@ TEST_CASE("the annotation is true or false, anything else is an error") {
     CHECK(!traceEpermAnnotated({{"run.caprun.trace-eperm", "false"}}));
     CHECK(!traceEpermAnnotated({}));
     CHECK_THROWS(traceEpermAnnotated({{"run.caprun.trace-eperm", "yes"}}));
+}
+
+TEST_CASE("the detached tracer's command line: the same state root, log and policy as create") {
+    RuntimeContext g;
+    g.root = "/run/caprun";
+    CHECK(traceMonitorArgs(g, "caprun", "c1") ==
+          std::vector<std::string>{"caprun", "--root", "/run/caprun", "trace", "c1",
+                                   "--report-on-exit", "--ready-fd", "3"});
+    g.logFile = "/b/log.json";
+    g.logFormat = LogFormat::Json;
+    g.debug = true;
+    g.capPolicy = "strict";
+    CHECK(traceMonitorArgs(g, "caprun", "c1") ==
+          std::vector<std::string>{"caprun", "--root", "/run/caprun", "--log", "/b/log.json",
+                                   "--log-format", "json", "--debug", "--cap-policy", "strict",
+                                   "trace", "c1", "--report-on-exit", "--ready-fd", "3"});
 }

@@ -140,9 +140,15 @@ ExecutableInfo inspectExecutable(const Process& process, const std::string& root
 CapabilityPlan planCapabilities(const Spec& spec, const HostFacts& host, const PolicyChoice& policy,
                                 const ExecutableInfo& exe);
 
-// The post-execve sets (capabilities(7), "Transformation of capabilities during execve()").
+// The post-execve sets (capabilities(7), "Transformation of capabilities during execve()";
+// the kernel's cap_bprm_creds_from_file), for a process that holds `before` and execs `exe`.
 CapSets predictAfterExec(const CapSets& before, std::uint32_t uid, bool noNewPrivileges,
                          const ExecutableInfo& exe, unsigned securebits, int capLastCap);
+
+// The capabilities a file forces that make its execve fail with EPERM: with the effective bit
+// set, every file-permitted capability must reach the new permitted set through the bounding
+// set (or inheritable & file-inheritable), whoever runs it.
+CapMask forcedCapsMissing(const CapSets& before, const ExecutableInfo& exe);
 
 // The whole planning step as run/create/check do it: policy (`policyOption` from
 // --cap-policy, else the annotation, else the environment), executable inspection inside

@@ -120,3 +120,40 @@ teardown() {
     echo "$output"
     [[ "$output" == *"systemd is not running"* ]]
 }
+
+@test "containerd: --annotation run.caprun.trace-eperm=true gets the report to caprun's log" {
+    # caprun behind a wrapper that keeps a copy of the shim's log.json (the shim passes
+    # --log <bundle>/log.json, and ctr run --rm removes the bundle) after every invocation.
+    local wrapper="$T/caprun-keep-log"
+    cat >"$wrapper" <<EOT
+#!/bin/bash
+log="" prev=""
+for a in "\$@"; do
+    [ "\$prev" = --log ] && log="\$a"
+    prev="\$a"
+done
+"$CAPRUN" "\$@"
+rc=\$?
+[ -n "\$log" ] && [ -f "\$log" ] && cat "\$log" >>"$wrapper.log"
+exit \$rc
+EOT
+    chmod +x "$wrapper"
+    rm -f "$wrapper.log"
+    RUNTIME="$wrapper" run ctr_run --rm --annotation run.caprun.trace-eperm=true -- ctr-trace /bin/probe syscalls settimeofday
+    echo "$output"
+    [ "$status" -eq 0 ]
+    [[ "$output" == *'"settimeofday":"EPERM"'* ]]
+    logged_warnings "$wrapper.log" | grep 'settimeofday failed with EPERM' | grep -q 'capability: the kernel checked CAP_SYS_TIME'
+    # The tracer create left behind ended with the container: none is left.
+    [ -z "$(pgrep -f -- "--root $RUNC_ROOT/.* trace ctr-trace --report-on-exit")" ]
+
+    # A detached container: its tracer runs while it does, and goes with ctr task rm.
+    RUNTIME="$wrapper" ctr_run -d --annotation run.caprun.trace-eperm=true -- ctr-trace-d /bin/sleep 1000
+    [ -n "$(pgrep -f -- "--root $RUNC_ROOT/.* trace ctr-trace-d --report-on-exit")" ]
+    timeout 30 ctr --address "$SOCK" task kill -s SIGKILL ctr-trace-d
+    wait_until sh -c "ctr --address '$SOCK' task ls | grep -q 'ctr-trace-d .*STOPPED'"
+    ctr_ task rm ctr-trace-d
+    ctr_ c rm ctr-trace-d
+    [ -z "$(pgrep -f -- "--root $RUNC_ROOT/.* trace ctr-trace-d --report-on-exit")" ]
+    logged_warnings "$wrapper.log" | grep -q 'trace-eperm: no syscall of the container failed'
+}

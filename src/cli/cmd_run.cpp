@@ -2,6 +2,7 @@
 // process, 128+signal when it was killed), or --detach.
 #include "caprun/container.hpp"
 #include "caprun/error.hpp"
+#include "caprun/trace.hpp"
 #include "commands.hpp"
 
 namespace caprun::cli {
@@ -19,7 +20,14 @@ int cmdRun(const GlobalOptions& g, const Args& args) {
         "report the container's syscalls that fail with EPERM/EACCES, their cause and fix, "
         "when it exits (eBPF; also the annotation run.caprun.trace-eperm=true)");
     auto cl = parseCommandLine("run", args, desc);
-    if (printHelpIfAsked(cl, "run [options] ID", desc)) return 0;
+    std::string traceWhy;
+    if (printHelpIfAsked(
+            cl,
+            "run [options] ID" + (traceAvailable(&traceWhy)
+                                      ? std::string()
+                                      : "\n\n--trace-eperm: eBPF tracer: MISSING — " + traceWhy),
+            desc))
+        return 0;
     auto o = createOptionsFrom(g, "run", cl);
     bool detach = cl.vm.count("detach") > 0, keep = cl.vm.count("keep") > 0;
     o.traceEperm = cl.vm.count("trace-eperm") > 0;

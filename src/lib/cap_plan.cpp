@@ -268,29 +268,47 @@ ExecutableInfo inspectExecutable(const Process& process, const std::string& root
     return info;
 }
 
+CapMask forcedCapsMissing(const CapSets& p, const ExecutableInfo& exe) {
+    if (!exe.fileCaps || !exe.fileCaps->effective) return 0;
+    const FileCapabilities& f = *exe.fileCaps;
+    return f.permitted & ~((p.bounding & f.permitted) | (p.inheritable & f.inheritable));
+}
+
+// The steps of the kernel's cap_bprm_creds_from_file (security/commoncap.c), in its order.
 CapSets predictAfterExec(const CapSets& p, std::uint32_t uid, bool noNewPrivileges,
                          const ExecutableInfo& exe, unsigned securebits, int capLastCap) {
     const CapMask all = capsUpTo(capLastCap);
-    const bool setuidRoot = exe.setuidRoot && !noNewPrivileges;
-    const bool root = (uid == 0 || setuidRoot) && (securebits & SECBIT_NOROOT) == 0;
-    std::optional<FileCapabilities> fcaps;
-    if (exe.fileCaps && !noNewPrivileges) fcaps = exe.fileCaps;  // no_new_privs ignores them
-    const bool privilegedFile = fcaps.has_value() || setuidRoot;
+    // bprm_fill_uid (fs/exec.c): under no_new_privs the set-user-ID bit changes nothing.
+    const bool becomesRoot = exe.setuidRoot && !noNewPrivileges && uid != 0;
+    const bool euidRoot = uid == 0 || becomesRoot;
+    const bool hasFileCaps = exe.fileCaps.has_value();
 
-    CapMask fPrm = 0, fInh = 0;
-    bool fEff = false;
-    if (root) {
-        fPrm = fInh = all;  // root: file sets notionally all ones, effective bit set
-        fEff = true;
-    } else if (fcaps) {
-        fPrm = fcaps->permitted;
-        fInh = fcaps->inheritable;
-        fEff = fcaps->effective;
+    // get_file_caps: pP' = (bounding & fP) | (pI & fI), effective from the file's bit. (A
+    // file whose forced capabilities do not fit fails execve: forcedCapsMissing.)
+    CapMask permitted = 0;
+    bool effective = false;
+    if (hasFileCaps) {
+        permitted =
+            (p.bounding & exe.fileCaps->permitted) | (p.inheritable & exe.fileCaps->inheritable);
+        effective = exe.fileCaps->effective;
     }
+    // handle_privileged_root: uid 0 (unless SECBIT_NOROOT) gets bounding | inheritable and
+    // effective, whatever the file says; except a set-user-ID-root file that also carries file
+    // capabilities run by a non-root user, where the file's own sets count.
+    if ((securebits & SECBIT_NOROOT) == 0 && euidRoot && !(hasFileCaps && becomesRoot)) {
+        permitted = p.bounding | p.inheritable;
+        effective = true;
+    }
+    // No new privileges: what execve would add beyond the old permitted set is cut off (the
+    // kernel intersects only when something would be gained; intersecting always is the
+    // same). File capabilities still count within the old permitted set.
+    if (noNewPrivileges) permitted &= p.permitted;
+
     CapSets out;
-    out.ambient = privilegedFile ? 0 : p.ambient;
-    out.permitted = ((p.inheritable & fInh) | (fPrm & p.bounding) | out.ambient) & all;
-    out.effective = fEff ? out.permitted : out.ambient;
+    // File capabilities or a uid change clear ambient; what survives joins permitted.
+    out.ambient = (hasFileCaps || becomesRoot) ? 0 : p.ambient;
+    out.permitted = (permitted | out.ambient) & all;
+    out.effective = effective ? out.permitted : out.ambient;
     out.inheritable = p.inheritable;
     out.bounding = p.bounding;
     return out;
@@ -496,14 +514,23 @@ CapabilityPlan planCapabilities(const Spec& spec, const HostFacts& host, const P
     plan.predicted = predictAfterExec(plan.granted, plan.uid, plan.noNewPrivileges, exe,
                                       h.securebits, h.capLastCap);
     auto names = [](CapMask m) { return joinStrings(capNames(m), ", "); };
+    if (CapMask missing = forcedCapsMissing(plan.granted, exe))
+        plan.predictionWarnings.push_back(
+            "execve of " + exe.path +
+            " fails with EPERM: its file capabilities have the effective "
+            "bit and force " +
+            names(missing) +
+            ", which the bounding set does not hold (grant them in bounding, or remove them from "
+            "the file's capabilities)");
     const bool rootRule = plan.uid == 0 && (h.securebits & SECBIT_NOROOT) == 0;
     if (rootRule) {
         CapMask extra = plan.predicted.effective & ~plan.granted.effective;
         if (extra)
             plan.predictionWarnings.push_back(
                 "the process runs as uid 0, so after execve its effective and permitted sets "
-                "become bounding ∪ inheritable: it also holds " +
-                names(extra) + ", which effective did not ask for");
+                "become bounding ∪ inheritable" +
+                std::string(plan.noNewPrivileges ? " (within permitted, under no_new_privs)" : "") +
+                ": it also holds " + names(extra) + ", which effective did not ask for");
     } else if (proc) {
         CapMask lost =
             (plan.granted.effective | plan.granted.permitted) & ~plan.predicted.permitted;
@@ -512,8 +539,7 @@ CapabilityPlan planCapabilities(const Spec& spec, const HostFacts& host, const P
                 plan.predictionWarnings.push_back(
                     "uid " + std::to_string(plan.uid) +
                     " is not root and has no ambient capabilities" +
-                    (exe.fileCaps && !plan.noNewPrivileges ? std::string()
-                                                           : std::string(" or file capabilities")) +
+                    (exe.fileCaps ? std::string() : std::string(" or file capabilities")) +
                     ": after execve the process holds no capabilities (lost: " + names(lost) +
                     "; add them to ambient and inheritable to keep them)");
             else
@@ -529,10 +555,16 @@ CapabilityPlan planCapabilities(const Spec& spec, const HostFacts& host, const P
                 plan.predictionWarnings.push_back("ambient " + d.name +
                                                   " requested but inheritable lacks it: it "
                                                   "cannot be raised");
-    if (exe.fileCaps && plan.noNewPrivileges)
-        plan.predictionWarnings.push_back("noNewPrivileges is set, so the file capabilities of " +
-                                          exe.path + " (" + names(exe.fileCaps->permitted) +
-                                          ") are ignored by execve");
+    if (exe.fileCaps && plan.noNewPrivileges) {
+        // What the file would add without no_new_privs, and does not with it.
+        const CapSets withoutNnp =
+            predictAfterExec(plan.granted, plan.uid, false, exe, h.securebits, h.capLastCap);
+        if (CapMask withheld = withoutNnp.permitted & ~plan.predicted.permitted)
+            plan.predictionWarnings.push_back(
+                "noNewPrivileges is set, so the file capabilities of " + exe.path +
+                " cannot raise the permitted set: after execve it lacks " + names(withheld) +
+                " (add them to permitted to keep them through the file capability)");
+    }
     return plan;
 }
 

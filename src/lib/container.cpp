@@ -39,6 +39,7 @@
 #include "caprun/lsm.hpp"
 #include "caprun/idmap.hpp"
 #include "caprun/state.hpp"
+#include "caprun/trace_monitor.hpp"
 #include "caprun/sync_channel.hpp"
 #include "caprun/sys/atomic_write.hpp"
 #include "caprun/sys/unique_fd.hpp"
@@ -558,10 +559,32 @@ void releaseInit(StateStore& store, ContainerState& st) {
 
 }  // namespace
 
+namespace {
+
+// The annotation run.caprun.trace-eperm under create (and run -d): the detached tracer,
+// attached before the init is released. A value that is not true/false refuses the
+// container, as run does.
+void traceIfAnnotated(const RuntimeContext& g, const CreateOptions& o, StateStore& store,
+                      ContainerLock& lock, Created& c) {
+    bool on = false;
+    try {
+        on = traceEpermAnnotated(c.state.annotations);
+    } catch (...) {
+        killAndReap(c.pid);
+        lock.release();
+        deleteContainer(g, o.id, true);
+        throw;
+    }
+    if (on) startTraceMonitor(g, store, c.state);
+}
+
+}  // namespace
+
 void createContainer(const RuntimeContext& g, const CreateOptions& o) {
     StateStore store(g.root);
     ContainerLock lock;
-    createInternal(g, o, false, store, lock);
+    Created c = createInternal(g, o, false, store, lock);
+    traceIfAnnotated(g, o, store, lock, c);
 }
 
 void startContainer(const RuntimeContext& g, const std::string& id) {
@@ -580,6 +603,7 @@ int runContainer(const RuntimeContext& g, const CreateOptions& o, bool detach, b
     ContainerLock lock;
     Created c = createInternal(g, o, !detach, store, lock);
     if (detach) {
+        traceIfAnnotated(g, o, store, lock, c);
         releaseInit(store, c.state);
         return 0;
     }

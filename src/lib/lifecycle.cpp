@@ -14,6 +14,7 @@
 #include "caprun/hooks.hpp"
 #include "caprun/log.hpp"
 #include "caprun/systemd_bus.hpp"
+#include "caprun/trace_monitor.hpp"
 
 namespace caprun {
 
@@ -158,12 +159,14 @@ void deleteContainer(const RuntimeContext& g, const std::string& id, bool force)
         } catch (const Error& ce) {
             log::warn("delete --force " + id + ": " + ce.what());
         }
+        stopTraceMonitor(store.containerDir(id));
         store.remove(id);
     };
     if (!store.exists(id)) {
         // A directory without state.json: a create that died half-way, possibly after it
         // made the cgroup. Nothing else can refer to it; remove it (as runc does).
         if (!force) {
+            stopTraceMonitor(store.containerDir(id));
             store.remove(id);
             throw Error("container " + id + " does not exist");
         }
@@ -188,6 +191,9 @@ void deleteContainer(const RuntimeContext& g, const std::string& id, bool force)
     // Created containers are deleted without --force (runc does too): the init has not run
     // user code yet. Anything still alive in the cgroup goes with it.
     killEverything(s, cg);
+    // The detached tracer (annotation run.caprun.trace-eperm) writes its report now that the
+    // container's processes are gone, and exits.
+    stopTraceMonitor(store.containerDir(id));
     // systemd removes the scope's cgroup with the unit; what caprun made itself goes after.
     if (s.systemdCgroup) stopSystemdUnit(s.systemdUnit, s.systemdUserBus);
     cg.destroy();

@@ -1,0 +1,107 @@
+#!/usr/bin/env bash
+# Builds caprun without any optional dependency — every feature option of meson_options.txt
+# disabled (the eBPF tracer, the systemd cgroup driver, AppArmor, SELinux) — as on a machine
+# without libbpf/clang/bpftool, libsystemd, libapparmor or libselinux, in a copy of the
+# tracked files under a temp dir. The build must have no warnings, its unit tests must pass,
+# and what is missing must say so: `caprun features`, `trace --help`, `run --help`, `trace ID`
+# (non-zero, with the static fallback) and, as root, `run --trace-eperm` (the container runs,
+# the report says the tracer is not built). Exit status 0 when all of that holds.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+work=$(mktemp -d /tmp/caprun-minimal.XXXXXX)
+trap 'rm -rf "$work"' EXIT
+git ls-files -z | tar --null -T - -cf - | tar -xf - -C "$work"
+cd "$work"
+
+fail() {
+    echo "minimal: $*" >&2
+    exit 1
+}
+
+# Every feature option, so that a new optional dependency is disabled here too.
+mapfile -t features < <(sed -n "s/^option('\([a-z_-]*\)', *type *: *'feature'.*/\1/p" meson_options.txt)
+for f in trace systemd apparmor selinux; do
+    printf '%s\n' "${features[@]}" | grep -qx "$f" || fail "meson_options.txt has no feature option $f"
+done
+args=()
+for f in "${features[@]}"; do args+=("-D$f=disabled"); done
+echo "meson setup ${args[*]}"
+meson setup build --buildtype=debugoptimized "${args[@]}" >meson-setup.log 2>&1 ||
+    { tail -30 meson-setup.log; fail "meson setup failed"; }
+ninja -C build -j2 >ninja.log 2>&1 || { tail -40 ninja.log; fail "the build failed"; }
+if grep -q "warning:" ninja.log; then
+    grep -B2 -A4 "warning:" ninja.log | head -40 >&2
+    fail "the build has warnings"
+fi
+caprun=$work/build/src/cli/caprun
+if ldd "$caprun" | grep -E "libbpf|libsystemd|libapparmor|libselinux"; then
+    fail "caprun links the optional libraries above"
+fi
+./build/tests/unit-tests --no-colors=true | tail -n 3
+
+# features: the tracer is reported missing with the reason, the LSMs and systemd as off.
+features_json=$("$caprun" features)
+jq -e '.annotations["run.caprun.trace-eperm"] | startswith("missing: this caprun was built without eBPF tracing")' \
+    <<<"$features_json" >/dev/null || fail "features does not report the tracer missing: $features_json"
+jq -e '.linux.apparmor.enabled == false and .linux.selinux.enabled == false and .linux.cgroup.systemd == false' \
+    <<<"$features_json" >/dev/null || fail "features reports AppArmor, SELinux or systemd on: $features_json"
+
+help=$("$caprun" trace --help)
+grep -q "eBPF tracer: MISSING — this caprun was built without eBPF tracing" <<<"$help" ||
+    fail "trace --help does not say the tracer is missing: $help"
+help=$("$caprun" run --help)
+grep -q -- "--trace-eperm: eBPF tracer: MISSING" <<<"$help" ||
+    fail "run --help does not say the tracer is missing: $help"
+
+# trace of a container that does not exist: the missing tracer is said first, exit 1.
+root=$work/state
+set +e
+out=$("$caprun" --root "$root" trace no-such-container 2>&1)
+rc=$?
+set -e
+[ "$rc" -ne 0 ] || fail "trace exited 0 without a tracer: $out"
+grep -q "trace: this caprun was built without eBPF tracing" <<<"$out" ||
+    fail "trace does not say the tracer is missing: $out"
+
+echo "ok - features, trace --help, run --help and trace say the tracer is not built"
+
+# With a real container (root, busybox): trace ID falls back to the plan, run --trace-eperm
+# runs the container and says why there is no report.
+if [ "$(id -u)" -ne 0 ] || [ ! -x /bin/busybox ]; then
+    echo "minimal: not root or no busybox: the container checks are not run"
+    exit 0
+fi
+bundle=$work/bundle
+CAPRUN_PROBE=$work/build/integration/probe/caprun-probe "$work/scripts/make-rootfs.sh" "$bundle/rootfs" >/dev/null
+"$caprun" spec --bundle "$bundle"
+jq '.process.terminal = false | .process.args = ["/bin/sleep", "1000"]' "$bundle/config.json" >"$bundle/c.json"
+mv "$bundle/c.json" "$bundle/config.json"
+id=minimal-$$
+cleanup() {
+    "$caprun" --root "$root" delete --force "$id" >/dev/null 2>&1 || true
+    "$caprun" --root "$root" delete --force "$id-run" >/dev/null 2>&1 || true
+    rm -rf "$work"
+}
+trap cleanup EXIT
+"$caprun" --root "$root" run -d --bundle "$bundle" --seccomp-profile default "$id" </dev/null >/dev/null 2>&1
+set +e
+out=$("$caprun" --root "$root" trace "$id" 2>&1)
+rc=$?
+set -e
+[ "$rc" -eq 1 ] || fail "trace ID exited $rc, not 1: $out"
+grep -q "trace: this caprun was built without eBPF tracing" <<<"$out" || fail "trace ID: $out"
+grep -q "falling back to the static explanation" <<<"$out" || fail "trace ID has no fallback: $out"
+grep -q "get_mempolicy: fails with EPERM" <<<"$out" || fail "trace ID's fallback lacks get_mempolicy: $out"
+[ "$(grep -c "built without eBPF tracing" <<<"$out")" -eq 1 ] || fail "trace ID says it twice: $out"
+"$caprun" --root "$root" delete --force "$id"
+
+jq '.process.args = ["/bin/true"]' "$bundle/config.json" >"$bundle/c.json"
+mv "$bundle/c.json" "$bundle/config.json"
+set +e
+out=$("$caprun" --root "$root" run --trace-eperm --bundle "$bundle" "$id-run" 2>&1 </dev/null)
+rc=$?
+set -e
+[ "$rc" -eq 0 ] || fail "run --trace-eperm exited $rc: $out"
+grep -q "trace: this caprun was built without eBPF tracing" <<<"$out" || fail "run --trace-eperm: $out"
+grep -q "falling back to the static explanation" <<<"$out" || fail "run --trace-eperm: $out"
+echo "ok - without the tracer, trace ID falls back (exit 1) and run --trace-eperm says why"

@@ -92,6 +92,7 @@ Prepared prepare(const RuntimeContext& g, const CreateOptions& o) {
     // Every field is applied or refused: a refusal happens here, before anything exists.
     if (FieldPlan fields = planSpecFields(p.spec, PlatformFacts::probe()); fields.refuses())
         throw Error(fields.refusalMessage());
+    traceEpermAnnotated(p.spec.annotations);  // a value not true/false is refused here
     p.ns = planNamespaces(p.spec);
     // A sysctl outside the container's own namespaces would be written into the host's.
     SysctlPlan sysctl = planSysctls(p.spec.linux->sysctl, p.ns, probeSysctlHostFacts(p.ns));
@@ -562,20 +563,9 @@ void releaseInit(StateStore& store, ContainerState& st) {
 namespace {
 
 // The annotation run.caprun.trace-eperm under create (and run -d): the detached tracer,
-// attached before the init is released. A value that is not true/false refuses the
-// container, as run does.
-void traceIfAnnotated(const RuntimeContext& g, const CreateOptions& o, StateStore& store,
-                      ContainerLock& lock, Created& c) {
-    bool on = false;
-    try {
-        on = traceEpermAnnotated(c.state.annotations);
-    } catch (...) {
-        killAndReap(c.pid);
-        lock.release();
-        deleteContainer(g, o.id, true);
-        throw;
-    }
-    if (on) startTraceMonitor(g, store, c.state);
+// attached before the init is released. prepare() refused a value that is not true/false.
+void traceIfAnnotated(const RuntimeContext& g, StateStore& store, Created& c) {
+    if (traceEpermAnnotated(c.state.annotations)) startTraceMonitor(g, store, c.state);
 }
 
 }  // namespace
@@ -584,7 +574,7 @@ void createContainer(const RuntimeContext& g, const CreateOptions& o) {
     StateStore store(g.root);
     ContainerLock lock;
     Created c = createInternal(g, o, false, store, lock);
-    traceIfAnnotated(g, o, store, lock, c);
+    traceIfAnnotated(g, store, c);
 }
 
 void startContainer(const RuntimeContext& g, const std::string& id) {
@@ -603,21 +593,13 @@ int runContainer(const RuntimeContext& g, const CreateOptions& o, bool detach, b
     ContainerLock lock;
     Created c = createInternal(g, o, !detach, store, lock);
     if (detach) {
-        traceIfAnnotated(g, o, store, lock, c);
+        traceIfAnnotated(g, store, c);
         releaseInit(store, c.state);
         return 0;
     }
     // Attached while the init waits before execve, so its own start-up is not reported.
     std::unique_ptr<EpermRunTrace> trace;
-    bool traceOn = o.traceEperm;
-    try {
-        traceOn = traceEpermAnnotated(c.state.annotations) || traceOn;
-    } catch (...) {
-        killAndReap(c.pid);
-        lock.release();
-        deleteContainer(g, o.id, true);
-        throw;
-    }
+    bool traceOn = o.traceEperm || traceEpermAnnotated(c.state.annotations);
     if (traceOn) trace = EpermRunTrace::start(g, c.state);
     installForwarders(c.pid, c.consoleMaster.fd >= 0);
     int status = 0;

@@ -23,6 +23,15 @@ systemd_host_needs() {
     ldd "$CAPRUN" | grep -q libsystemd || skip "caprun was built without libsystemd"
 }
 
+# "root controller" for each controller enabled in the subtree_control of the outer host's
+# cgroup2 mounts.
+outer_subtree_control() {
+    local root
+    for root in $(awk '$9 == "cgroup2" {print $5}' /proc/self/mountinfo); do
+        tr ' ' '\n' <"$root/cgroup.subtree_control" | grep . | sed "s|^|$root |"
+    done
+}
+
 # Boots the systemd host; its state (pid files, log, the outer host's cgroups and mounts
 # before) goes to the directory $1, which is bind-mounted in, as are the checkout, caprun's
 # directory and each further argument (a directory, at the same path). Exports
@@ -32,6 +41,10 @@ systemd_host_boot() {
     shift
     cgroup_dirs >"$SYSTEMD_HOST_DIR/cgroups.before"
     outer_mounts >"$SYSTEMD_HOST_DIR/mounts.before"
+    # The systemd inside enables controllers in the cgroup2 root it is given (here the outer
+    # host's, e.g. hugetlb on the hybrid layout), which then can no longer be mounted as a
+    # v1 hierarchy: teardown disables what was not enabled before.
+    outer_subtree_control >"$SYSTEMD_HOST_DIR/subtree.before"
     local binds=(--bind="$CAPRUN_REPO:$CAPRUN_REPO" --bind="$SYSTEMD_HOST_DIR:$SYSTEMD_HOST_DIR")
     [[ "$CAPRUN" == "$CAPRUN_REPO"/* ]] || binds+=(--bind="$(dirname "$CAPRUN")")
     local d
@@ -95,6 +108,12 @@ systemd_host_teardown() {
                 find "$d" -depth -type d -exec rmdir {} \; 2>/dev/null
         done
     done
+    local root ctl
+    while read -r root ctl; do
+        grep -qxF "$root $ctl" "$SYSTEMD_HOST_DIR/subtree.before" && continue
+        echo "-$ctl" >"$root/cgroup.subtree_control" 2>/dev/null ||
+            problems+="could not disable $ctl in $root/cgroup.subtree_control again; "
+    done < <(outer_subtree_control)
     # Only what this file could have made counts: other suites create and remove their own
     # cgroups on the outer host during these minutes, and those are not ours to remove.
     left=$(comm -13 "$SYSTEMD_HOST_DIR/cgroups.before" <(cgroup_dirs) |

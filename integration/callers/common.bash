@@ -75,3 +75,31 @@ check_cgroups_left() {
     echo "cgroups left: $(echo $left)" >&2
     return 1
 }
+
+# The strict/lenient pair every caller suite runs, on a host that lacks CAP_SYS_RESOURCE
+# (the capsh-dropped wrapper $poor, logging to $poor.log). `launch POLICY NAME ARGS...` runs
+# the caller with that policy (an annotation or a runtime name) and the capability added.
+# Strict fails naming the capability and the set; lenient runs without it, the rest held,
+# and warns in caprun's log.
+check_strict_lenient() {
+    local launch="$1" poor="$2"
+    run "$launch" strict /bin/true
+    [ "$status" -ne 0 ]
+    [[ "$output" == *CAP_SYS_RESOURCE*"bounding set"* ]]
+    rm -f "$poor.log"
+    run "$launch" lenient /bin/probe
+    [ "$status" -eq 0 ]
+    # (`! cmd` would not fail the test: set -e ignores a negated command.)
+    has_cap_bit "$(jq -r .caps.CapEff <<<"$output")" 24 && return 1
+    has_cap_bit "$(jq -r .caps.CapEff <<<"$output")" 18  # CAP_SYS_CHROOT: the rest holds
+    logged_warnings "$poor.log" | grep -q CAP_SYS_RESOURCE
+}
+
+# check_strict_lenient launchers: ctr through the wrapper $RUNTIME, and docker through the
+# caprun-strict / caprun-lenient runtimes dockerd was given.
+ctr_with_policy() {
+    ctr_run --rm --annotation "run.caprun.cap-policy=$1" --cap-add CAP_SYS_RESOURCE -- "ctr-$1" "$2"
+}
+docker_with_policy() {
+    drun --runtime "caprun-$1" --cap-add SYS_RESOURCE caprun-test:1 "$2"
+}

@@ -96,13 +96,5 @@ drun() { dk run --rm --network none "$@"; }
 
 @test "docker: a capability the host lacks fails under strict naming it; lenient runs and warns" {
     local poor="$T/caprun-no-sys-resource"
-    run drun --runtime caprun-strict --cap-add SYS_RESOURCE caprun-test:1 /bin/true
-    [ "$status" -ne 0 ]
-    [[ "$output" == *CAP_SYS_RESOURCE*"bounding set"* ]]
-    rm -f "$poor.log"
-    run drun --runtime caprun-lenient --cap-add SYS_RESOURCE caprun-test:1 /bin/probe
-    [ "$status" -eq 0 ]
-    ! has_cap_bit "$(jq -r .caps.CapEff <<<"$output")" 24
-    has_cap_bit "$(jq -r .caps.CapEff <<<"$output")" 18  # CAP_SYS_CHROOT: the rest holds
-    logged_warnings "$poor.log" | grep -q CAP_SYS_RESOURCE
+    check_strict_lenient docker_with_policy "$poor"
 }

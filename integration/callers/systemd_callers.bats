@@ -231,15 +231,7 @@ ctr_run() {
 @test "containerd (systemd): a capability the host lacks fails under strict and names it; lenient runs and warns" {
     need containerd
     local poor="$T/caprun-no-sys-resource"
-    RUNTIME="$poor" run ctr_run --rm --annotation run.caprun.cap-policy=strict --cap-add CAP_SYS_RESOURCE -- ctr-strict /bin/true
-    [ "$status" -ne 0 ]
-    [[ "$output" == *CAP_SYS_RESOURCE*"bounding set"* ]]
-    rm -f "$poor.log"
-    RUNTIME="$poor" run ctr_run --rm --annotation run.caprun.cap-policy=lenient --cap-add CAP_SYS_RESOURCE -- ctr-lenient /bin/probe
-    [ "$status" -eq 0 ]
-    ! has_cap_bit "$(jq -r .caps.CapEff <<<"$output")" 24
-    has_cap_bit "$(jq -r .caps.CapEff <<<"$output")" 18  # CAP_SYS_CHROOT: the rest holds
-    logged_warnings "$poor.log" | grep -q CAP_SYS_RESOURCE
+    RUNTIME="$poor" check_strict_lenient ctr_with_policy "$poor"
 }
 
 # --- dockerd ------------------------------------------------------------------------------
@@ -282,15 +274,7 @@ drun() { dk run --rm --network none "$@"; }
 @test "docker (systemd): a capability the host lacks fails under strict naming it; lenient runs and warns" {
     need dockerd
     local poor="$T/caprun-no-sys-resource"
-    run drun --runtime caprun-strict --cap-add SYS_RESOURCE caprun-test:1 /bin/true
-    [ "$status" -ne 0 ]
-    [[ "$output" == *CAP_SYS_RESOURCE*"bounding set"* ]]
-    rm -f "$poor.log"
-    run drun --runtime caprun-lenient --cap-add SYS_RESOURCE caprun-test:1 /bin/probe
-    [ "$status" -eq 0 ]
-    ! has_cap_bit "$(jq -r .caps.CapEff <<<"$output")" 24
-    has_cap_bit "$(jq -r .caps.CapEff <<<"$output")" 18  # CAP_SYS_CHROOT: the rest holds
-    logged_warnings "$poor.log" | grep -q CAP_SYS_RESOURCE
+    check_strict_lenient docker_with_policy "$poor"
 }
 
 # --- podman -------------------------------------------------------------------------------

@@ -67,10 +67,10 @@ run_to_file() {
                                      {"allow": true, "type": "c", "major": 10, "minor": 200, "access": "rw"}]'
     caprun create --bundle "$BUNDLE" "$ID"
     local list="/sys/fs/cgroup/devices/caprun-it/$ID/devices.list"
-    ! grep -qx 'a \*:\* rwm' "$list"
+    ! grep -qx 'a \*:\* rwm' "$list" || false
     grep -qx 'c 1:3 rwm' "$list"     # /dev/null, a default
     grep -qx 'c 10:200 rw' "$list"   # /dev/net/tun from the rule
-    ! grep -q '^b ' "$list"
+    ! grep -q '^b ' "$list" || false
     caprun delete "$ID"
     teardown_cgroup_parent
 }

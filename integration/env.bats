@@ -74,6 +74,6 @@ no_home_env() {
     [ "$status" -eq 0 ]
     grep -qx 'CAPRUN_HOOK_ENV_TEST=from-the-runtime' "$TMP/hook-inherit"
     grep -q '^PATH=' "$TMP/hook-inherit"
-    ! grep -q 'CAPRUN_HOOK_ENV_TEST' "$TMP/hook-own"
+    ! grep -q 'CAPRUN_HOOK_ENV_TEST' "$TMP/hook-own" || false
     grep -qx 'ONLY=this' "$TMP/hook-own"
 }

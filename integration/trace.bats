@@ -84,7 +84,7 @@ tracers_of() {
     [ "$(readlink /proc/$tracer/fd/0 /proc/$tracer/fd/1 /proc/$tracer/fd/2 | sort -u)" = /dev/null ]
     # Its own session, not in the container's cgroup.
     [ "$(ps -o sid= -p "$tracer" | tr -d ' ')" = "$tracer" ]
-    ! grep -qx "$tracer" "$(jq -r '.cgroupPaths.unified' "$ROOT/$ID/state.json")/cgroup.procs"
+    ! grep -qx "$tracer" "$(jq -r '.cgroupPaths.unified' "$ROOT/$ID/state.json")/cgroup.procs" || false
     "$CAPRUN" --root "$ROOT" --log "$log" --log-format json start "$ID"
     touch "$BUNDLE/rootfs/go"
     local i

@@ -99,7 +99,7 @@ pm() {
     [ "$status" -eq 0 ]
     local caps
     caps="$(grep '^{' <<<"$output" | jq -r .caps.CapEff)"
-    ! has_cap_bit "$caps" 24
+    ! has_cap_bit "$caps" 24 || false
     has_cap_bit "$caps" 18  # CAP_SYS_CHROOT: the rest holds
     logged_warnings "$T/caprun.log" | grep -q CAP_SYS_RESOURCE
 }

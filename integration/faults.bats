@@ -18,16 +18,8 @@ SYSCALLS=(mount umount2 openat mkdirat mkdir mknodat symlinkat write clone3 unsh
 
 setup() {
     command -v strace >/dev/null || skip "strace not installed"
-    TMP="$(mktemp -d /tmp/caprun-it.XXXXXX)"
-    BUNDLE="$TMP/bundle"
-    ROOT="$TMP/state"
-    ID="it-$$-$BATS_TEST_NUMBER"
-    mkdir -p "$BUNDLE"
-    cp -a "$ROOTFS_TEMPLATE" "$BUNDLE/rootfs"
-    "$CAPRUN" spec --bundle "$BUNDLE"
-    cfg '.process.terminal = false | .process.args = ["/bin/true"] | .hostname = "faulty"'
-    MOUNTS_BEFORE="$(mount_table)"
-    CGROUPS_BEFORE="$(cgroup_dirs)"
+    setup_bundle "it"
+    cfg '.process.args = ["/bin/true"] | .hostname = "faulty"'
 }
 
 # Anything a failed or finished run of container $1 left: printed, empty when clean.

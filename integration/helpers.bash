@@ -18,10 +18,15 @@ setup_file() {
 # Per test: $TMP, $BUNDLE (rootfs + default config.json running the probe), $ROOT (state),
 # $ID (a container id unique to this test), and the host's mount table before the test.
 setup() {
+    setup_bundle "it"
+}
+
+# setup's work, for suites that do more in their own setup: $1 prefixes the container id.
+setup_bundle() {
     TMP="$(mktemp -d /tmp/caprun-it.XXXXXX)"
     BUNDLE="$TMP/bundle"
     ROOT="$TMP/state"
-    ID="it-$$-$BATS_TEST_NUMBER"
+    ID="$1-$$-$BATS_TEST_NUMBER"
     mkdir -p "$BUNDLE"
     cp -a "$ROOTFS_TEMPLATE" "$BUNDLE/rootfs"
     "$CAPRUN" spec --bundle "$BUNDLE"

@@ -190,7 +190,7 @@ TEST_CASE("ociVersion: newer than 1.3 refused naming both, 1.0.x and 1.3.x accep
     CHECK(ociVersionRefusal("x").find("is not a runtime-spec version") != std::string::npos);
 }
 
-TEST_CASE("intelRdt, rdma and netDevices are refused with the host's reason") {
+TEST_CASE("intelRdt and rdma are refused with the host's reason; netDevices without a netns") {
     Spec s = parseSpec(config("", "",
                               R"(,"intelRdt":{"closID":"g"},"netDevices":{"eth1":{"name":"e"}},
                                  "resources":{"rdma":{"mlx5_1":{"hcaHandles":3}}})"));
@@ -200,6 +200,16 @@ TEST_CASE("intelRdt, rdma and netDevices are refused with the host's reason") {
     CHECK(find(plan, "linux.resources.rdma")->why ==
           "this host has no rdma cgroup controller (not in /proc/cgroups)");
     CHECK(find(plan, "linux.netDevices")->verdict == Verdict::Refused);
+    CHECK(plan.refusalMessage().find(
+              "config.json: linux.netDevices: the container shares the runtime's network "
+              "namespace") != std::string::npos);
+    Spec withNetns = parseSpec(R"({"ociVersion":"1.3.0","root":{"path":"rootfs"},
+        "process":{"user":{"uid":0,"gid":0},"args":["sh"],"cwd":"/"},
+        "linux":{"namespaces":[{"type":"network"}],"netDevices":{"eth1":{"name":"e"}}}})");
+    FieldPlan p3 = planSpecFields(withNetns, noLsm());
+    const FieldDecision* nd = find(p3, "linux.netDevices");
+    CHECK(nd->verdict == Verdict::Applied);
+    CHECK(nd->why.rfind("eth1 as e moved into the container's network namespace", 0) == 0);
     PlatformFacts rich;
     rich.resctrlMounted = rich.rdmaController = true;
     FieldPlan p2 = planSpecFields(s, rich);

@@ -253,6 +253,12 @@ struct MemoryPolicy {
     std::vector<std::string> flags;
 };
 
+// linux.netDevices{<host name>}: a device of the runtime's network namespace moved into the
+// container's; `name` is its name there (empty: the host name).
+struct NetDevice {
+    std::string name;
+};
+
 struct Linux {
     std::vector<Namespace> namespaces;
     std::vector<IdMapping> uidMappings;
@@ -269,6 +275,7 @@ struct Linux {
     std::string mountLabel;
     std::optional<Personality> personality;
     std::optional<MemoryPolicy> memoryPolicy;
+    std::map<std::string, NetDevice> netDevices;
 };
 
 // A field present in config.json: its JSON path and the spec field it is ("mounts[2].type"
@@ -306,6 +313,7 @@ Resources parseResources(const json::Node& n);
 Seccomp parseSeccomp(const json::Node& n);
 ExecCpuAffinity parseExecCpuAffinity(const json::Node& n);
 MemoryPolicy parseMemoryPolicy(const json::Node& n);
+std::map<std::string, NetDevice> parseNetDevices(const json::Node& n);
 
 // The default config.json `caprun spec` writes (like runc's; rootless variant optional).
 std::string defaultSpecJson(bool rootless);

@@ -49,6 +49,12 @@ struct ContainerState {
     // Namespaces of the init that exec joins: type ("pid", "mount", ...) -> path
     // (/proc/<pid>/ns/<x> or the spec's path for a shared namespace).
     std::map<std::string, std::string> namespacePaths;
+    // linux.netDevices that create moved in: host name -> name in the container. delete
+    // moves them back out of netDevicesNamespace (create's pin in the state directory, or
+    // the network namespace path the spec joined).
+    std::map<std::string, std::string> netDevices;
+    std::string netDevicesNamespace;
+    bool netDevicesNamespacePinned = false;
     bool ownPidNamespace = true;  // false: sharing the host's or another pid namespace
     std::string capPolicy;        // "strict"|"lenient" as decided at create; exec reuses it
     bool terminal = false;        // the init has a pty

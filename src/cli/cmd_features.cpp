@@ -137,7 +137,7 @@ int cmdFeatures(const GlobalOptions&, const Args& args) {
     w.StartObject();
     enabled(w, "idmap", true);
     w.EndObject();
-    enabled(w, "netDevices", false);
+    enabled(w, "netDevices", true);
     w.EndObject();  // linux
     // Annotations that change what caprun enforces: a caller passing annotations through
     // from untrusted users should filter these.

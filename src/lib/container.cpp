@@ -31,12 +31,14 @@
 #include "caprun/process_plan.hpp"
 #include "caprun/log.hpp"
 #include "caprun/namespaces.hpp"
+#include "caprun/net_devices.hpp"
 #include "caprun/rootfs.hpp"
 #include "caprun/rootfs_kernel.hpp"
 #include "caprun/spec.hpp"
 #include "caprun/spec_fields.hpp"
 #include "caprun/seccomp_install.hpp"
 #include "caprun/lsm.hpp"
+#include "caprun/mount_source.hpp"
 #include "caprun/idmap.hpp"
 #include "caprun/state.hpp"
 #include "caprun/trace_monitor.hpp"
@@ -127,9 +129,14 @@ struct CreateRollback {
     bool systemdUser = false;
     StateStore* store = nullptr;
     std::string id;
+    std::map<std::string, std::string> netDevices;  // moved in: moved back out
+    NetDevicesNamespace netDevicesNs;
     ~CreateRollback() {
         if (!armed) return;
         killAndReap(pid);
+        LinuxNetDeviceKernel netKernel;
+        for (const auto& w : detachContainerNetDevices(netDevices, netDevicesNs, netKernel))
+            log::warn("cleaning up after a failed create: " + w);
         if (!systemdUnit.empty()) {
             try {
                 stopSystemdUnit(systemdUnit, systemdUser);
@@ -175,20 +182,6 @@ struct ChildContext {
     std::optional<ConsoleSize> consoleSize;
     bool foreground;
 };
-
-// In the init: asks the runtime for the source of mounts[index] (see sendMountSource).
-int receiveMountSource(int sync, std::size_t index) {
-    sendMsg(sync, Msg::MountSource, std::to_string(index));
-    Msg type;
-    std::string payload;
-    int fd = -1;
-    if (!recvMsg(sync, type, payload, &fd) || type != Msg::MountSource || fd < 0) {
-        if (fd >= 0) ::close(fd);
-        throw Error("mounts[" + std::to_string(index) +
-                    "]: the runtime did not pass the bind mount's source");
-    }
-    return fd;
-}
 
 // The init's process kernel: the NOTIFY listener goes to the runtime over the sync socket;
 // once set up it reports ready and waits for `start` on the exec FIFO, then runs the
@@ -266,56 +259,6 @@ class InitProcessKernel final : public LinuxProcessKernel {
 }
 
 // ---- create ----
-
-// Runtime side of receiveMountSource: a forked helper (setns would move the runtime
-// itself) joins the init's mount namespace through its pidfd and opens the bind source
-// there as host root, as runc's mount source thread does: the fd is of the container's
-// mount namespace (a bind from another namespace is refused) and the path was resolved
-// with the host's permissions, not the container's mapped ids.
-void sendMountSource(int sync, int initPidfd, const PlannedMount& m) {
-    std::string what = "opening the source " + m.source + " of " + m.jsonPath;
-    int pipefd[2];
-    if (::pipe2(pipefd, O_CLOEXEC) < 0) throwErrno(what + ": pipe");
-    pid_t helper = ::fork();
-    if (helper < 0) {
-        int err = errno;
-        ::close(pipefd[0]);
-        ::close(pipefd[1]);
-        throwSys(what + ": fork", err);
-    }
-    if (helper == 0) {
-        std::string failure;
-        try {
-            if (::setns(initPidfd, CLONE_NEWNS) < 0)
-                throwErrno(what + ": joining the container's mount namespace");
-            int fd = ::open(m.source.c_str(), O_PATH | O_CLOEXEC);
-            if (fd < 0) throwErrno(what);
-            sendMsgWithFd(sync, Msg::MountSource, fd);
-        } catch (const std::exception& e) {
-            failure = e.what();
-        }
-        if (!failure.empty() && ::write(pipefd[1], failure.data(), failure.size()) < 0) {
-        }
-        ::_exit(failure.empty() ? 0 : 1);
-    }
-    ::close(pipefd[1]);
-    std::string failure;
-    char buf[512];
-    ssize_t n;
-    while ((n = ::read(pipefd[0], buf, sizeof buf)) != 0) {
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0) break;
-        failure.append(buf, static_cast<size_t>(n));
-    }
-    ::close(pipefd[0]);
-    int status = 0;
-    while (::waitpid(helper, &status, 0) < 0 && errno == EINTR) {
-    }
-    if (!failure.empty()) throw Error(failure);
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-        throw Error(what + ": the helper process failed (status " +
-                    std::to_string(waitStatusToExitCode(status)) + ")");
-}
 
 Created createInternal(const RuntimeContext& g, const CreateOptions& o, bool foreground,
                        StateStore& store, ContainerLock& lock) {
@@ -448,6 +391,16 @@ Created createInternal(const RuntimeContext& g, const CreateOptions& o, bool for
         // caprun's filter enforces the exact rules next to systemd's allow list).
         rollback.cgroup.apply(systemdPlan ? systemdPlan->files : resources,
                               prep.spec.linux->devices);
+    }
+    // The devices are in the container's namespace before any hook or the init's setup.
+    if (NetDevicePlan devices = planNetDevices(prep.spec); !devices.moves.empty()) {
+        LinuxNetDeviceKernel netKernel;
+        rollback.netDevicesNs =
+            attachContainerNetDevices(devices, pid, store.containerDir(o.id) + "/netns", netKernel);
+        for (const auto& m : devices.moves) rollback.netDevices[m.hostName] = m.containerName;
+        st.netDevices = rollback.netDevices;
+        st.netDevicesNamespace = rollback.netDevicesNs.path;
+        st.netDevicesNamespacePinned = rollback.netDevicesNs.pinned;
     }
     sendMsg(parentSock.fd, Msg::Go);
 

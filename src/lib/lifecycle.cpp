@@ -13,6 +13,7 @@
 #include "caprun/error.hpp"
 #include "caprun/hooks.hpp"
 #include "caprun/log.hpp"
+#include "caprun/net_devices.hpp"
 #include "caprun/systemd_bus.hpp"
 #include "caprun/trace_monitor.hpp"
 
@@ -194,6 +195,12 @@ void deleteContainer(const RuntimeContext& g, const std::string& id, bool force)
     // The detached tracer (annotation run.caprun.trace-eperm) writes its report now that the
     // container's processes are gone, and exits.
     stopTraceMonitor(store.containerDir(id));
+    if (!s.netDevices.empty()) {
+        LinuxNetDeviceKernel netKernel;
+        for (const auto& w : detachContainerNetDevices(
+                 s.netDevices, {s.netDevicesNamespace, s.netDevicesNamespacePinned}, netKernel))
+            log::warn("delete " + id + ": " + w);
+    }
     // systemd removes the scope's cgroup with the unit; what caprun made itself goes after.
     if (s.systemdCgroup) stopSystemdUnit(s.systemdUnit, s.systemdUserBus);
     cg.destroy();

@@ -284,6 +284,7 @@ Linux parseLinux(const Node& n) {
         l.personality = per;
     }
     if (auto mp = n.get("memoryPolicy")) l.memoryPolicy = parseMemoryPolicy(*mp);
+    if (auto nd = n.get("netDevices")) l.netDevices = parseNetDevices(*nd);
     return l;
 }
 

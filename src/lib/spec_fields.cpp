@@ -6,6 +6,7 @@
 #include "caprun/lsm.hpp"
 #include "caprun/error.hpp"
 #include "caprun/idmap.hpp"
+#include "caprun/net_devices.hpp"
 #include "caprun/process_sched.hpp"
 #include "caprun/rootfs.hpp"
 
@@ -103,6 +104,18 @@ FieldDecision dRdma(const Spec&, const PlatformFacts& h, const PresentField& f) 
     if (!h.rdmaController)
         return decision(f, R, "this host has no rdma cgroup controller (not in /proc/cgroups)");
     return decision(f, R, "caprun does not implement the rdma cgroup controller");
+}
+
+FieldDecision dNetDevices(const Spec& s, const PlatformFacts&, const PresentField& f) {
+    NetDevicePlan plan = planNetDevices(s);
+    std::string moves;
+    for (const auto& m : plan.moves)
+        moves += (moves.empty() ? "" : ", ") + m.hostName +
+                 (m.containerName == m.hostName ? "" : " as " + m.containerName);
+    return orRefused(f, plan.refusal,
+                     moves +
+                         " moved into the container's network namespace with their "
+                         "permanent global addresses and set up; moved back on delete");
 }
 
 // mounts[i].options: what the mount planner would refuse, decided here so check shows it.
@@ -245,9 +258,8 @@ const std::vector<FieldRule> kRules = {
     {"linux.devices[].minor", A, "part of the device"},
     {"linux.devices[].uid", A, "part of the device"},
     {"linux.devices[].gid", A, "part of the device"},
-    {"linux.netDevices", R,
-     "caprun does not move host network devices into the container (not implemented)", true},
-    {"linux.netDevices{}.name", R, "part of netDevices"},
+    {"linux.netDevices", A, "", true, dNetDevices},
+    {"linux.netDevices{}.name", A, "part of netDevices"},
     ID_MAPPING("linux.uidMappings", A, "written to /proc/<pid>/uid_map"),
     ID_MAPPING("linux.gidMappings", A, "written to /proc/<pid>/gid_map"),
     {"linux.namespaces", A, "created with clone3 or joined with setns", true},

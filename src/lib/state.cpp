@@ -6,6 +6,7 @@
 #include <pwd.h>
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -88,6 +89,10 @@ void removeTree(const std::string& path) {
         if (::lstat(child.c_str(), &st) == 0 && S_ISDIR(st.st_mode))
             removeTree(child);
         else if (::unlink(child.c_str()) != 0 && errno != ENOENT) {
+            // A network namespace pin (net_devices.hpp) whose state was lost: still mounted.
+            if (errno == EBUSY && ::umount2(child.c_str(), MNT_DETACH | UMOUNT_NOFOLLOW) == 0 &&
+                ::unlink(child.c_str()) == 0)
+                continue;
             int err = errno;
             ::closedir(d);
             throwSys("removing " + child, err);
@@ -192,6 +197,14 @@ std::string serializeState(const ContainerState& s) {
     }
     w.Key("namespacePaths");
     writeStringMap(w, s.namespacePaths);
+    if (!s.netDevices.empty()) {
+        w.Key("netDevices");
+        writeStringMap(w, s.netDevices);
+        w.Key("netDevicesNamespace");
+        writeString(w, s.netDevicesNamespace);
+        w.Key("netDevicesNamespacePinned");
+        w.Bool(s.netDevicesNamespacePinned);
+    }
     w.Key("ownPidNamespace");
     w.Bool(s.ownPidNamespace);
     w.Key("capPolicy");
@@ -255,6 +268,11 @@ ContainerState parseState(std::string_view text, const std::string& label) {
     if (s.systemdCgroup && s.systemdUnit.empty())
         root.fail("systemdCgroup is true but systemdUnit is missing");
     if (auto n = root.get("namespacePaths")) s.namespacePaths = n->asStringMap();
+    if (auto n = root.get("netDevices")) s.netDevices = n->asStringMap();
+    s.netDevicesNamespace = root.optString("netDevicesNamespace").value_or("");
+    s.netDevicesNamespacePinned = root.optBool("netDevicesNamespacePinned").value_or(false);
+    if (!s.netDevices.empty() && s.netDevicesNamespace.empty())
+        root.fail("netDevices is set but netDevicesNamespace is missing");
     s.ownPidNamespace = root.optBool("ownPidNamespace").value_or(true);
     s.capPolicy = root.optString("capPolicy").value_or("");
     s.sessionKeyring = root.optString("sessionKeyring").value_or("");

@@ -105,6 +105,18 @@ teardown() {
     RUNTIME="$poor" check_strict_lenient ctr_with_policy "$poor"
 }
 
+@test "containerd: --apparmor-profile on a host without AppArmor fails with caprun's reason" {
+    [ -e /sys/module/apparmor/parameters/enabled ] && skip "this host runs AppArmor"
+    run ctr_run --rm --apparmor-profile docker-default -- ctr-aa /bin/true
+    echo "$output"
+    [ "$status" -ne 0 ]
+    # ctr shows the shim's error, which carries caprun's message verbatim.
+    [[ "$output" == *"config.json: process.apparmorProfile: AppArmor is not enabled on this host (no /sys/module/apparmor/parameters/enabled)"* ]]
+    # Without the field the same container runs.
+    run ctr_run --rm -- ctr-aa /bin/true
+    [ "$status" -eq 0 ]
+}
+
 @test "containerd: --runc-systemd-cgroup without systemd is a clear error" {
     [ -d /run/systemd/system ] && skip "this host runs systemd"
     run ctr_run --rm --runc-systemd-cgroup --cgroup system.slice:ctr:sd -- ctr-sd /bin/true

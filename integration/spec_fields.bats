@@ -73,6 +73,9 @@ run_container() {
     grep -q '^  applied  mounts\[7\].uidMappings: the mapping of the idmapped mount' <<<"$output"
     if ! grep -qw rdma /proc/cgroups; then
         grep -q '^  refused  linux.resources.rdma: this host has no rdma cgroup controller' <<<"$output"
+        [ "$(caprun features | jq -r .linux.cgroup.rdma)" = false ]
+    else
+        grep -q "^  applied  linux.resources.rdma: written to the rdma controller's rdma.max" <<<"$output"
     fi
     # The error names every refused field with its JSON path.
     grep -q '^caprun: config.json: process.apparmorProfile: AppArmor is not enabled' <<<"$output" ||

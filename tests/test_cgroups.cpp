@@ -12,6 +12,7 @@
 #include <optional>
 #include <string>
 
+#include "caprun/cgroup_controllers.hpp"
 #include "caprun/cgroups.hpp"
 #include "caprun/error.hpp"
 #include "caprun/systemd_bus.hpp"
@@ -617,4 +618,25 @@ TEST_CASE("blockIO.weight 0 is not set (runc): nothing written on v2 or v1") {
     auto w = find(planResourceWrites(r, v2()), "io.weight");
     REQUIRE(w);
     CHECK(w->value == "default 4950");
+}
+
+TEST_CASE("rdma: rdma.max per device where the host has the controller, an error where not") {
+    Resources r;
+    r.rdma["mlx5_1"] = RdmaLimit{3, 4};
+    r.rdma["mlx4_0"] = RdmaLimit{std::nullopt, 10};
+    r.rdma["none"] = RdmaLimit{};  // nothing asked: nothing written
+    CgroupPlan p = planResourceWrites(r, v2());
+    std::vector<std::string> values;
+    for (const auto& w : p.writes) {
+        CHECK(w.file == "rdma.max");
+        CHECK(w.controller == "unified");
+        values.push_back(w.value);
+    }
+    CHECK(values ==
+          std::vector<std::string>{"mlx4_0 hca_object=10", "mlx5_1 hca_handle=3 hca_object=4"});
+    CHECK(requiredV2Controllers(r).size() == 2);
+    CHECK_THROWS_WITH(planResourceWrites(r, hybrid()),
+                      "linux.resources.rdma.mlx4_0 is set but this host has no rdma cgroup "
+                      "controller (neither a v1 hierarchy nor in the unified hierarchy's "
+                      "cgroup.controllers)");
 }

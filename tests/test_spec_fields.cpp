@@ -191,6 +191,7 @@ TEST_CASE("ociVersion: newer than 1.3 refused naming both, 1.0.x and 1.3.x accep
 }
 
 TEST_CASE("intelRdt and rdma are refused with the host's reason; netDevices without a netns") {
+    // (rdma is applied where the host has the controller)
     Spec s = parseSpec(config("", "",
                               R"(,"intelRdt":{"closID":"g"},"netDevices":{"eth1":{"name":"e"}},
                                  "resources":{"rdma":{"mlx5_1":{"hcaHandles":3}}})"));
@@ -215,6 +216,9 @@ TEST_CASE("intelRdt and rdma are refused with the host's reason; netDevices with
     FieldPlan p2 = planSpecFields(s, rich);
     CHECK(find(p2, "linux.intelRdt")->why ==
           "caprun does not implement Intel RDT (resctrl groups)");
+    CHECK(find(p2, "linux.resources.rdma")->verdict == Verdict::Applied);
+    CHECK(s.linux->resources->rdma.at("mlx5_1").hcaHandles == 3u);
+    CHECK_FALSE(s.linux->resources->rdma.at("mlx5_1").hcaObjects);
 }
 
 TEST_CASE("check's field section: one line per field, array elements grouped") {

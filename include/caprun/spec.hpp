@@ -190,6 +190,12 @@ struct HugepageLimit {
     std::uint64_t limit = 0;
 };
 
+// linux.resources.rdma.<device>: the rdma controller's limits for one HCA device.
+struct RdmaLimit {
+    std::optional<std::uint32_t> hcaHandles;
+    std::optional<std::uint32_t> hcaObjects;
+};
+
 struct NetworkResources {
     std::optional<std::uint32_t> classID;
     std::vector<std::pair<std::string, std::uint32_t>> priorities;
@@ -203,6 +209,7 @@ struct Resources {
     std::optional<BlockIoResources> blockIO;
     std::vector<HugepageLimit> hugepageLimits;
     std::optional<NetworkResources> network;
+    std::map<std::string, RdmaLimit> rdma;       // device name -> limits
     std::map<std::string, std::string> unified;  // cgroup v2 key -> value
 };
 

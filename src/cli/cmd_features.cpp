@@ -1,6 +1,7 @@
 // caprun features: the runtime-spec features document: what caprun applies. Most of it is
 // fixed at build time; apparmor/selinux "enabled" say whether this host runs the LSM and
-// this build can apply its labels (a config asking for one is refused otherwise).
+// this build can apply its labels (a config asking for one is refused otherwise), and
+// cgroup.rdma whether the host has the rdma controller.
 #include <rapidjson/prettywriter.h>
 #include <rapidjson/stringbuffer.h>
 #include <seccomp.h>
@@ -102,8 +103,9 @@ int cmdFeatures(const GlobalOptions&, const Args& args) {
     w.Bool(false);
     w.Key("systemdUser");
     w.Bool(false);
+    // Applied through the rdma controller, so only where the host has one.
     w.Key("rdma");
-    w.Bool(false);
+    w.Bool(PlatformFacts::probe().rdmaController);
     w.EndObject();
     w.Key("seccomp");
     w.StartObject();

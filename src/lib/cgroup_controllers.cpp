@@ -39,6 +39,8 @@ std::vector<ControllerNeed> requiredV2Controllers(const Resources& r) {
             need("io", base + "blockIO.throttle*");
     }
     if (!r.hugepageLimits.empty()) need("hugetlb", base + "hugepageLimits");
+    for (const auto& [device, limit] : r.rdma)
+        if (limit.hcaHandles || limit.hcaObjects) need("rdma", base + "rdma." + device);
     for (const auto& [key, value] : r.unified) {
         auto dot = key.find('.');
         std::string c = key.substr(0, dot);

@@ -293,6 +293,18 @@ CgroupPlan planResourceWrites(const Resources& r, const CgroupHost& host) {
         }
     }
     if (r.blockIO) planBlockIo(p, *r.blockIO);
+    for (const auto& [device, limit] : r.rdma) {
+        // The same file and format on v1 and v2 ("<device> hca_handle=N hca_object=M"); an
+        // absent limit is left as the kernel has it, as runc does.
+        const std::string what = "linux.resources.rdma." + device;
+        if (!limit.hcaHandles && !limit.hcaObjects) continue;
+        std::string place = p.placeOrUnified("rdma");
+        if (place.empty()) p.noPlace(what, "rdma");
+        std::string value = device;
+        if (limit.hcaHandles) value += " hca_handle=" + unum(*limit.hcaHandles);
+        if (limit.hcaObjects) value += " hca_object=" + unum(*limit.hcaObjects);
+        p.add(place, "rdma.max", value, what);
+    }
     if (r.network) {
         const std::string base = "linux.resources.network";
         if (r.network->classID) {

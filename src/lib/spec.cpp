@@ -420,6 +420,14 @@ Resources parseResources(const Node& n) {
             r.hugepageLimits.push_back(x);
         }
     }
+    if (auto rd = n.get("rdma")) {
+        for (const auto& [device, v] : rd->members()) {
+            RdmaLimit x;
+            x.hcaHandles = v.optUint32("hcaHandles");
+            x.hcaObjects = v.optUint32("hcaObjects");
+            r.rdma[device] = x;
+        }
+    }
     if (auto net = n.get("network")) {
         NetworkResources x;
         x.classID = net->optUint32("classID");

@@ -103,7 +103,7 @@ FieldDecision dIntelRdt(const Spec&, const PlatformFacts& h, const PresentField&
 FieldDecision dRdma(const Spec&, const PlatformFacts& h, const PresentField& f) {
     if (!h.rdmaController)
         return decision(f, R, "this host has no rdma cgroup controller (not in /proc/cgroups)");
-    return decision(f, R, "caprun does not implement the rdma cgroup controller");
+    return decision(f, A, "written to the rdma controller's rdma.max");
 }
 
 FieldDecision dNetDevices(const Spec& s, const PlatformFacts&, const PresentField& f) {
@@ -315,9 +315,9 @@ const std::vector<FieldRule> kRules = {
     {"linux.resources.network.priorities", A, kCg, true},
     CGROUP("network.priorities[].name", "part of the entry"),
     CGROUP("network.priorities[].priority", "part of the entry"),
-    {"linux.resources.rdma", R, "", true, dRdma},
-    {"linux.resources.rdma{}.hcaHandles", R, "part of rdma"},
-    {"linux.resources.rdma{}.hcaObjects", R, "part of rdma"},
+    {"linux.resources.rdma", A, "", true, dRdma},
+    {"linux.resources.rdma{}.hcaHandles", A, "part of rdma"},
+    {"linux.resources.rdma{}.hcaObjects", A, "part of rdma"},
     {"linux.cgroupsPath", A, "the container's cgroup"},
     {"linux.rootfsPropagation", A, "the rootfs mount's propagation"},
     {"linux.seccomp", A, "see its fields (check's seccomp section shows the filter)"},

@@ -215,7 +215,8 @@ TEST_CASE("intelRdt and rdma are refused with the host's reason; netDevices with
     rich.resctrlMounted = rich.rdmaController = true;
     FieldPlan p2 = planSpecFields(s, rich);
     CHECK(find(p2, "linux.intelRdt")->why ==
-          "caprun does not implement Intel RDT (resctrl groups)");
+          "the container joins the resctrl group /sys/fs/resctrl/g (configured beforehand: it "
+          "must exist)");
     CHECK(find(p2, "linux.resources.rdma")->verdict == Verdict::Applied);
     CHECK(s.linux->resources->rdma.at("mlx5_1").hcaHandles == 3u);
     CHECK_FALSE(s.linux->resources->rdma.at("mlx5_1").hcaObjects);

@@ -125,6 +125,29 @@ TEST_CASE("state.json records the systemd driver's unit for delete, update and e
         doctest::Contains("systemdUnit is missing"), Error);
 }
 
+TEST_CASE("state.json records the moved network devices and the resctrl group for delete") {
+    ContainerState s = sample();
+    s.netDevices = {{"vx0", "eth7"}};
+    s.netDevicesNamespace = "/run/caprun/t1/netns";
+    s.netDevicesNamespacePinned = true;
+    s.intelRdtGroup = "/sys/fs/resctrl/t1";
+    s.intelRdtGroupCreated = true;
+    s.intelRdtMonitorGroup = "/sys/fs/resctrl/t1/mon_groups/t1";
+    ContainerState back = parseState(serializeState(s), "state.json");
+    CHECK(back.netDevices == s.netDevices);
+    CHECK(back.netDevicesNamespace == s.netDevicesNamespace);
+    CHECK(back.netDevicesNamespacePinned);
+    CHECK(back.intelRdtGroup == s.intelRdtGroup);
+    CHECK(back.intelRdtGroupCreated);
+    CHECK(back.intelRdtMonitorGroup == s.intelRdtMonitorGroup);
+    CHECK(parseState(serializeState(sample()), "state.json").intelRdtGroup.empty());
+    CHECK_THROWS_WITH_AS(
+        parseState(R"({"caprunStateVersion":1,"id":"x","pid":1,"status":"created",)"
+                   R"("netDevices":{"vx0":"eth7"}})",
+                   "state.json"),
+        doctest::Contains("netDevicesNamespace is missing"), Error);
+}
+
 TEST_CASE("a state.json from another state version is refused with a clear message") {
     CHECK_THROWS_WITH_AS(
         parseState(R"({"caprunStateVersion":99,"id":"x","pid":1,"status":"created"})",

@@ -266,6 +266,15 @@ struct NetDevice {
     std::string name;
 };
 
+// linux.intelRdt: the resctrl group (class of service) the container joins.
+struct IntelRdt {
+    std::optional<std::string> closID;  // unset: a group named after the container
+    std::string l3CacheSchema;
+    std::string memBwSchema;
+    std::string schemata;
+    bool enableMonitoring = false;
+};
+
 struct Linux {
     std::vector<Namespace> namespaces;
     std::vector<IdMapping> uidMappings;
@@ -283,6 +292,7 @@ struct Linux {
     std::optional<Personality> personality;
     std::optional<MemoryPolicy> memoryPolicy;
     std::map<std::string, NetDevice> netDevices;
+    std::optional<IntelRdt> intelRdt;
 };
 
 // A field present in config.json: its JSON path and the spec field it is ("mounts[2].type"
@@ -321,6 +331,7 @@ Seccomp parseSeccomp(const json::Node& n);
 ExecCpuAffinity parseExecCpuAffinity(const json::Node& n);
 MemoryPolicy parseMemoryPolicy(const json::Node& n);
 std::map<std::string, NetDevice> parseNetDevices(const json::Node& n);
+IntelRdt parseIntelRdt(const json::Node& n);
 
 // The default config.json `caprun spec` writes (like runc's; rootless variant optional).
 std::string defaultSpecJson(bool rootless);

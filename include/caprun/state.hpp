@@ -55,6 +55,11 @@ struct ContainerState {
     std::map<std::string, std::string> netDevices;
     std::string netDevicesNamespace;
     bool netDevicesNamespacePinned = false;
+    // linux.intelRdt: the resctrl group joined (removed by delete when create made it) and
+    // the container's monitoring group in it.
+    std::string intelRdtGroup;
+    bool intelRdtGroupCreated = false;
+    std::string intelRdtMonitorGroup;
     bool ownPidNamespace = true;  // false: sharing the host's or another pid namespace
     std::string capPolicy;        // "strict"|"lenient" as decided at create; exec reuses it
     bool terminal = false;        // the init has a pty

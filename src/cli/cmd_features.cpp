@@ -1,7 +1,7 @@
 // caprun features: the runtime-spec features document: what caprun applies. Most of it is
 // fixed at build time; apparmor/selinux "enabled" say whether this host runs the LSM and
 // this build can apply its labels (a config asking for one is refused otherwise), and
-// cgroup.rdma whether the host has the rdma controller.
+// cgroup.rdma and intelRdt whether the host has the rdma controller and resctrl.
 #include <rapidjson/prettywriter.h>
 #include <rapidjson/stringbuffer.h>
 #include <seccomp.h>
@@ -134,7 +134,8 @@ int cmdFeatures(const GlobalOptions&, const Args& args) {
     const auto& host = PlatformFacts::probe();
     enabled(w, "apparmor", apparmorRefusal(host).empty());
     enabled(w, "selinux", selinuxRefusal(host).empty());
-    enabled(w, "intelRdt", false);
+    // Applied through resctrl, so only where the host has it mounted.
+    enabled(w, "intelRdt", host.resctrlMounted);
     w.Key("mountExtensions");
     w.StartObject();
     enabled(w, "idmap", true);

@@ -31,6 +31,7 @@
 #include "caprun/process_plan.hpp"
 #include "caprun/log.hpp"
 #include "caprun/namespaces.hpp"
+#include "caprun/intel_rdt.hpp"
 #include "caprun/net_devices.hpp"
 #include "caprun/rootfs.hpp"
 #include "caprun/rootfs_kernel.hpp"
@@ -131,11 +132,15 @@ struct CreateRollback {
     std::string id;
     std::map<std::string, std::string> netDevices;  // moved in: moved back out
     NetDevicesNamespace netDevicesNs;
+    IntelRdtGroup intelRdt;
     ~CreateRollback() {
         if (!armed) return;
         killAndReap(pid);
         LinuxNetDeviceKernel netKernel;
         for (const auto& w : detachContainerNetDevices(netDevices, netDevicesNs, netKernel))
+            log::warn("cleaning up after a failed create: " + w);
+        LinuxCgroupKernel resctrl;
+        for (const auto& w : leaveIntelRdt(intelRdt, resctrl))
             log::warn("cleaning up after a failed create: " + w);
         if (!systemdUnit.empty()) {
             try {
@@ -391,6 +396,15 @@ Created createInternal(const RuntimeContext& g, const CreateOptions& o, bool for
         // caprun's filter enforces the exact rules next to systemd's allow list).
         rollback.cgroup.apply(systemdPlan ? systemdPlan->files : resources,
                               prep.spec.linux->devices);
+    }
+    // The resctrl group, like the cgroup, holds the init before it runs anything.
+    if (IntelRdtPlan rdt = planIntelRdt(prep.spec, o.id, PlatformFacts::probe().resctrlMounted);
+        rdt.wanted) {
+        LinuxCgroupKernel resctrl;
+        rollback.intelRdt = joinIntelRdt(rdt, o.id, pid, resctrl);
+        st.intelRdtGroup = rollback.intelRdt.dir;
+        st.intelRdtGroupCreated = rollback.intelRdt.created;
+        st.intelRdtMonitorGroup = rollback.intelRdt.monitorDir;
     }
     // The devices are in the container's namespace before any hook or the init's setup.
     if (NetDevicePlan devices = planNetDevices(prep.spec); !devices.moves.empty()) {

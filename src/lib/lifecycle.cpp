@@ -13,6 +13,7 @@
 #include "caprun/error.hpp"
 #include "caprun/hooks.hpp"
 #include "caprun/log.hpp"
+#include "caprun/intel_rdt.hpp"
 #include "caprun/net_devices.hpp"
 #include "caprun/systemd_bus.hpp"
 #include "caprun/trace_monitor.hpp"
@@ -195,6 +196,12 @@ void deleteContainer(const RuntimeContext& g, const std::string& id, bool force)
     // The detached tracer (annotation run.caprun.trace-eperm) writes its report now that the
     // container's processes are gone, and exits.
     stopTraceMonitor(store.containerDir(id));
+    if (!s.intelRdtGroup.empty()) {
+        LinuxCgroupKernel resctrl;
+        for (const auto& w : leaveIntelRdt(
+                 {s.intelRdtGroup, s.intelRdtGroupCreated, s.intelRdtMonitorGroup}, resctrl))
+            log::warn("delete " + id + ": " + w);
+    }
     if (!s.netDevices.empty()) {
         LinuxNetDeviceKernel netKernel;
         for (const auto& w : detachContainerNetDevices(

@@ -285,6 +285,7 @@ Linux parseLinux(const Node& n) {
     }
     if (auto mp = n.get("memoryPolicy")) l.memoryPolicy = parseMemoryPolicy(*mp);
     if (auto nd = n.get("netDevices")) l.netDevices = parseNetDevices(*nd);
+    if (auto rdt = n.get("intelRdt")) l.intelRdt = parseIntelRdt(*rdt);
     return l;
 }
 

@@ -6,6 +6,7 @@
 #include "caprun/lsm.hpp"
 #include "caprun/error.hpp"
 #include "caprun/idmap.hpp"
+#include "caprun/intel_rdt.hpp"
 #include "caprun/net_devices.hpp"
 #include "caprun/process_sched.hpp"
 #include "caprun/rootfs.hpp"
@@ -93,11 +94,19 @@ FieldDecision dMemoryPolicy(const Spec& s, const PlatformFacts&, const PresentFi
         "set_mempolicy in the container process (kept across execve)");
 }
 
-FieldDecision dIntelRdt(const Spec&, const PlatformFacts& h, const PresentField& f) {
-    if (!h.resctrlMounted)
-        return decision(f, R,
-                        "Intel RDT is not available on this host (no resctrl at /sys/fs/resctrl)");
-    return decision(f, R, "caprun does not implement Intel RDT (resctrl groups)");
+FieldDecision dIntelRdt(const Spec& s, const PlatformFacts& h, const PresentField& f) {
+    IntelRdtPlan p = planIntelRdt(s, "<container id>", h.resctrlMounted);
+    std::string how =
+        "the container joins the resctrl group " + std::string(kResctrlRoot) + "/" + p.group;
+    if (p.preConfigured)
+        how += " (configured beforehand: it must exist)";
+    else if (p.containerGroup)
+        how += " (made for it, removed on delete)";
+    else
+        how += " (made when missing, else its schemata must match)";
+    if (!p.schemataWrites.empty()) how += "; schemata written when made";
+    if (p.monitoring) how += "; a monitoring group mon_groups/<container id>";
+    return orRefused(f, p.refusal, how);
 }
 
 FieldDecision dRdma(const Spec&, const PlatformFacts& h, const PresentField& f) {
@@ -340,12 +349,12 @@ const std::vector<FieldRule> kRules = {
     {"linux.maskedPaths", A, "masked with /dev/null or an empty read-only tmpfs"},
     {"linux.readonlyPaths", A, "bound read-only"},
     {"linux.mountLabel", A, "", false, dMountLabel},
-    {"linux.intelRdt", R, "", true, dIntelRdt},
-    {"linux.intelRdt.closID", R, "part of intelRdt"},
-    {"linux.intelRdt.schemata", R, "part of intelRdt"},
-    {"linux.intelRdt.l3CacheSchema", R, "part of intelRdt"},
-    {"linux.intelRdt.memBwSchema", R, "part of intelRdt"},
-    {"linux.intelRdt.enableMonitoring", R, "part of intelRdt"},
+    {"linux.intelRdt", A, "", true, dIntelRdt},
+    {"linux.intelRdt.closID", A, "part of intelRdt"},
+    {"linux.intelRdt.schemata", A, "part of intelRdt"},
+    {"linux.intelRdt.l3CacheSchema", A, "part of intelRdt"},
+    {"linux.intelRdt.memBwSchema", A, "part of intelRdt"},
+    {"linux.intelRdt.enableMonitoring", A, "part of intelRdt"},
     {"linux.memoryPolicy", A, "", true, dMemoryPolicy},
     {"linux.memoryPolicy.mode", A, "part of memoryPolicy"},
     {"linux.memoryPolicy.nodes", A, "part of memoryPolicy"},

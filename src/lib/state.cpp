@@ -205,6 +205,14 @@ std::string serializeState(const ContainerState& s) {
         w.Key("netDevicesNamespacePinned");
         w.Bool(s.netDevicesNamespacePinned);
     }
+    if (!s.intelRdtGroup.empty()) {
+        w.Key("intelRdtGroup");
+        writeString(w, s.intelRdtGroup);
+        w.Key("intelRdtGroupCreated");
+        w.Bool(s.intelRdtGroupCreated);
+        w.Key("intelRdtMonitorGroup");
+        writeString(w, s.intelRdtMonitorGroup);
+    }
     w.Key("ownPidNamespace");
     w.Bool(s.ownPidNamespace);
     w.Key("capPolicy");
@@ -271,6 +279,9 @@ ContainerState parseState(std::string_view text, const std::string& label) {
     if (auto n = root.get("netDevices")) s.netDevices = n->asStringMap();
     s.netDevicesNamespace = root.optString("netDevicesNamespace").value_or("");
     s.netDevicesNamespacePinned = root.optBool("netDevicesNamespacePinned").value_or(false);
+    s.intelRdtGroup = root.optString("intelRdtGroup").value_or("");
+    s.intelRdtGroupCreated = root.optBool("intelRdtGroupCreated").value_or(false);
+    s.intelRdtMonitorGroup = root.optString("intelRdtMonitorGroup").value_or("");
     if (!s.netDevices.empty() && s.netDevicesNamespace.empty())
         root.fail("netDevices is set but netDevicesNamespace is missing");
     s.ownPidNamespace = root.optBool("ownPidNamespace").value_or(true);

@@ -391,6 +391,12 @@ class RecordingNamespaceKernel : public NamespaceKernel, public Recorder {
     void bringUpInterface(const std::string& name) override {
         recordOrThrow("ifup " + name, "bringing up " + name);
     }
+    void runIdMapHelper(const std::string& program, int pid, const std::vector<std::string>& args,
+                        const std::string& what) override {
+        std::string line = program + " " + std::to_string(pid);
+        for (const auto& a : args) line += " " + a;
+        recordOrThrow(line, what);
+    }
 
   private:
     std::map<int, std::string> fds_;

@@ -47,7 +47,8 @@ TEST_CASE("global options: flags, defaults and ignored criu") {
     CHECK(g.criu == "/usr/sbin/criu");
     CHECK(g.cgroupManager == "cgroupfs");
     CHECK_FALSE(g.capPolicy.has_value());
-    CHECK(parse({"list"}).root == caprun::defaultStateRoot());
+    CHECK(g.root == "/run/caprun");  // --rootless false: the system default
+    CHECK_FALSE(g.rootlessMode);
     CHECK(parse({"--cgroup-manager=systemd", "list"}).systemdCgroup);
 }
 
@@ -101,4 +102,38 @@ TEST_CASE("subcommand options: both forms, positionals, unknown option") {
     CHECK(ex.positionals == std::vector<std::string>{"id", "ls", "-l", "--bundle", "x"});
     auto env = caprun::parseCommandLine("exec", {"-e", "A=1", "--env=B=2", "id"}, d);
     CHECK(env.vm["env"].as<std::vector<std::string>>() == std::vector<std::string>{"A=1", "B=2"});
+}
+
+TEST_CASE("global options: --rootless routes the default state root, --root wins") {
+    caprun::RootlessFacts root{0, "         0          0 4294967295\n", "/run/user/0"};
+    caprun::RootlessFacts user{1000, "         0          0 4294967295\n", "/run/user/1000"};
+    caprun::RootlessFacts noXdg{1000, "         0          0 4294967295\n", std::nullopt};
+
+    GlobalOptions g;
+    caprun::applyRootless(g, false, root);
+    CHECK(g.root == "/run/caprun");
+    CHECK(g.rootError.empty());
+
+    g = GlobalOptions{};
+    caprun::applyRootless(g, false, user);
+    CHECK(g.rootlessMode);
+    CHECK(g.root == "/run/user/1000/caprun");
+
+    g = GlobalOptions{};
+    caprun::applyRootless(g, false, noXdg);
+    CHECK(g.root.empty());
+    CHECK(g.rootError.find("XDG_RUNTIME_DIR is not set") != std::string::npos);
+    CHECK(g.rootError.find("--root") != std::string::npos);
+
+    g = GlobalOptions{};
+    g.root = "/given";
+    caprun::applyRootless(g, true, noXdg);
+    CHECK(g.root == "/given");
+    CHECK(g.rootError.empty());
+
+    g = GlobalOptions{};
+    g.rootless = "true";
+    caprun::applyRootless(g, false, root);
+    CHECK(g.rootlessMode);
+    CHECK(g.root == "/run/user/0/caprun");
 }

@@ -4,6 +4,7 @@
 // can return; the user namespace is joined before the namespaces it owns; uid_map and
 // gid_map are each written in a single write(2).
 #include <doctest/doctest.h>
+#include <linux/capability.h>
 #include <sched.h>
 
 #include "caprun/error.hpp"
@@ -156,4 +157,71 @@ TEST_CASE("namespace executor: lo comes up only in a new network namespace") {
     bringUpLoopback(planOf(R"({"namespaces": [{"type": "network"}]})"), k);
     bringUpLoopback(planOf(R"({"namespaces": [{"type": "network", "path": "/x"}]})"), k);
     CHECK(k.calls == Calls{"ifup lo"});
+}
+
+namespace {
+caprun::HostFacts unprivileged(std::uint32_t uid, std::uint32_t gid) {
+    caprun::HostFacts h;
+    h.euid = uid;
+    h.egid = gid;
+    h.caps = {};  // an ordinary user: no capabilities
+    return h;
+}
+}  // namespace
+
+TEST_CASE("id map writing: privileged writes directly, rootless maps its own id or uses helpers") {
+    using caprun::IdMapping;
+    using caprun::planIdMapWrite;
+    const std::vector<IdMapping> own{{0, 1000, 1}};
+    const std::vector<IdMapping> range{{0, 1000, 1}, {1, 100000, 65536}};
+    caprun::HostFacts root;
+    root.caps.effective = caprun::capBit(CAP_SETUID) | caprun::capBit(CAP_SETGID);
+    auto w = planIdMapWrite(range, range, root);
+    CHECK_FALSE(w.uidHelper);
+    CHECK_FALSE(w.gidHelper);
+    CHECK_FALSE(w.setgroupsDeny);
+
+    w = planIdMapWrite(own, own, unprivileged(1000, 1000));
+    CHECK_FALSE(w.uidHelper);
+    CHECK_FALSE(w.gidHelper);
+    CHECK(w.setgroupsDeny);  // the kernel's condition for an unprivileged gid_map
+
+    w = planIdMapWrite(range, range, unprivileged(1000, 1000));
+    CHECK(w.uidHelper);
+    CHECK(w.gidHelper);
+    CHECK_FALSE(w.setgroupsDeny);
+
+    // Someone else's id, even one: only newuidmap can (and /etc/subuid decides).
+    w = planIdMapWrite({{0, 1001, 1}}, own, unprivileged(1000, 1000));
+    CHECK(w.uidHelper);
+    CHECK_FALSE(w.gidHelper);
+}
+
+TEST_CASE("namespace executor: rootless writes setgroups deny first, or runs the helpers") {
+    NamespacePlan plan = planOf(R"({"namespaces": [{"type": "user"}],
+        "uidMappings": [{"containerID": 0, "hostID": 1000, "size": 1}],
+        "gidMappings": [{"containerID": 0, "hostID": 1000, "size": 1}]})");
+    plan.idMapWrite =
+        caprun::planIdMapWrite(plan.uidMappings, plan.gidMappings, unprivileged(1000, 1000));
+    RecordingNamespaceKernel k;
+    writeIdMaps(4242, plan, k);
+    CHECK(k.calls == Calls{
+                         R"(write /proc/4242/setgroups "deny")",
+                         R"(write /proc/4242/gid_map "0 1000 1\n")",
+                         R"(write /proc/4242/uid_map "0 1000 1\n")",
+                     });
+
+    NamespacePlan ranged = planOf(R"({"namespaces": [{"type": "user"}],
+        "uidMappings": [{"containerID": 0, "hostID": 1000, "size": 1},
+                        {"containerID": 1, "hostID": 100000, "size": 65536}],
+        "gidMappings": [{"containerID": 0, "hostID": 1000, "size": 1},
+                        {"containerID": 1, "hostID": 100000, "size": 65536}]})");
+    ranged.idMapWrite =
+        caprun::planIdMapWrite(ranged.uidMappings, ranged.gidMappings, unprivileged(1000, 1000));
+    RecordingNamespaceKernel h;
+    writeIdMaps(4242, ranged, h);
+    CHECK(h.calls == Calls{
+                         "newgidmap 4242 0 1000 1 1 100000 65536",
+                         "newuidmap 4242 0 1000 1 1 100000 65536",
+                     });
 }

@@ -120,6 +120,12 @@ struct CapabilityPlan {
     ExecutableInfo executable;
     CapSets predicted;  // after execve
     std::vector<std::string> predictionWarnings;
+    // In a user namespace that is not the initial one (new, joined, or the runtime's own):
+    // granted capabilities the kernel checks against the initial one (cap_userns.hpp).
+    std::vector<std::string> userNamespaceNotes;
+    // The new user namespace's setgroups is "deny" (rootless, gid map written directly):
+    // the executor skips setgroups, and additional gids are refused.
+    bool setgroupsDenied = false;
 
     // Anything the host cannot grant (capabilities, rlimits, oom_score_adj)?
     bool hasShortfall() const;

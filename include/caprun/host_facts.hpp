@@ -26,6 +26,8 @@ struct HostFacts {
     std::string kernelRelease;                   // uname -r
     std::map<std::string, RlimitValue> rlimits;  // "RLIMIT_NOFILE" -> the runtime's own
     int oomScoreAdj = 0;                         // the runtime's own
+    std::uint32_t euid = 0, egid = 0;            // the runtime's own (id maps it may write)
+    bool initialUserNamespace = true;            // /proc/self/uid_map (rootless.hpp)
     std::string source = "this host";            // or "host status file <path>"
 
     // Reads everything from the running process.

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 namespace caprun {
 
@@ -27,6 +28,11 @@ class NamespaceKernel {
                            const std::string& what) = 0;
     // IFF_UP on the interface `name` of the current network namespace.
     virtual void bringUpInterface(const std::string& name) = 0;
+    // Runs the setuid helper `program` (newuidmap, newgidmap) as "<program> <pid> <inside>
+    // <outside> <count>..." and waits: "<what>: <program> exited with status N" (its own
+    // message, naming /etc/subuid, is on stderr), "<what>: running <program>: <errno text>".
+    virtual void runIdMapHelper(const std::string& program, int pid,
+                                const std::vector<std::string>& args, const std::string& what) = 0;
 };
 
 // The real kernel.
@@ -40,6 +46,8 @@ class LinuxNamespaceKernel final : public NamespaceKernel {
     void writeFile(const std::string& path, const std::string& text,
                    const std::string& what) override;
     void bringUpInterface(const std::string& name) override;
+    void runIdMapHelper(const std::string& program, int pid, const std::vector<std::string>& args,
+                        const std::string& what) override;
 };
 
 }  // namespace caprun

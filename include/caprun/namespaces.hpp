@@ -24,6 +24,7 @@
 #include <string>
 #include <vector>
 
+#include "caprun/host_facts.hpp"
 #include "caprun/namespace_kernel.hpp"
 #include "caprun/spec.hpp"
 
@@ -42,6 +43,17 @@ struct NamespaceJoin {
     std::string path;
 };
 
+// How the runtime writes a new user namespace's maps. With CAP_SETUID (CAP_SETGID) in its own
+// namespace it writes any mapping itself. Without (rootless), the kernel lets it write only
+// its own euid (egid) mapped once, and a gid map only after "deny" is written to setgroups;
+// anything else goes through the setuid helpers newuidmap/newgidmap, which check the ranges
+// of /etc/subuid and /etc/subgid. As runc does rootless.
+struct IdMapWrite {
+    bool uidHelper = false;      // newuidmap
+    bool gidHelper = false;      // newgidmap
+    bool setgroupsDeny = false;  // "deny" to /proc/<pid>/setgroups before gid_map
+};
+
 struct NamespacePlan {
     std::vector<NamespaceKind> create;  // in spec order
     std::vector<NamespaceJoin> join;    // user first, then spec order
@@ -52,6 +64,7 @@ struct NamespacePlan {
     // network namespace or the host's.
     bool loopbackUp = false;
     std::vector<IdMapping> uidMappings, gidMappings;
+    IdMapWrite idMapWrite;  // planIdMapWrite; the default writes both maps directly
     std::map<std::string, TimeOffset> timeOffsets;
 
     bool creates(NamespaceKind k) const;
@@ -64,6 +77,10 @@ struct NamespacePlan {
 // type, the same type twice, uid/gid mappings without a new user namespace (or a new user
 // namespace without mappings), timeOffsets without a new time namespace.
 NamespacePlan planNamespaces(const Spec& spec);
+
+// Pure: how the maps are written by a runtime with `host`'s ids and capabilities.
+IdMapWrite planIdMapWrite(const std::vector<IdMapping>& uids, const std::vector<IdMapping>& gids,
+                          const HostFacts& host);
 
 // "0 100000 65536\n..." as written to /proc/<pid>/uid_map.
 std::string formatIdMap(const std::vector<IdMapping>& maps);
@@ -119,7 +136,8 @@ void bringUpLoopback(const NamespacePlan& plan, NamespaceKernel& kernel);
 void unshareCgroupNamespace(const NamespacePlan& plan);
 void unshareCgroupNamespace(const NamespacePlan& plan, NamespaceKernel& kernel);
 
-// Parent: writes gid_map and uid_map of `pid` (new user namespace only).
+// Parent: writes gid_map and uid_map of `pid` (new user namespace only), as
+// plan.idMapWrite says (setgroups "deny" first, or newgidmap/newuidmap).
 void writeIdMaps(pid_t pid, const NamespacePlan& plan);
 void writeIdMaps(pid_t pid, const NamespacePlan& plan, NamespaceKernel& kernel);
 

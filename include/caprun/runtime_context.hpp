@@ -19,6 +19,9 @@ struct RuntimeContext {
     std::string cgroupManager;             // cgroupfs | systemd | disabled; empty = not given
     std::optional<std::string> capPolicy;  // strict | lenient, validated; nullopt = not given
     std::string command;                   // the subcommand, for messages ("exec", "create")
+    // Rootless mode as decided from --rootless and the process (rootless.hpp), and why.
+    bool rootlessMode = false;
+    std::string rootlessReason;
 };
 
 }  // namespace caprun

@@ -1,9 +1,5 @@
 #include "global_options.hpp"
 
-#include <unistd.h>
-
-#include <cstdlib>
-
 namespace caprun {
 
 namespace po = boost::program_options;
@@ -14,12 +10,12 @@ po::options_description buildGlobalDescription() {
     po::options_description d("Global options (before the subcommand)", 110, 55);
     // clang-format off
     d.add_options()
-        ("root", po::value<std::string>(), "state directory (default /run/caprun as root, $XDG_RUNTIME_DIR/caprun otherwise)")
+        ("root", po::value<std::string>(), "state directory (default /run/caprun, or $XDG_RUNTIME_DIR/caprun when rootless)")
         ("log", po::value<std::string>(), "append log messages to this file (warnings go here instead of stderr; errors go to both)")
         ("log-format", po::value<std::string>(), "format of --log lines: text or json ({\"level\",\"msg\",\"time\"} per line)")
         ("debug", "also log debug messages")
         ("systemd-cgroup", "manage cgroups through systemd (an error when no systemd is running)")
-        ("rootless", po::value<std::string>(), "rootless mode: true, false or auto (default auto: decided from the euid)")
+        ("rootless", po::value<std::string>(), "rootless mode: true, false or auto (default auto: rootless when the euid is not 0 or when running in a user namespace that is not the initial one, as runc decides)")
         ("criu", po::value<std::string>(), "accepted for runc compatibility and ignored: caprun has no checkpoint/restore")
         ("cgroup-manager", po::value<std::string>(), "cgroup manager: cgroupfs, systemd or disabled (crun's option)")
         ("cap-policy", po::value<std::string>(), "what to do when the host cannot grant a requested capability: strict (fail) or lenient (drop it and warn); overrides the run.caprun.cap-policy annotation and $CAPRUN_CAP_POLICY")
@@ -57,11 +53,17 @@ const po::options_description& globalOptionsDescription() {
     return d;
 }
 
-std::string defaultStateRoot() {
-    if (::geteuid() == 0) return "/run/caprun";
-    if (const char* xdg = std::getenv("XDG_RUNTIME_DIR"); xdg != nullptr && *xdg != '\0')
-        return std::string(xdg) + "/caprun";
-    return "/tmp/caprun-" + std::to_string(::geteuid());
+void applyRootless(GlobalOptions& g, bool rootGiven, const RootlessFacts& facts) {
+    const RootlessDecision d = decideRootless(g.rootless, facts);
+    g.rootlessMode = d.rootless;
+    g.rootlessReason = d.reason;
+    if (rootGiven) return;
+    try {
+        g.root = defaultStateRootFor(d, facts);
+    } catch (const Error& e) {
+        g.root.clear();
+        g.rootError = e.what();
+    }
 }
 
 GlobalOptions parseGlobalOptions(const std::vector<std::string>& argv) {
@@ -104,8 +106,10 @@ GlobalOptions parseGlobalOptions(const std::vector<std::string>& argv) {
     g.version = vm.count("version") > 0;
     g.debug = vm.count("debug") > 0;
     g.systemdCgroup = vm.count("systemd-cgroup") > 0;
-    g.root = vm.count("root") ? vm["root"].as<std::string>() : defaultStateRoot();
-    if (g.root.empty()) throw UsageError("--root must not be empty");
+    if (vm.count("root")) {
+        g.root = vm["root"].as<std::string>();
+        if (g.root.empty()) throw UsageError("--root must not be empty");
+    }
     if (vm.count("log")) g.logFile = vm["log"].as<std::string>();
     if (vm.count("log-format"))
         g.logFormat = checkChoice("log-format", vm["log-format"].as<std::string>(),
@@ -115,6 +119,7 @@ GlobalOptions parseGlobalOptions(const std::vector<std::string>& argv) {
     if (vm.count("rootless"))
         g.rootless =
             checkChoice("rootless", vm["rootless"].as<std::string>(), {"true", "false", "auto"});
+    applyRootless(g, vm.count("root") > 0, RootlessFacts::probe());
     if (vm.count("criu")) g.criu = vm["criu"].as<std::string>();
     if (vm.count("cgroup-manager")) {
         g.cgroupManager = checkChoice("cgroup-manager", vm["cgroup-manager"].as<std::string>(),

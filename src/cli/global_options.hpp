@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "caprun/error.hpp"
+#include "caprun/rootless.hpp"
 #include "caprun/runtime_context.hpp"
 
 namespace caprun {
@@ -27,6 +28,7 @@ struct GlobalOptions : RuntimeContext {
     std::string criu;                       // accepted and ignored (no checkpoint support)
     std::optional<std::string> hostStatus;  // check only: a captured /proc/<pid>/status
     std::optional<int> hostCapLast;         // check only: cap_last_cap for --host-status
+    std::string rootError;  // why there is no default state root (see applyRootless)
     bool help = false;
     bool version = false;
 
@@ -40,8 +42,10 @@ GlobalOptions parseGlobalOptions(const std::vector<std::string>& argv);
 // Description of the global options, for --help.
 const boost::program_options::options_description& globalOptionsDescription();
 
-// /run/caprun for root, $XDG_RUNTIME_DIR/caprun otherwise.
-std::string defaultStateRoot();
+// Fills rootlessMode/rootlessReason of `g` from g.rootless and `facts`, and g.root when no
+// --root was given (g.rootError when rootless without XDG_RUNTIME_DIR: commands that keep
+// state report it, spec/check/features do not need a state root).
+void applyRootless(GlobalOptions& g, bool rootGiven, const RootlessFacts& facts);
 
 // Parses one subcommand's arguments against `desc` and `positional` (names in order; the
 // last may repeat when `restName` is set, collecting the remainder, e.g. exec's command).

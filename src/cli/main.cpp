@@ -100,6 +100,12 @@ int main(int argc, char** argv) {
         std::cerr << "caprun: unknown command \"" << g.command << "\" (see caprun --help)\n";
         return 1;
     }
+    // Rootless without XDG_RUNTIME_DIR or --root: only the commands that keep no state run.
+    if (!g.rootError.empty() && g.command != "spec" && g.command != "check" &&
+        g.command != "features") {
+        std::cerr << "caprun: " << g.rootError << "\n";
+        return 1;
+    }
     try {
         caprun::log::init(g);
     } catch (const caprun::Error& e) {

@@ -120,7 +120,11 @@ void applyCapabilityPlan(const CapabilityPlan& plan, const User& user, Capabilit
     for (int cap : capsIn(plan.boundingDrop)) kernel.dropBounding(cap);
     // keep-caps keeps the permitted set across the switch away from uid 0.
     kernel.setKeepCaps(true);
-    kernel.setGroups(std::vector<gid_t>(user.additionalGids.begin(), user.additionalGids.end()));
+    // setgroups is denied in a rootless user namespace mapping one gid (and the plan refuses
+    // additional gids there).
+    if (!plan.setgroupsDenied)
+        kernel.setGroups(
+            std::vector<gid_t>(user.additionalGids.begin(), user.additionalGids.end()));
     kernel.setGid(user.gid);
     kernel.setUid(user.uid);
     kernel.setKeepCaps(false);

@@ -1,4 +1,5 @@
 #include "caprun/cap_plan.hpp"
+#include "caprun/cap_userns.hpp"
 
 #include <fcntl.h>
 #include <linux/openat2.h>
@@ -565,6 +566,7 @@ CapabilityPlan planCapabilities(const Spec& spec, const HostFacts& host, const P
                 " cannot raise the permitted set: after execve it lacks " + names(withheld) +
                 " (add them to permitted to keep them through the file capability)");
     }
+    planUserNamespaceCaps(spec, host, plan);
     return plan;
 }
 

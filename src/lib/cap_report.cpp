@@ -63,6 +63,7 @@ std::string capabilityPlanText(const CapabilityPlan& plan, const CapDropNote& ex
         t << "User namespace: entering it the init holds the full set of that namespace "
              "(bounding, permitted, effective; inheritable and ambient empty, securebits 0), "
              "including what the host lacks; what is not granted is dropped\n";
+    for (const auto& n : plan.userNamespaceNotes) t << "Note: " << n << "\n";
     t << "Offered to the init: CapBnd=" << capMaskHex(plan.offered.bounding)
       << " CapPrm=" << capMaskHex(plan.offered.permitted)
       << " CapEff=" << capMaskHex(plan.offered.effective)
@@ -168,6 +169,9 @@ rapidjson::Value capabilityPlanJson(const CapabilityPlan& plan, Alloc& al,
     host.AddMember("source", str(al, h.source), al);
     host.AddMember("userNamespace", plan.userNamespace, al);
     set("host", std::move(host));
+    rapidjson::Value unNotes(rapidjson::kArrayType);
+    for (const auto& n : plan.userNamespaceNotes) unNotes.PushBack(str(al, n), al);
+    set("userNamespaceNotes", std::move(unNotes));
     rapidjson::Value offered(rapidjson::kObjectType);
     for (auto k : kAllCapSets)
         offered.AddMember(rapidjson::StringRef(capSetName(k)), str(al, capMaskHex(plan.offered[k])),

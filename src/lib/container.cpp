@@ -97,6 +97,8 @@ Prepared prepare(const RuntimeContext& g, const CreateOptions& o) {
         throw Error(fields.refusalMessage());
     traceEpermAnnotated(p.spec.annotations);  // a value not true/false is refused here
     p.ns = planNamespaces(p.spec);
+    const HostFacts host = HostFacts::probe();
+    p.ns.idMapWrite = planIdMapWrite(p.ns.uidMappings, p.ns.gidMappings, host);
     // A sysctl outside the container's own namespaces would be written into the host's.
     SysctlPlan sysctl = planSysctls(p.spec.linux->sysctl, p.ns, probeSysctlHostFacts(p.ns));
     if (sysctl.refused()) throw Error(sysctl.error());
@@ -115,7 +117,7 @@ Prepared prepare(const RuntimeContext& g, const CreateOptions& o) {
         p.seccompProfile = absolutePath(*p.seccompProfile);  // exec reuses it from elsewhere
     p.process = planProcess(p.spec, *p.spec.process,
                             initProcessRequest(g, o, p.rootfs.rootfs, p.ns.newUserNamespace()),
-                            HostFacts::probe(), PlatformFacts::probe());
+                            host, PlatformFacts::probe());
     requireStartable(p.process);
     return p;
 }

@@ -45,6 +45,7 @@ std::string header(const CapabilityPlan& plan) {
 
 std::string explainText(const std::vector<SyscallExplanation>& all, const CapabilityPlan& plan) {
     std::string t = header(plan) + "\n";
+    for (const auto& n : plan.userNamespaceNotes) t += "note: " + n + "\n";
     for (const auto& e : all) {
         t += "\n" + e.syscall + "\n";
         if (!e.seccompFiltered) {
@@ -122,6 +123,8 @@ std::string explainJson(const std::vector<SyscallExplanation>& all, const Capabi
     str(capMaskHex(plan.host.caps.bounding));
     w.Key("predictedEffective");
     str(capMaskHex(plan.predicted.effective));
+    w.Key("userNamespaceNotes");
+    strs(plan.userNamespaceNotes);
     w.EndObject();
     w.Key("syscalls");
     w.StartArray();

@@ -3,6 +3,7 @@
 #include <linux/securebits.h>
 #include <sys/capability.h>
 #include <sys/prctl.h>
+#include <unistd.h>
 #include <sys/resource.h>
 #include <sys/utsname.h>
 
@@ -12,6 +13,7 @@
 #include <sstream>
 
 #include "caprun/error.hpp"
+#include "caprun/rootless.hpp"
 
 namespace caprun {
 
@@ -32,6 +34,10 @@ int highestBit(CapMask m) {
 
 // Facts other than the capability sets, from the running process.
 void probeNonCapFacts(HostFacts& h) {
+    h.euid = ::geteuid();
+    h.egid = ::getegid();
+    if (std::string m = RootlessFacts::probe().uidMap; !m.empty())
+        h.initialUserNamespace = isInitialUserNamespaceMap(m);
     if (int sb = ::prctl(PR_GET_SECUREBITS, 0, 0, 0, 0); sb >= 0)
         h.securebits = static_cast<unsigned>(sb);
     utsname u{};

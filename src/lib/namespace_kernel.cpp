@@ -6,6 +6,7 @@
 #include <sched.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -63,6 +64,35 @@ void LinuxNamespaceKernel::bringUpInterface(const std::string& name) {
     int err = errno;
     ::close(sock);
     if (r < 0) throwSys(what + " (SIOCSIFFLAGS)", err);
+}
+
+void LinuxNamespaceKernel::runIdMapHelper(const std::string& program, int pid,
+                                          const std::vector<std::string>& args,
+                                          const std::string& what) {
+    std::vector<std::string> argv{program, std::to_string(pid)};
+    argv.insert(argv.end(), args.begin(), args.end());
+    std::vector<char*> cargv;
+    for (auto& a : argv) cargv.push_back(a.data());
+    cargv.push_back(nullptr);
+    pid_t child = ::fork();
+    if (child < 0) throwErrno(what + ": forking to run " + program);
+    if (child == 0) {
+        ::execvp(program.c_str(), cargv.data());
+        // Only async-signal-safe calls after fork: report ENOENT as status 127.
+        ::_exit(errno == ENOENT ? 127 : 126);
+    }
+    int status = 0;
+    while (::waitpid(child, &status, 0) < 0)
+        if (errno != EINTR) throwErrno(what + ": waiting for " + program);
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return;
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 127)
+        throw Error(what + ": " + program +
+                    " is not installed (Debian package uidmap); it is needed to map more than "
+                    "the caller's own id without privilege");
+    throw Error(what + ": " + program + " " + std::to_string(pid) +
+                (WIFEXITED(status) ? " exited with status " + std::to_string(WEXITSTATUS(status))
+                                   : " was killed by signal " + std::to_string(WTERMSIG(status))) +
+                " (is the range in /etc/subuid and /etc/subgid for this user?)");
 }
 
 }  // namespace caprun

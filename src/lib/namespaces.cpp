@@ -1,5 +1,6 @@
 #include "caprun/namespaces.hpp"
 
+#include <linux/capability.h>
 #include <sched.h>
 
 #include <algorithm>
@@ -280,11 +281,49 @@ void writeIdMaps(pid_t pid, const NamespacePlan& plan) {
     writeIdMaps(pid, plan, k);
 }
 
+namespace {
+
+bool onlyOwnId(const std::vector<IdMapping>& maps, std::uint32_t own) {
+    return maps.size() == 1 && maps[0].size == 1 && maps[0].hostID == own;
+}
+
+std::vector<std::string> helperArgs(const std::vector<IdMapping>& maps) {
+    std::vector<std::string> a;
+    for (const auto& m : maps)
+        for (std::uint32_t v : {m.containerID, m.hostID, m.size}) a.push_back(std::to_string(v));
+    return a;
+}
+
+}  // namespace
+
+IdMapWrite planIdMapWrite(const std::vector<IdMapping>& uids, const std::vector<IdMapping>& gids,
+                          const HostFacts& host) {
+    IdMapWrite w;
+    const bool setuid = (host.caps.effective & capBit(CAP_SETUID)) != 0;
+    const bool setgid = (host.caps.effective & capBit(CAP_SETGID)) != 0;
+    w.uidHelper = !setuid && !onlyOwnId(uids, host.euid);
+    w.gidHelper = !setgid && !onlyOwnId(gids, host.egid);
+    w.setgroupsDeny = !setgid && !w.gidHelper;
+    return w;
+}
+
 void writeIdMaps(pid_t pid, const NamespacePlan& plan, NamespaceKernel& k) {
     if (!plan.newUserNamespace()) return;
     std::string base = "/proc/" + std::to_string(pid) + "/";
-    k.writeFile(base + "gid_map", formatIdMap(plan.gidMappings), "writing the gid mappings");
-    k.writeFile(base + "uid_map", formatIdMap(plan.uidMappings), "writing the uid mappings");
+    const IdMapWrite& w = plan.idMapWrite;
+    if (w.setgroupsDeny)
+        k.writeFile(base + "setgroups", "deny",
+                    "denying setgroups (the kernel's condition for an unprivileged gid_map)");
+    if (w.gidHelper)
+        k.runIdMapHelper("newgidmap", pid, helperArgs(plan.gidMappings),
+                         "writing the gid mappings");
+    else
+        k.writeFile(base + "gid_map", formatIdMap(plan.gidMappings), "writing the gid mappings");
+    if (w.uidHelper)
+        k.runIdMapHelper("newuidmap", pid, helperArgs(plan.uidMappings),
+                         "writing the uid mappings");
+    else
+        k.writeFile(base + "uid_map", formatIdMap(plan.uidMappings), "writing the uid mappings");
 }
 
 }  // namespace caprun

@@ -1,0 +1,51 @@
+#include <doctest/doctest.h>
+
+#include "caprun/error.hpp"
+#include "caprun/rootless.hpp"
+
+using caprun::decideRootless;
+using caprun::isInitialUserNamespaceMap;
+using caprun::RootlessFacts;
+
+namespace {
+const char* kInitial = "         0          0 4294967295\n";
+const char* kPodman = "         0       1000          1\n         1     100000      65536\n";
+}  // namespace
+
+TEST_CASE("rootless: the initial user namespace's uid_map, nothing else") {
+    CHECK(isInitialUserNamespaceMap(kInitial));
+    CHECK(isInitialUserNamespaceMap("0 0 4294967295"));
+    CHECK_FALSE(isInitialUserNamespaceMap(kPodman));
+    CHECK_FALSE(isInitialUserNamespaceMap("0 1000 1\n"));
+    CHECK_FALSE(isInitialUserNamespaceMap("0 0 65536\n"));              // a userns mapping 0..
+    CHECK_FALSE(isInitialUserNamespaceMap("0 0 4294967295\n1 1 1\n"));  // not the one line
+}
+
+TEST_CASE("rootless: auto decides from the euid and the user namespace, as runc") {
+    CHECK_FALSE(decideRootless("auto", RootlessFacts{0, kInitial, std::nullopt}).rootless);
+    auto user = decideRootless("auto", RootlessFacts{1000, kInitial, std::nullopt});
+    CHECK(user.rootless);
+    CHECK(user.reason == "euid 1000 is not 0");
+    // podman rootless: euid 0, but in the user's namespace.
+    auto podman = decideRootless("auto", RootlessFacts{0, kPodman, std::nullopt});
+    CHECK(podman.rootless);
+    CHECK(podman.reason.find("user namespace") != std::string::npos);
+    // No /proc: nothing says it is a user namespace.
+    CHECK_FALSE(decideRootless("auto", RootlessFacts{0, "", std::nullopt}).rootless);
+}
+
+TEST_CASE("rootless: true and false override the facts") {
+    CHECK(decideRootless("true", RootlessFacts{0, kInitial, std::nullopt}).rootless);
+    CHECK_FALSE(decideRootless("false", RootlessFacts{1000, kPodman, std::nullopt}).rootless);
+}
+
+TEST_CASE("rootless: the default state root") {
+    RootlessFacts f{1000, kInitial, "/run/user/1000"};
+    CHECK(caprun::defaultStateRootFor({false, ""}, f) == "/run/caprun");
+    CHECK(caprun::defaultStateRootFor({true, "euid 1000 is not 0"}, f) == "/run/user/1000/caprun");
+    f.xdgRuntimeDir.reset();
+    CHECK_THROWS_WITH_AS(caprun::defaultStateRootFor({true, "euid 1000 is not 0"}, f),
+                         "rootless (euid 1000 is not 0): XDG_RUNTIME_DIR is not set, so there is "
+                         "no default state directory; set XDG_RUNTIME_DIR or pass --root",
+                         caprun::Error);
+}

@@ -1,6 +1,7 @@
 #include <doctest/doctest.h>
 
 #include "caprun/error.hpp"
+#include "caprun/cgroup_rootless.hpp"
 #include "caprun/rootless.hpp"
 
 using caprun::decideRootless;
@@ -48,4 +49,20 @@ TEST_CASE("rootless: the default state root") {
                          "rootless (euid 1000 is not 0): XDG_RUNTIME_DIR is not set, so there is "
                          "no default state directory; set XDG_RUNTIME_DIR or pass --root",
                          caprun::Error);
+}
+
+TEST_CASE("rootless cgroups: used when writable, skipped otherwise, limits by policy") {
+    using caprun::decideRootlessCgroup;
+    CHECK_FALSE(decideRootlessCgroup(false, false, true, "strict").skip);  // root: as always
+    CHECK_FALSE(decideRootlessCgroup(true, true, true, "strict").skip);    // delegated
+    auto none = decideRootlessCgroup(true, false, false, "strict");
+    CHECK(none.skip);
+    CHECK(none.error.empty());
+    CHECK(none.warning.empty());
+    auto strict = decideRootlessCgroup(true, false, true, "strict");
+    CHECK(strict.error.find("linux.resources cannot be applied") != std::string::npos);
+    auto lenient = decideRootlessCgroup(true, false, true, "lenient");
+    CHECK(lenient.skip);
+    CHECK(lenient.error.empty());
+    CHECK(lenient.warning.find("running without them") != std::string::npos);
 }

@@ -1,6 +1,7 @@
 #include "caprun/container.hpp"
 
 #include <fcntl.h>
+#include <linux/capability.h>
 #include <linux/sched.h>
 #include <poll.h>
 #include <sched.h>
@@ -18,6 +19,7 @@
 #include <map>
 
 #include "caprun/cgroup_controllers.hpp"
+#include "caprun/cgroup_rootless.hpp"
 #include "caprun/cgroups.hpp"
 #include "caprun/console.hpp"
 #include "caprun/container_process.hpp"
@@ -107,6 +109,10 @@ Prepared prepare(const RuntimeContext& g, const CreateOptions& o) {
     p.rootfs = planRootfs(p.spec, p.bundle, o.noPivot, p.ns.newUserNamespace(), p.ns.newCgroup,
                           p.ns.has(NamespaceKind::Mount));
     planMountLabel(p.spec.linux->mountLabel, PlatformFacts::probe(), p.rootfs);
+    // Without CAP_SYS_ADMIN (rootless) the runtime cannot join the init's mount namespace to
+    // open bind sources: the init, whose ids are the caller's, opens them itself, as runc
+    // rootless does.
+    if (!(host.caps.effective & capBit(CAP_SYS_ADMIN))) p.rootfs.sourcesFromRuntime = false;
     struct stat st {};
     if (::stat(p.rootfs.rootfs.c_str(), &st) < 0 || !S_ISDIR(st.st_mode))
         throw Error("config.json: root.path: the rootfs " + p.rootfs.rootfs +
@@ -314,6 +320,17 @@ Created createInternal(const RuntimeContext& g, const CreateOptions& o, bool for
         } else {
             placed = Cgroup::place(cgroupHost, prep.spec.linux->cgroupsPath, o.id);
             if (placed.paths().count("unified")) unifiedDir = placed.paths().at("unified");
+            // Rootless without a delegated cgroup: no cgroup at all (cgroup_rootless.hpp).
+            const auto rl = decideRootlessCgroup(
+                g.rootlessMode, cgroupPathsWritable(placed.paths()),
+                !planResourceWrites(resources, cgroupHost).writes.empty(), prep.process.policy);
+            if (!rl.error.empty()) throw Error(rl.error);
+            if (!rl.warning.empty()) log::warn(rl.warning);
+            if (rl.skip) {
+                cgroupManager = CgroupManager::Disabled;
+                placed = Cgroup();
+                unifiedDir.clear();
+            }
         }
         if (cgroupHost.layout == CgroupLayout::V2 && !unifiedDir.empty()) {
             auto avail = availableControllers(unifiedDir);

@@ -102,10 +102,13 @@ void stopForwarding() {
 
 void startClonedChild(int sync) {
     ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-    ::prctl(PR_SET_DUMPABLE, 0);
     Msg type;
     std::string payload;
     if (!recvMsg(sync, type, payload) || type != Msg::Go) ::_exit(1);
+    // Non-dumpable only once the parent is done with /proc/<pid>: an unprivileged parent
+    // cannot open a non-dumpable child's setgroups, gid_map and uid_map (they belong to
+    // root until the maps exist), and newuidmap refuses it too; runc does the same.
+    ::prctl(PR_SET_DUMPABLE, 0);
 }
 
 }  // namespace caprun

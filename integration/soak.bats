@@ -22,6 +22,16 @@ cycle() {
     rc=0
     "$CAPRUN" --root "$ROOT" exec "$id" /bin/sh -c 'exit 3' 2>/dev/null || rc=$?
     [ $rc -eq 3 ] || fail "exec exit status $rc, expected 3"
+    # The init is pid 1 of its namespace: a TERM that arrives before sh has set its trap
+    # is discarded by the kernel, so wait until the handler is installed (SigCgt bit 15).
+    local pid caught=""
+    pid=$("$CAPRUN" --root "$ROOT" state "$id" | jq -r .pid)
+    for i in $(seq 1 400); do
+        caught=$(awk '/^SigCgt:/ {print $2}' "/proc/$pid/status" 2>/dev/null)
+        [ -n "$caught" ] && (( 0x$caught & 0x4000 )) && break
+        sleep 0.05
+    done
+    (( 0x${caught:-0} & 0x4000 )) || fail "the init never set its TERM trap (SigCgt ${caught:-unreadable})"
     "$CAPRUN" --root "$ROOT" kill "$id" TERM 2>"$res.err" || fail "kill: $(cat "$res.err")"
     for i in $(seq 1 400); do
         [ "$("$CAPRUN" --root "$ROOT" state "$id" 2>/dev/null | jq -r .status)" = stopped ] && break

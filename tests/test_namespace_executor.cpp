@@ -70,6 +70,29 @@ TEST_CASE("namespace executor: the child joins a user namespace path before the 
     closeNamespaces(opened, k);
 }
 
+TEST_CASE("namespace executor: a rootless joiner enters the user namespace first, mount last") {
+    NamespacePlan plan;
+    plan.join = {{NamespaceKind::Mount, "/proc/42/ns/mnt"},
+                 {NamespaceKind::Pid, "/proc/42/ns/pid"},
+                 {NamespaceKind::User, "/proc/42/ns/user"},
+                 {NamespaceKind::Ipc, "/proc/42/ns/ipc"}};
+    RecordingNamespaceKernel k;
+    k.types = {{"/proc/42/ns/mnt", CLONE_NEWNS},
+               {"/proc/42/ns/pid", CLONE_NEWPID},
+               {"/proc/42/ns/user", CLONE_NEWUSER},
+               {"/proc/42/ns/ipc", CLONE_NEWIPC}};
+    auto opened = openJoinedNamespaces(plan, k);
+    k.calls.clear();
+    joinAllNamespaces(opened, k);
+    CHECK(k.calls == Calls{
+                         "setns /proc/42/ns/user CLONE_NEWUSER",
+                         "setns /proc/42/ns/pid CLONE_NEWPID",
+                         "setns /proc/42/ns/ipc CLONE_NEWIPC",
+                         "setns /proc/42/ns/mnt CLONE_NEWNS",
+                     });
+    closeNamespaces(opened, k);
+}
+
 TEST_CASE("namespace executor: a new user namespace gets its id maps, one write each") {
     NamespacePlan plan = planOf(R"({"namespaces": [{"type": "user"}, {"type": "mount"}],
         "uidMappings": [{"containerID": 0, "hostID": 100000, "size": 65536}],

@@ -248,3 +248,51 @@ TEST_CASE("bind sources come from the runtime only in a new user namespace") {
     CHECK(planRootfs(spec, "/b", false, true, false).sourcesFromRuntime);
     CHECK_FALSE(planRootfs(spec, "/b", false, false, false).sourcesFromRuntime);
 }
+
+TEST_CASE("a new user namespace: devpts without an unmapped gid=, sysfs bound without a netns") {
+    auto specWith = [](const std::string& namespaces, const std::string& gidMappings) {
+        return parseSpec(R"({"ociVersion":"1.0.2","root":{"path":"rootfs"},"mounts":[
+            {"destination":"/dev/pts","type":"devpts","source":"devpts",
+             "options":["nosuid","newinstance","ptmxmode=0666","mode=0620","gid=5"]},
+            {"destination":"/sys","type":"sysfs","source":"sysfs",
+             "options":["nosuid","noexec","nodev","ro"]}],
+            "linux":{"namespaces":[)" +
+                         namespaces + R"(],"gidMappings":[)" + gidMappings + "]}}");
+    };
+    const std::string one = R"({"containerID":0,"hostID":1000,"size":1})";
+    const std::string range = R"({"containerID":0,"hostID":100000,"size":65536})";
+
+    SUBCASE("only the caller's gid mapped, no network namespace") {
+        auto plan = planRootfs(specWith(R"({"type":"user"},{"type":"mount"})", one), "/b", false,
+                               true, false);
+        CHECK(plan.mounts[0].options.data == "newinstance,ptmxmode=0666,mode=0620");
+        CHECK(plan.mounts[1].kind == MountKind::Bind);
+        CHECK(plan.mounts[1].source == "/sys");
+        CHECK(plan.mounts[1].options.recursive);
+        CHECK((plan.mounts[1].options.flags & MS_RDONLY) != 0);
+        CHECK((plan.mounts[1].options.flags & MS_NOSUID) != 0);
+        REQUIRE(plan.notes.size() == 2);
+        CHECK(plan.notes[0].find("mounts[0]: gid=5 left out") == 0);
+        CHECK(plan.notes[1].find("mounts[1]: sysfs needs a network namespace") == 0);
+    }
+    SUBCASE("gid 5 mapped and a network namespace of its own: nothing changes") {
+        auto plan = planRootfs(
+            specWith(R"({"type":"user"},{"type":"mount"},{"type":"network"})", range), "/b",
+            false, true, false);
+        CHECK(plan.mounts[0].options.data == "newinstance,ptmxmode=0666,mode=0620,gid=5");
+        CHECK(plan.mounts[1].kind == MountKind::Sysfs);
+        CHECK(plan.notes.empty());
+    }
+    SUBCASE("a joined network namespace is not the user namespace's own") {
+        auto plan = planRootfs(
+            specWith(R"({"type":"user"},{"type":"network","path":"/run/netns/x"})", range),
+            "/b", false, true, false);
+        CHECK(plan.mounts[1].kind == MountKind::Bind);
+    }
+    SUBCASE("no new user namespace: the mounts are as written") {
+        auto plan = planRootfs(specWith(R"({"type":"mount"})", ""), "/b", false, false, false);
+        CHECK(plan.mounts[0].options.data == "newinstance,ptmxmode=0666,mode=0620,gid=5");
+        CHECK(plan.mounts[1].kind == MountKind::Sysfs);
+        CHECK(plan.notes.empty());
+    }
+}

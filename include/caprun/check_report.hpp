@@ -6,6 +6,7 @@
 
 #include <string>
 
+#include "caprun/rootfs.hpp"
 #include "caprun/seccomp_resolve.hpp"
 #include "caprun/spec.hpp"
 #include "caprun/sysctl.hpp"
@@ -27,6 +28,10 @@ void addSpecSummary(CheckReport& report, const Spec& spec, const std::string& bu
 // linux.sysctl as planSysctls decided it: each key accepted (and in which namespace) or
 // refused (and why); "error" when create would refuse the config.
 void addSysctlSection(CheckReport& report, const SysctlPlan& plan);
+
+// What the rootfs plan changed so that a mount can be made (a new user namespace): one
+// "Mount note:" line each and the "mountNotes" member.
+void addRootfsNotes(CheckReport& report, const RootfsPlan& plan);
 
 // The seccomp filter as resolved: its text and the "seccomp" member (renderSeccompText and
 // renderSeccompJson of caprun/seccomp_report.hpp).

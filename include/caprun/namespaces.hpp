@@ -128,6 +128,12 @@ void restoreParentNamespaces(std::vector<OpenedNamespace>& saved, NamespaceKerne
 void joinNamespaces(const std::vector<OpenedNamespace>& opened);
 void joinNamespaces(const std::vector<OpenedNamespace>& opened, NamespaceKernel& kernel);
 
+// A process that holds no capability over the opened namespaces (a rootless runtime
+// joining its container's user namespace): setns each one in order, user first, so that
+// the user namespace's capabilities allow the rest. Pid and time apply to its children.
+void joinAllNamespaces(const std::vector<OpenedNamespace>& opened);
+void joinAllNamespaces(const std::vector<OpenedNamespace>& opened, NamespaceKernel& kernel);
+
 // Child, in its new network namespace (plan.loopbackUp): sets IFF_UP on "lo".
 void bringUpLoopback(const NamespacePlan& plan);
 void bringUpLoopback(const NamespacePlan& plan, NamespaceKernel& kernel);

@@ -91,6 +91,8 @@ struct RootfsPlan {
     bool sourcesFromRuntime = false;
     // process.cwd, created (if missing) before the root is made read-only.
     std::string cwd = "/";
+    // What the plan changed so that a new user namespace can make a mount (check prints it).
+    std::vector<std::string> notes;
 };
 
 // Pure: the plan for a spec whose bundle directory is `bundle` (absolute).

@@ -16,12 +16,13 @@ enum class Msg : char {
     Console = 'P',    // child -> parent: carries the pty master fd
     SeccompListener = 'S',  // child -> parent: carries the seccomp NOTIFY listener fd
     MountSource = 'M',  // child -> parent: payload = index in mounts; reply carries its source fd
+    ExecProcess = 'X',  // exec joiner -> runtime: payload = the exec'd process's pid, fd = pidfd
 };
 
 void sendMsg(int fd, Msg type, const std::string& payload = {});
 
 // Sends a message carrying one fd (SCM_RIGHTS).
-void sendMsgWithFd(int fd, Msg type, int passFd);
+void sendMsgWithFd(int fd, Msg type, int passFd, const std::string& payload = {});
 
 // Returns false on EOF (the other side is gone). A passed fd (O_CLOEXEC) goes to *passedFd.
 bool recvMsg(int fd, Msg& type, std::string& payload, int* passedFd = nullptr);

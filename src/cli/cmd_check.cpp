@@ -3,7 +3,9 @@
 
 #include "caprun/cap_plan.hpp"
 #include "caprun/cap_report.hpp"
+#include "caprun/cgroup_placement.hpp"
 #include "caprun/check_report.hpp"
+#include "caprun/container_process.hpp"
 #include "caprun/log.hpp"
 #include "caprun/namespaces.hpp"
 #include "caprun/process_plan.hpp"
@@ -54,6 +56,9 @@ int cmdCheck(const GlobalOptions& g, const Args& args) {
     addSysctlSection(report, sysctl);
     const FieldPlan fields = planSpecFields(spec, PlatformFacts::probe());
     addFieldSection(report, fields);
+    // The rootfs planner create uses: its refusals fail check too.
+    addRootfsNotes(report, planRootfs(spec, absolutePath(bundle), false, ns.newUserNamespace(),
+                                      ns.newCgroup, ns.has(NamespaceKind::Mount)));
 
     // Seccomp gates are evaluated against the bounding set the capability planner grants.
     std::optional<std::string> seccompProfile;
@@ -81,8 +86,26 @@ int cmdCheck(const GlobalOptions& g, const Args& args) {
     addCapabilitySection(report, capPlan, note);
     addSeccompSection(report, seccomp);
     if (plan) addProcessSection(report, *plan);
+    // The cgroupfs placement create makes, with the rootless decision (skipped without a
+    // delegated cgroup); refused resources fail check as they fail create.
+    std::string cgroupRefusal;
+    const bool systemdDriver = g.systemdCgroup || g.cgroupManager == "systemd";
+    if (!systemdDriver && spec.linux) {
+        const CgroupManager manager =
+            g.cgroupManager == "disabled" ? CgroupManager::Disabled : CgroupManager::Cgroupfs;
+        try {
+            addCgroupSection(report, planCgroupPlacement(manager, g.rootlessMode, spec, "<id>",
+                                                         capPolicyName(capPlan.policy.policy)));
+        } catch (const Error& e) {
+            cgroupRefusal = e.what();
+            report.text += "Cgroups:     ERROR: " + cgroupRefusal + "\n";
+            rapidjson::Value err(rapidjson::kObjectType);
+            err.AddMember("error", jsonString(report, cgroupRefusal), report.alloc());
+            report.set("cgroups", std::move(err));
+        }
+    }
     // The same planner create uses; shown whether or not systemd runs here.
-    if ((g.systemdCgroup || g.cgroupManager == "systemd") && spec.linux) {
+    if (systemdDriver && spec.linux) {
         const Resources* res = spec.linux->resources ? &*spec.linux->resources : nullptr;
         addSystemdCgroupSection(
             report, planSystemdCgroup(spec.linux->cgroupsPath, "<id>", res, spec.linux->devices,
@@ -98,6 +121,7 @@ int cmdCheck(const GlobalOptions& g, const Args& args) {
     // check fails exactly as create/run would: a refused sysctl, strict policy's shortfall.
     if (sysctl.refused()) throw Error(sysctl.error());
     if (plan && !plan->refusal.empty()) throw Error(plan->refusal);
+    if (!cgroupRefusal.empty()) throw Error(cgroupRefusal);
     return 0;
 }
 

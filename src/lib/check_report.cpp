@@ -175,6 +175,15 @@ void addSysctlSection(CheckReport& r, const SysctlPlan& plan) {
     r.text += t.str();
 }
 
+void addRootfsNotes(CheckReport& r, const RootfsPlan& plan) {
+    rapidjson::Value notes(rapidjson::kArrayType);
+    for (const auto& n : plan.notes) {
+        r.text += "Mount note:  " + n + "\n";
+        notes.PushBack(jsonString(r, n), r.alloc());
+    }
+    r.set("mountNotes", std::move(notes));
+}
+
 void addSeccompSection(CheckReport& report, const ResolvedSeccomp& r) {
     rapidjson::Document d;
     const std::string js = renderSeccompJson(r);

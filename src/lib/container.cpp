@@ -18,8 +18,7 @@
 #include <filesystem>
 #include <map>
 
-#include "caprun/cgroup_controllers.hpp"
-#include "caprun/cgroup_rootless.hpp"
+#include "caprun/cgroup_placement.hpp"
 #include "caprun/cgroups.hpp"
 #include "caprun/console.hpp"
 #include "caprun/container_process.hpp"
@@ -297,46 +296,14 @@ Created createInternal(const RuntimeContext& g, const CreateOptions& o, bool for
         ~Closer() { closeNamespaces(o); }
     } closer{opened};
 
-    auto cgroupManager = selectCgroupManager(g);
-    // Cgroup planning, before anything exists: the systemd unit, or the cgroupfs directories;
-    // on a pure v2 host every resource's controller must be available there.
-    CgroupHost cgroupHost;
-    Cgroup placed;
-    std::optional<SystemdCgroupPlan> systemdPlan;
+    // Cgroup planning, before anything exists (cgroup_placement.hpp).
+    CgroupPlacement cgroups = planCgroupPlacement(selectCgroupManager(g), g.rootlessMode, prep.spec,
+                                                  o.id, prep.process.policy);
+    if (!cgroups.warning.empty()) log::warn(cgroups.warning);
     const Resources noResources;
     const Resources& resources =
         prep.spec.linux->resources ? *prep.spec.linux->resources : noResources;
-    if (cgroupManager != CgroupManager::Disabled) {
-        cgroupHost = detectCgroupHost();
-        // Resources the host cannot take (e.g. a huge page size it lacks) fail here, before
-        // anything exists; apply() plans the same again for the container's directories.
-        if (prep.spec.linux->resources) planResourceWrites(*prep.spec.linux->resources, cgroupHost);
-        std::string unifiedDir;
-        if (cgroupManager == CgroupManager::Systemd) {
-            systemdPlan = planSystemdCgroup(prep.spec.linux->cgroupsPath, o.id, &resources,
-                                            prep.spec.linux->devices, detectSystemdHostFacts());
-            if (const auto* u = cgroupHost.unifiedMount())
-                unifiedDir = u->mountPoint + systemdPlan->cgroupPath;
-        } else {
-            placed = Cgroup::place(cgroupHost, prep.spec.linux->cgroupsPath, o.id);
-            if (placed.paths().count("unified")) unifiedDir = placed.paths().at("unified");
-            // Rootless without a delegated cgroup: no cgroup at all (cgroup_rootless.hpp).
-            const auto rl = decideRootlessCgroup(
-                g.rootlessMode, cgroupPathsWritable(placed.paths()),
-                !planResourceWrites(resources, cgroupHost).writes.empty(), prep.process.policy);
-            if (!rl.error.empty()) throw Error(rl.error);
-            if (!rl.warning.empty()) log::warn(rl.warning);
-            if (rl.skip) {
-                cgroupManager = CgroupManager::Disabled;
-                placed = Cgroup();
-                unifiedDir.clear();
-            }
-        }
-        if (cgroupHost.layout == CgroupLayout::V2 && !unifiedDir.empty()) {
-            auto avail = availableControllers(unifiedDir);
-            checkV2Controllers(resources, avail.controllers, avail.file);
-        }
-    }
+    const std::optional<SystemdCgroupPlan>& systemdPlan = cgroups.systemd;
 
     lock = store.createDir(o.id);
     CreateRollback rollback;
@@ -349,8 +316,8 @@ Created createInternal(const RuntimeContext& g, const CreateOptions& o, bool for
     UniqueFd fifo(::open(fifoPath.c_str(), O_RDWR | O_CLOEXEC));
     if (fifo.fd < 0) throwErrno("opening the exec FIFO " + fifoPath);
 
-    if (cgroupManager == CgroupManager::Cgroupfs) {
-        rollback.cgroup = placed;
+    if (cgroups.manager == CgroupManager::Cgroupfs) {
+        rollback.cgroup = cgroups.placed;
         rollback.cgroup.create();
         rollback.cgroupCreated = true;
     }
@@ -378,7 +345,7 @@ Created createInternal(const RuntimeContext& g, const CreateOptions& o, bool for
         startSystemdUnit(*systemdPlan, pid, user);
         rollback.systemdUnit = systemdPlan->unit;
         rollback.systemdUser = user;
-        rollback.cgroup = joinSystemdUnitCgroup(cgroupHost, *systemdPlan, pid);
+        rollback.cgroup = joinSystemdUnitCgroup(cgroups.host, *systemdPlan, pid);
         rollback.cgroupCreated = true;
     }
 

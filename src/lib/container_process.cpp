@@ -29,7 +29,8 @@ pid_t cloneProcess(unsigned long long flags, int* pidfd) {
     struct clone_args args {};
     args.flags = flags | CLONE_PIDFD;
     args.pidfd = reinterpret_cast<std::uint64_t>(pidfd);
-    args.exit_signal = SIGCHLD;
+    // With CLONE_PARENT the child inherits the caller's exit signal; clone3 refuses another.
+    args.exit_signal = (flags & CLONE_PARENT) ? 0 : SIGCHLD;
     long r = ::syscall(SYS_clone3, &args, sizeof args);
     if (r < 0) throwErrno("creating the container process (clone3)");
     return static_cast<pid_t>(r);

@@ -258,6 +258,21 @@ void joinNamespaces(const std::vector<OpenedNamespace>& opened, NamespaceKernel&
     }
 }
 
+void joinAllNamespaces(const std::vector<OpenedNamespace>& opened) {
+    LinuxNamespaceKernel k;
+    joinAllNamespaces(opened, k);
+}
+
+void joinAllNamespaces(const std::vector<OpenedNamespace>& opened, NamespaceKernel& k) {
+    auto user = std::find_if(opened.begin(), opened.end(),
+                             [](const auto& o) { return o.kind == NamespaceKind::User; });
+    if (user != opened.end()) enterNamespace(*user, k);
+    for (const auto& o : opened)
+        if (o.kind != NamespaceKind::User && o.kind != NamespaceKind::Mount) enterNamespace(o, k);
+    for (const auto& o : opened)
+        if (o.kind == NamespaceKind::Mount) enterNamespace(o, k);
+}
+
 void bringUpLoopback(const NamespacePlan& plan) {
     LinuxNamespaceKernel k;
     bringUpLoopback(plan, k);

@@ -18,6 +18,64 @@ std::vector<PlannedDevice> defaultDevices() {
     };
 }
 
+namespace {
+
+bool gidMapped(const Spec& spec, std::uint64_t gid) {
+    for (const auto& m : spec.linux->gidMappings)
+        if (gid >= m.containerID && gid - m.containerID < m.size) return true;
+    return false;
+}
+
+bool ownNetworkNamespace(const Spec& spec) {
+    for (const auto& ns : spec.linux->namespaces)
+        if (ns.type == "network" && ns.path.empty()) return true;
+    return false;
+}
+
+// Mounts the kernel refuses in a new user namespace are made the way runc makes them
+// rootless; each change is a note that check prints.
+void adaptToUserNamespace(const Spec& spec, PlannedMount& pm, std::vector<std::string>& notes) {
+    if (!spec.linux) return;
+    if (pm.type == "devpts") {
+        // devpts refuses (EINVAL) a gid= that the user namespace does not map.
+        std::vector<std::string> kept;
+        std::stringstream in(pm.options.data);
+        std::string word;
+        while (std::getline(in, word, ',')) {
+            if (word.rfind("gid=", 0) == 0) {
+                std::uint64_t gid = 0;
+                bool number = word.size() > 4 && word.size() <= 14 &&
+                              word.find_first_not_of("0123456789", 4) == std::string::npos;
+                if (number) gid = std::stoull(word.substr(4));
+                if (number && !gidMapped(spec, gid)) {
+                    notes.push_back(pm.jsonPath + ": " + word +
+                                    " left out: the container's user namespace does not map "
+                                    "that group, and devpts refuses a gid it cannot map; a "
+                                    "pty gets the group of the process that opens it");
+                    continue;
+                }
+            }
+            kept.push_back(word);
+        }
+        std::string data;
+        for (const auto& w : kept) data += (data.empty() ? "" : ",") + w;
+        pm.options.data = data;
+    } else if (pm.kind == MountKind::Sysfs && !ownNetworkNamespace(spec)) {
+        // sysfs can only be mounted by the user namespace that owns the network namespace.
+        pm.kind = MountKind::Bind;
+        pm.type = "bind";
+        pm.source = "/sys";
+        pm.options.bind = pm.options.recursive = true;
+        pm.options.flags |= MS_RDONLY;
+        pm.options.data.clear();
+        notes.push_back(pm.jsonPath +
+                        ": sysfs needs a network namespace of the container's own inside a "
+                        "new user namespace; the host's /sys is bound read-only instead");
+    }
+}
+
+}  // namespace
+
 RootfsPlan planRootfs(const Spec& spec, const std::string& bundle, bool noPivot,
                       bool newUserNamespace, bool newCgroupNamespace, bool ownMountNamespace) {
     RootfsPlan plan;
@@ -87,6 +145,7 @@ RootfsPlan planRootfs(const Spec& spec, const std::string& bundle, bool noPivot,
                             ".type: missing (only bind mounts may omit it)");
         }
         planIdmap(spec, m, newUserNamespace, pm);
+        if (newUserNamespace) adaptToUserNamespace(spec, pm, plan.notes);
         plan.mounts.push_back(std::move(pm));
     }
     plan.devices = defaultDevices();

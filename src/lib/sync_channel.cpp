@@ -22,9 +22,10 @@ void sendMsg(int fd, Msg type, const std::string& payload) {
     if (n < 0) throwErrno("talking to the container process (sync socket)");
 }
 
-void sendMsgWithFd(int fd, Msg type, int passFd) {
-    const char byte = static_cast<char>(type);
-    if (sys::sendWithFd(fd, &byte, 1, passFd) < 0)
+void sendMsgWithFd(int fd, Msg type, int passFd, const std::string& payload) {
+    std::string buf(1, static_cast<char>(type));
+    buf += payload;
+    if (sys::sendWithFd(fd, buf.data(), buf.size(), passFd) < 0)
         throwErrno("passing an fd to the runtime (sync socket)");
 }
 

@@ -1,0 +1,84 @@
+#include "caprun/cgroup_placement.hpp"
+
+#include "caprun/cgroup_controllers.hpp"
+#include "caprun/cgroup_rootless.hpp"
+#include "caprun/check_report.hpp"
+#include "caprun/error.hpp"
+#include "caprun/systemd_bus.hpp"
+
+namespace caprun {
+
+CgroupPlacement planCgroupPlacement(CgroupManager manager, bool rootless, const Spec& spec,
+                                    const std::string& id, const std::string& policy) {
+    CgroupPlacement p;
+    p.manager = manager;
+    if (manager == CgroupManager::Disabled || !spec.linux) return p;
+    const Resources noResources;
+    const Resources& resources = spec.linux->resources ? *spec.linux->resources : noResources;
+    p.host = detectCgroupHost();
+    // Resources the host cannot take (e.g. a huge page size it lacks) fail here, before
+    // anything exists; Cgroup::apply plans the same again for the container's directories.
+    const bool hasLimits = !planResourceWrites(resources, p.host).writes.empty();
+    std::string unifiedDir;
+    if (manager == CgroupManager::Systemd) {
+        p.systemd = planSystemdCgroup(spec.linux->cgroupsPath, id, &resources, spec.linux->devices,
+                                      detectSystemdHostFacts());
+        if (const auto* u = p.host.unifiedMount())
+            unifiedDir = u->mountPoint + p.systemd->cgroupPath;
+    } else {
+        p.placed = Cgroup::place(p.host, spec.linux->cgroupsPath, id);
+        if (p.placed.paths().count("unified")) unifiedDir = p.placed.paths().at("unified");
+        const auto rl = decideRootlessCgroup(rootless, cgroupPathsWritable(p.placed.paths()),
+                                             hasLimits, policy);
+        if (!rl.error.empty()) throw Error(rl.error);
+        p.warning = rl.warning;
+        if (rl.skip) {
+            p.manager = CgroupManager::Disabled;
+            p.rootlessSkipped = true;
+            p.placed = Cgroup();
+            return p;
+        }
+    }
+    if (p.host.layout == CgroupLayout::V2 && !unifiedDir.empty()) {
+        auto avail = availableControllers(unifiedDir);
+        checkV2Controllers(resources, avail.controllers, avail.file);
+    }
+    return p;
+}
+
+void addCgroupSection(CheckReport& r, const CgroupPlacement& p) {
+    rapidjson::Value obj(rapidjson::kObjectType);
+    auto& al = r.alloc();
+    std::string text = "Cgroups:     ";
+    std::string manager;
+    if (p.rootlessSkipped) {
+        manager = "none";
+        text +=
+            "none: rootless, and this user has no writable (delegated) cgroup where the "
+            "container's would go; the container runs in the caller's cgroup\n";
+    } else if (p.manager == CgroupManager::Disabled) {
+        manager = "disabled";
+        text += "disabled (--cgroup-manager disabled)\n";
+    } else if (p.manager == CgroupManager::Systemd) {
+        manager = "systemd";
+        text += "systemd unit " + (p.systemd ? p.systemd->unit : std::string()) + "\n";
+    } else {
+        manager = "cgroupfs";
+        text += "cgroupfs\n";
+        rapidjson::Value dirs(rapidjson::kObjectType);
+        for (const auto& [controller, dir] : p.placed.paths()) {
+            text += "  " + (controller.empty() ? std::string("unified") : controller) + ": " + dir +
+                    "\n";
+            dirs.AddMember(jsonString(r, controller), jsonString(r, dir), al);
+        }
+        obj.AddMember("paths", dirs, al);
+    }
+    if (!p.warning.empty()) text += "  warning: " + p.warning + "\n";
+    obj.AddMember("manager", jsonString(r, manager), al);
+    obj.AddMember("rootlessSkipped", p.rootlessSkipped, al);
+    obj.AddMember("warning", jsonString(r, p.warning), al);
+    r.text += text;
+    r.set("cgroups", std::move(obj));
+}
+
+}  // namespace caprun

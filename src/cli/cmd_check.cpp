@@ -56,9 +56,15 @@ int cmdCheck(const GlobalOptions& g, const Args& args) {
     addSysctlSection(report, sysctl);
     const FieldPlan fields = planSpecFields(spec, PlatformFacts::probe());
     addFieldSection(report, fields);
-    // The rootfs planner create uses: its refusals fail check too.
-    addRootfsNotes(report, planRootfs(spec, absolutePath(bundle), false, ns.newUserNamespace(),
-                                      ns.newCgroup, ns.has(NamespaceKind::Mount)));
+    // The rootfs planner create uses: its refusal is printed with the rest, then fails check.
+    std::string rootfsRefusal;
+    try {
+        addRootfsNotes(report, planRootfs(spec, absolutePath(bundle), false, ns.newUserNamespace(),
+                                          ns.newCgroup, ns.has(NamespaceKind::Mount)));
+    } catch (const Error& e) {
+        rootfsRefusal = e.what();
+        report.text += "Mounts:      ERROR: " + rootfsRefusal + "\n";
+    }
 
     // Seccomp gates are evaluated against the bounding set the capability planner grants.
     std::optional<std::string> seccompProfile;
@@ -121,6 +127,7 @@ int cmdCheck(const GlobalOptions& g, const Args& args) {
     // check fails exactly as create/run would: a refused sysctl, strict policy's shortfall.
     if (sysctl.refused()) throw Error(sysctl.error());
     if (plan && !plan->refusal.empty()) throw Error(plan->refusal);
+    if (!rootfsRefusal.empty()) throw Error(rootfsRefusal);
     if (!cgroupRefusal.empty()) throw Error(cgroupRefusal);
     return 0;
 }

@@ -475,3 +475,11 @@ caprun_on_poorer_host() {
     [ "$status" -ne 0 ]
     [[ "$output" == *"--keep and --detach"* ]]
 }
+
+@test "a failure in the container process's setup is reported once, naming the step" {
+    cfg '.mounts += [{"destination": "/bin/busybox/below", "type": "tmpfs", "source": "tmpfs"}]'
+    run caprun run "$ID"
+    [ "$status" -ne 0 ]
+    [[ "$output" == *"/bin/busybox/below"* ]]
+    [ "$(grep -c 'busybox/below' <<<"$output")" -eq 1 ]
+}

@@ -200,8 +200,8 @@ struct ChildContext {
 // startContainer hooks.
 class InitProcessKernel final : public LinuxProcessKernel {
   public:
-    InitProcessKernel(const ChildContext& c, std::string startState)
-        : c_(c), startState_(std::move(startState)) {}
+    InitProcessKernel(const ChildContext& c, std::string startState, bool& runtimeListening)
+        : c_(c), startState_(std::move(startState)), runtimeListening_(runtimeListening) {}
     void handOffSeccompListener(int fd) override {
         sendMsgWithFd(c_.sync, Msg::SeccompListener, fd);
         ::close(fd);
@@ -210,6 +210,7 @@ class InitProcessKernel final : public LinuxProcessKernel {
         if (!c_.foreground) ::prctl(PR_SET_PDEATHSIG, 0);
         sendMsg(c_.sync, Msg::Ready);
         ::close(c_.sync);
+        runtimeListening_ = false;
         char byte;
         ssize_t n;
         do {
@@ -223,9 +224,11 @@ class InitProcessKernel final : public LinuxProcessKernel {
   private:
     const ChildContext& c_;
     std::string startState_;
+    bool& runtimeListening_;
 };
 
 [[noreturn]] void childMain(const ChildContext& c) {
+    bool runtimeListening = true;  // until Ready: create reports what fails
     try {
         startClonedChild(c.sync);
         Msg type;
@@ -254,17 +257,20 @@ class InitProcessKernel final : public LinuxProcessKernel {
         applySysctls(c.prep->sysctl);
         protectRootfs(c.prep->rootfs);
 
-        InitProcessKernel kernel(c, startState);
+        InitProcessKernel kernel(c, startState, runtimeListening);
         int slave = c.terminal ? openContainerPty(c.sync, c.consoleSize) : -1;
         applyProcessPlan(c.prep->process, kernel, slave);
     } catch (const std::exception& e) {
         try {
-            sendMsg(c.sync, Msg::Failed, e.what());
+            if (runtimeListening) sendMsg(c.sync, Msg::Failed, e.what());
         } catch (...) {
+            runtimeListening = false;
         }
         // After create returned nobody reads the socket: say it where the user can see it.
-        std::string line = std::string("caprun: ") + e.what() + "\n";
-        if (::write(2, line.data(), line.size()) < 0) {
+        if (!runtimeListening) {
+            std::string line = std::string("caprun: ") + e.what() + "\n";
+            if (::write(2, line.data(), line.size()) < 0) {
+            }
         }
     }
     ::_exit(127);

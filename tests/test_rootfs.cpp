@@ -276,17 +276,17 @@ TEST_CASE("a new user namespace: devpts without an unmapped gid=, sysfs bound wi
         CHECK(plan.notes[1].find("mounts[1]: sysfs needs a network namespace") == 0);
     }
     SUBCASE("gid 5 mapped and a network namespace of its own: nothing changes") {
-        auto plan = planRootfs(
-            specWith(R"({"type":"user"},{"type":"mount"},{"type":"network"})", range), "/b",
-            false, true, false);
+        auto plan =
+            planRootfs(specWith(R"({"type":"user"},{"type":"mount"},{"type":"network"})", range),
+                       "/b", false, true, false);
         CHECK(plan.mounts[0].options.data == "newinstance,ptmxmode=0666,mode=0620,gid=5");
         CHECK(plan.mounts[1].kind == MountKind::Sysfs);
         CHECK(plan.notes.empty());
     }
     SUBCASE("a joined network namespace is not the user namespace's own") {
         auto plan = planRootfs(
-            specWith(R"({"type":"user"},{"type":"network","path":"/run/netns/x"})", range),
-            "/b", false, true, false);
+            specWith(R"({"type":"user"},{"type":"network","path":"/run/netns/x"})", range), "/b",
+            false, true, false);
         CHECK(plan.mounts[1].kind == MountKind::Bind);
     }
     SUBCASE("no new user namespace: the mounts are as written") {

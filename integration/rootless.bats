@@ -15,6 +15,7 @@ setup_file() {
     export T="$(mktemp -d /tmp/caprun-rootless.XXXXXX)"
     chmod 755 "$T"
     export RL_USER="crl$$"
+    export ACCOUNTS_BEFORE="$(snapshot_accounts)"
     useradd --no-create-home --home-dir "$T/home" --shell /bin/sh "$RL_USER"
     export RL_UID="$(id -u "$RL_USER")" RL_GID="$(id -g "$RL_USER")"
     export SUBUID_START="$(awk -F: -v u="$RL_USER" '$1 == u {print $2}' /etc/subuid)"
@@ -39,6 +40,11 @@ setup_file() {
     export MOUNTS_BEFORE="$(awk '{print $5}' /proc/self/mountinfo | sort)"
 }
 
+# The host's account files as they were before the user existed: teardown_file compares.
+snapshot_accounts() {
+    cat /etc/passwd /etc/group /etc/shadow /etc/gshadow /etc/subuid /etc/subgid 2>/dev/null | sha256sum
+}
+
 teardown_file() {
     [ -n "${T:-}" ] || return 0
     local left="" p
@@ -59,6 +65,7 @@ teardown_file() {
     userdel "$RL_USER" 2>/dev/null || true
     rm -rf "$T"
     ! id "$RL_USER" >/dev/null 2>&1 || left+=" the user $RL_USER"
+    [ "$(snapshot_accounts)" = "$ACCOUNTS_BEFORE" ] || left+=" changes to /etc/passwd, group, shadow, subuid or subgid"
     [ -z "$left" ] || { echo "left behind:$left" >&2; return 1; }
 }
 

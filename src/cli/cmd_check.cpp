@@ -97,11 +97,10 @@ int cmdCheck(const GlobalOptions& g, const Args& args) {
     std::string cgroupRefusal;
     const bool systemdDriver = g.systemdCgroup || g.cgroupManager == "systemd";
     if (!systemdDriver && spec.linux) {
-        const CgroupManager manager =
-            g.cgroupManager == "disabled" ? CgroupManager::Disabled : CgroupManager::Cgroupfs;
         try {
-            addCgroupSection(report, planCgroupPlacement(manager, g.rootlessMode, spec, "<id>",
-                                                         capPolicyName(capPlan.policy.policy)));
+            addCgroupSection(
+                report, planCgroupPlacement(selectCgroupManager(g), g.rootlessMode, spec, "<id>",
+                                            capPolicyName(capPlan.policy.policy)));
         } catch (const Error& e) {
             cgroupRefusal = e.what();
             report.text += "Cgroups:     ERROR: " + cgroupRefusal + "\n";

@@ -1,6 +1,7 @@
 // Replacing a file so that a reader sees the old content or the new, never half of it: a
 // temporary file in the same directory (".tmp-XXXXXX", O_CLOEXEC, `mode`), written whole,
-// fsync'd, renamed over `path`. A failed write leaves no temporary file behind.
+// renamed over `path` (not fsync'd: see the source). A failed write leaves no temporary file
+// behind.
 #pragma once
 
 #include <sys/types.h>

@@ -30,8 +30,10 @@ void writeFileAtomically(const std::string& path, std::string_view content, mode
         if (n <= 0) fail("writing " + tmp, n < 0 ? errno : EIO);
         off += static_cast<std::size_t>(n);
     }
-    // The state root is a tmpfs in practice; fsync keeps the rename atomic elsewhere too.
-    if (::fsync(fd.fd) != 0 && errno != EINVAL) fail("writing " + tmp + " to disk", errno);
+    // No fsync: rename is atomic for every other process without it, which is all a reader
+    // needs. fsync only matters across a crash of the machine, after which no container's
+    // state is of use (the state root is /run, a tmpfs) and a cached seccomp filter is
+    // verified before it is loaded. It cost up to 0.7 ms a save, three saves a run.
     fd.reset();
     if (::rename(tmp.c_str(), path.c_str()) != 0) fail("renaming " + tmp + " to " + path, errno);
 }

@@ -22,6 +22,7 @@
 #include "caprun/cgroups.hpp"
 #include "caprun/console.hpp"
 #include "caprun/container_process.hpp"
+#include "caprun/create_rollback.hpp"
 #include "caprun/error.hpp"
 #include "caprun/runtime_context.hpp"
 #include "caprun/json.hpp"
@@ -126,46 +127,6 @@ Prepared prepare(const RuntimeContext& g, const CreateOptions& o) {
     requireStartable(p.process);
     return p;
 }
-
-// Undoes what create made when it fails, so the host is as if it never ran.
-struct CreateRollback {
-    bool armed = true;
-    pid_t pid = 0;
-    Cgroup cgroup;
-    bool cgroupCreated = false;
-    std::string systemdUnit;  // started by create: stopped again
-    bool systemdUser = false;
-    StateStore* store = nullptr;
-    std::string id;
-    std::map<std::string, std::string> netDevices;  // moved in: moved back out
-    NetDevicesNamespace netDevicesNs;
-    IntelRdtGroup intelRdt;
-    ~CreateRollback() {
-        if (!armed) return;
-        killAndReap(pid);
-        LinuxNetDeviceKernel netKernel;
-        for (const auto& w : detachContainerNetDevices(netDevices, netDevicesNs, netKernel))
-            log::warn("cleaning up after a failed create: " + w);
-        LinuxCgroupKernel resctrl;
-        for (const auto& w : leaveIntelRdt(intelRdt, resctrl))
-            log::warn("cleaning up after a failed create: " + w);
-        if (!systemdUnit.empty()) {
-            try {
-                stopSystemdUnit(systemdUnit, systemdUser);
-            } catch (const std::exception& e) {
-                log::warn(std::string("cleaning up after a failed create: ") + e.what());
-            }
-        }
-        if (cgroupCreated) {
-            try {
-                cgroup.destroy();
-            } catch (const std::exception& e) {
-                log::warn(std::string("cleaning up after a failed create: ") + e.what());
-            }
-        }
-        if (store) store->remove(id);
-    }
-};
 
 struct Created {
     ContainerState state;

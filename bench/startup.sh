@@ -24,7 +24,7 @@ nonet="$work/nonet"
 make_bench_bundle "$nonet" 'del(.linux.namespaces[] | select(.type == "network"))'
 
 # run_cmd RUNTIME BUNDLE [EXTRA]: the `run` command line for a runtime with its own root.
-run_cmd() { echo "$1 --root $work/state-$(basename "$1") run --bundle $2 $3 bench"; }
+run_cmd() { echo "$1 --root $work/state-$(basename "$1") run --bundle $2 ${3:-} bench"; }
 crun_seccomp_bundle="$work/crun-seccomp"
 mkdir -p "$crun_seccomp_bundle"
 ln -s "$seccomp/rootfs" "$crun_seccomp_bundle/rootfs"

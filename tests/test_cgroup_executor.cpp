@@ -188,3 +188,25 @@ TEST_CASE("cgroup executor: kill --all when systemd removed the emptied scope me
                                            "\"1\" to /sys/fs/cgroup/caprun/c1/cgroup.kill"),
                          Error);
 }
+
+TEST_CASE("cgroup executor: enter after CLONE_INTO_CGROUP writes only the v1 hierarchies") {
+    RecordingCgroupKernel k;
+    const std::string unified = "/sys/fs/cgroup/unified/caprun/c1";
+    k.dirs = {kV1Mem, kV1Pids, unified};
+    for (const auto& d : k.dirs) k.files[d + "/cgroup.procs"] = "";
+    Cgroup cg({{"memory", kV1Mem}, {"pids", kV1Pids}, {"unified", unified}}, {}, k);
+    CHECK(cg.unifiedDir() == unified);
+    cg.enter(42, true);
+    CHECK(k.only({"write"}) == Calls{
+                                   R"(write /sys/fs/cgroup/memory/caprun/c1/cgroup.procs "42")",
+                                   R"(write /sys/fs/cgroup/pids/caprun/c1/cgroup.procs "42")",
+                               });
+    k.calls.clear();
+    cg.enter(43);
+    CHECK(k.only({"write"}) == Calls{
+                                   R"(write /sys/fs/cgroup/memory/caprun/c1/cgroup.procs "43")",
+                                   R"(write /sys/fs/cgroup/pids/caprun/c1/cgroup.procs "43")",
+                                   R"(write /sys/fs/cgroup/unified/caprun/c1/cgroup.procs "43")",
+                               });
+    CHECK(Cgroup(v1Paths(), {}, k).unifiedDir().empty());
+}

@@ -380,3 +380,58 @@ TEST_CASE("rootfs executor: the root switch without pivot_root") {
         CHECK_THROWS_WITH(switchRoot(plan, k), "pivot_root to /b/rootfs: Invalid argument");
     }
 }
+
+// The init mounts while the runtime places its cgroup; the barrier is where it waits for
+// that: before a cgroup mount (it shows the process's cgroup), else before the device nodes
+// (mknod is checked against the devices cgroup), and only once.
+TEST_CASE("rootfs executor: the cgroup barrier comes before the cgroup mount, once") {
+    RecordingRootfsKernel k;
+    typicalImage(k);
+    v2Host(k);
+    int passed = 0;
+    prepareRootfs(planFor(defaultSpecJson(false)), k, {}, [&] {
+        ++passed;
+        k.calls.push_back("barrier");
+    });
+    CHECK(passed == 1);
+    Calls seen = k.only({"mount", "mknod", "barrier"});
+    auto at = [&](const std::string& prefix) {
+        return std::find_if(seen.begin(), seen.end(),
+                            [&](const std::string& c) { return c.rfind(prefix, 0) == 0; }) -
+               seen.begin();
+    };
+    // proc, /dev, sysfs ... are mounted before it; the cgroup2 mount and devices after.
+    CHECK(at(R"(mount("sysfs")") < at("barrier"));
+    CHECK(at("barrier") + 1 == at(R"(mount("cgroup2")"));
+    CHECK(at("barrier") < at("mknod"));
+}
+
+TEST_CASE("rootfs executor: without a cgroup mount the barrier comes before the devices") {
+    RecordingRootfsKernel k;
+    typicalImage(k);
+    v2Host(k);
+    int passed = 0;
+    RootfsPlan plan =
+        planFor(withMounts(R"([{"destination": "/proc", "type": "proc", "source": "proc"}])"));
+    REQUIRE_FALSE(plan.devices.empty());
+    prepareRootfs(plan, k, {}, [&] {
+        ++passed;
+        k.calls.push_back("barrier");
+    });
+    CHECK(passed == 1);
+    Calls seen = k.only({"mount", "mknod", "barrier", "symlink"});
+    REQUIRE(seen.size() > 3);
+    CHECK(seen[2] == R"(mount("proc", "rootfs:/proc", "proc", 0, ""))");
+    CHECK(seen[3] == "barrier");
+    CHECK(seen[4].rfind("mknod rootfs:/dev/null", 0) == 0);
+
+    // A failing mount before the barrier: the barrier is not passed (the init reports the
+    // mount's failure instead of waiting for a cgroup).
+    RecordingRootfsKernel failing;
+    typicalImage(failing);
+    v2Host(failing);
+    failing.failOn(R"(mount("proc")", EACCES);
+    passed = 0;
+    CHECK_THROWS_AS(prepareRootfs(plan, failing, {}, [&] { ++passed; }), Error);
+    CHECK(passed == 0);
+}

@@ -51,8 +51,11 @@ class Cgroup {
     // concurrent delete cannot remove a parent between its mkdir and the container's.
     void create();
 
-    // Writes pid into cgroup.procs of every directory.
-    void enter(pid_t pid) const;
+    // The unified (v2) directory, or "" on a v1-only layout.
+    std::string unifiedDir() const;
+    // Writes pid into cgroup.procs of every directory; of every v1 one only when the process
+    // already started in the unified directory (CLONE_INTO_CGROUP).
+    void enter(pid_t pid, bool inUnifiedAlready = false) const;
 
     // Applies resources and device rules (v1 devices.allow/deny, or a v2 eBPF device
     // filter attached to the unified directory; when `devices` is empty and

@@ -18,18 +18,28 @@ namespace caprun {
 // `tty` names it inside; the master goes to the runtime over `sync`, the slave is returned.
 int openContainerPty(int sync, const std::optional<ConsoleSize>& size);
 
+// The cgroup a child starts in. With fd >= 0 (a cgroup v2 directory) clone3 puts the child
+// there (CLONE_INTO_CGROUP, Linux 5.7), so nobody moves it later and no migration waits for
+// the cgroup lock. `placed` says whether the kernel did: where it refuses (an older kernel, a
+// cgroup it cannot start in) the clone is retried without it and the caller moves the child
+// by cgroup.procs as before, which names the reason if that fails too.
+struct CloneCgroup {
+    int fd = -1;
+    bool placed = false;
+};
+
 // clone3 with CLONE_PIDFD; 0 in the child.
-pid_t cloneProcess(unsigned long long flags, int* pidfd);
+pid_t cloneProcess(unsigned long long flags, int* pidfd, CloneCgroup* cgroup = nullptr);
 
 // clone3 inside the namespace paths the parent joins (namespaces.hpp says which), the
 // runtime back in its own namespaces afterwards. Returns 0 in the child.
 pid_t cloneInNamespaces(const NamespacePlan& plan, const std::vector<OpenedNamespace>& opened,
-                        unsigned long long flags, int* pidfd);
+                        unsigned long long flags, int* pidfd, CloneCgroup* cgroup = nullptr);
 
 // The first steps of every process the runtime clones. Until execve: killed with the
 // runtime while it sets us up (and for foreground run, for good), and not dumpable so
 // /proc/<pid>/exe (the runtime) cannot be opened. Then it waits for the parent's go-ahead
-// (cgroup entered, id maps written).
+// (Msg::Go: id maps written; for exec, its cgroup entered too).
 void startClonedChild(int sync);
 
 // Absolute and normalised, without a trailing slash.

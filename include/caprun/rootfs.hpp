@@ -124,12 +124,20 @@ int openInRoot(int rootFd, const std::string& path, CreateMissing create);
 // the caller of prepareRootfs closes after mounting.
 using MountSourceOpener = std::function<int(std::size_t index)>;
 
+// Called once by prepareRootfs before the first step that needs the process in its own
+// cgroup: a cgroup mount (it shows the process's cgroup) or, at the latest, the device nodes
+// (mknod is checked against the devices cgroup). The mounts before it overlap the runtime's
+// cgroup placement, which can wait out an RCU grace period.
+using CgroupBarrier = std::function<void()>;
+
 // Before pivot: propagation of /, bind of the rootfs on itself, every mount in order,
 // devices and /dev symlinks. Bind sources come from `openSource` when given, else they are
 // opened here (O_PATH|O_CLOEXEC). The destination is always resolved inside the rootfs.
-void prepareRootfs(const RootfsPlan& plan, const MountSourceOpener& openSource = {});
+void prepareRootfs(const RootfsPlan& plan, const MountSourceOpener& openSource = {},
+                   const CgroupBarrier& cgroupBarrier = {});
 void prepareRootfs(const RootfsPlan& plan, RootfsKernel& kernel,
-                   const MountSourceOpener& openSource = {});
+                   const MountSourceOpener& openSource = {},
+                   const CgroupBarrier& cgroupBarrier = {});
 
 // pivot_root (or, with --no-pivot or on a ramfs root where pivot_root is impossible,
 // MS_MOVE + chroot). After it the process's root and cwd are the container's /.

@@ -295,10 +295,16 @@ void Cgroup::create() {
             createdParents_.insert(createdParents_.begin(), d);
 }
 
-void Cgroup::enter(pid_t pid) const {
+std::string Cgroup::unifiedDir() const {
+    auto it = paths_.find(kUnified);
+    return it == paths_.end() ? std::string() : it->second;
+}
+
+void Cgroup::enter(pid_t pid, bool inUnifiedAlready) const {
     for (const auto& [key, dir] : paths_)
-        writeFile(*kernel_, dir + "/cgroup.procs", std::to_string(pid),
-                  "moving pid " + std::to_string(pid) + " into its cgroup");
+        if (!(inUnifiedAlready && key == kUnified))
+            writeFile(*kernel_, dir + "/cgroup.procs", std::to_string(pid),
+                      "moving pid " + std::to_string(pid) + " into its cgroup");
 }
 
 void Cgroup::apply(const Resources& r, const std::vector<Device>& linuxDevices,

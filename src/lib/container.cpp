@@ -199,12 +199,24 @@ class InitProcessKernel final : public LinuxProcessKernel {
                 throwErrno("becoming root of the new user namespace (is 0 mapped?)");
         }
         joinNamespaces(*c.opened);
-        unshareCgroupNamespace(c.prep->ns);
         bringUpLoopback(c.prep->ns);
+        // The runtime places the cgroup while the first mounts are made; the cgroup namespace
+        // is rooted at the cgroup, so it is made once the init is there.
+        bool placed = false;
+        auto awaitCgroup = [&] {
+            if (placed) return;
+            placed = true;
+            if (!recvMsg(c.sync, type, payload) || type != Msg::CgroupPlaced) ::_exit(1);
+            unshareCgroupNamespace(c.prep->ns);
+        };
         MountSourceOpener fromRuntime;
         if (c.prep->rootfs.sourcesFromRuntime)
-            fromRuntime = [&c](std::size_t i) { return receiveMountSource(c.sync, i); };
-        prepareRootfs(c.prep->rootfs, fromRuntime);
+            fromRuntime = [&](std::size_t i) {
+                awaitCgroup();  // the two share the sync socket
+                return receiveMountSource(c.sync, i);
+            };
+        prepareRootfs(c.prep->rootfs, fromRuntime, awaitCgroup);
+        awaitCgroup();
 
         sendMsg(c.sync, Msg::NeedHooks);
         if (!recvMsg(c.sync, type, payload) || type != Msg::HooksDone) ::_exit(1);
@@ -294,8 +306,14 @@ Created createInternal(const RuntimeContext& g, const CreateOptions& o, bool for
         throwErrno("creating the sync socket");
     UniqueFd parentSock(sv[0]), childSock(sv[1]);
 
+    // The init starts in its unified cgroup where the kernel allows (container_process.hpp).
+    UniqueFd unifiedDir;
+    if (cgroups.manager == CgroupManager::Cgroupfs && !rollback.cgroup.unifiedDir().empty())
+        unifiedDir.fd =
+            ::open(rollback.cgroup.unifiedDir().c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+    CloneCgroup into{unifiedDir.fd};
     int pidfd = -1;
-    pid_t pid = cloneInNamespaces(prep.ns, opened, prep.ns.cloneFlags, &pidfd);
+    pid_t pid = cloneInNamespaces(prep.ns, opened, prep.ns.cloneFlags, &pidfd, &into);
     if (pid == 0) {
         ::close(sv[0]);
         ChildContext c{&prep, &opened, sv[1], fifo.fd, proc.terminal, proc.consoleSize, foreground};
@@ -343,22 +361,6 @@ Created createInternal(const RuntimeContext& g, const CreateOptions& o, bool for
     auto childFailure = [&](const std::string& fallback) -> Error { return Error(fallback); };
 
     writeIdMaps(pid, prep.ns);
-    if (rollback.cgroupCreated) {
-        rollback.cgroup.enter(pid);
-        // Under systemd only what has no unit property is written here (and the devices:
-        // caprun's filter enforces the exact rules next to systemd's allow list).
-        rollback.cgroup.apply(systemdPlan ? systemdPlan->files : resources,
-                              prep.spec.linux->devices);
-    }
-    // The resctrl group, like the cgroup, holds the init before it runs anything.
-    if (IntelRdtPlan rdt = planIntelRdt(prep.spec, o.id, PlatformFacts::probe().resctrlMounted);
-        rdt.wanted) {
-        LinuxCgroupKernel resctrl;
-        rollback.intelRdt = joinIntelRdt(rdt, o.id, pid, resctrl);
-        st.intelRdtGroup = rollback.intelRdt.dir;
-        st.intelRdtGroupCreated = rollback.intelRdt.created;
-        st.intelRdtMonitorGroup = rollback.intelRdt.monitorDir;
-    }
     // The devices are in the container's namespace before any hook or the init's setup.
     if (NetDevicePlan devices = planNetDevices(prep.spec); !devices.moves.empty()) {
         LinuxNetDeviceKernel netKernel;
@@ -369,7 +371,34 @@ Created createInternal(const RuntimeContext& g, const CreateOptions& o, bool for
         st.netDevicesNamespace = rollback.netDevicesNs.path;
         st.netDevicesNamespacePinned = rollback.netDevicesNs.pinned;
     }
+    // Go first: the init mounts while its cgroup is placed (the first cgroup.procs write can
+    // wait out an RCU grace period), and waits for CgroupPlaced at its first step that needs
+    // the cgroup (rootfs.hpp's CgroupBarrier).
     sendMsg(parentSock.fd, Msg::Go);
+    try {
+        if (rollback.cgroupCreated) {
+            rollback.cgroup.enter(pid, into.placed);
+            // Under systemd only what has no unit property is written here (and the devices:
+            // caprun's filter enforces the exact rules next to systemd's allow list).
+            rollback.cgroup.apply(systemdPlan ? systemdPlan->files : resources,
+                                  prep.spec.linux->devices);
+        }
+        // The resctrl group, like the cgroup, holds the init before it runs anything.
+        if (IntelRdtPlan rdt = planIntelRdt(prep.spec, o.id, PlatformFacts::probe().resctrlMounted);
+            rdt.wanted) {
+            LinuxCgroupKernel resctrl;
+            rollback.intelRdt = joinIntelRdt(rdt, o.id, pid, resctrl);
+            st.intelRdtGroup = rollback.intelRdt.dir;
+            st.intelRdtGroupCreated = rollback.intelRdt.created;
+            st.intelRdtMonitorGroup = rollback.intelRdt.monitorDir;
+        }
+    } catch (const Error&) {
+        // An init that failed meanwhile is the cause ("No such process" is its effect).
+        throwIfChildFailed(parentSock.fd);
+        throw;
+    }
+    // Not an error if the init is gone: the loop below reports why.
+    trySendMsg(parentSock.fd, Msg::CgroupPlaced);
 
     for (;;) {
         Msg type;

@@ -25,23 +25,31 @@ int openContainerPty(int sync, const std::optional<ConsoleSize>& size) {
     return pty.releaseSlave();
 }
 
-pid_t cloneProcess(unsigned long long flags, int* pidfd) {
+pid_t cloneProcess(unsigned long long flags, int* pidfd, CloneCgroup* cgroup) {
     struct clone_args args {};
     args.flags = flags | CLONE_PIDFD;
     args.pidfd = reinterpret_cast<std::uint64_t>(pidfd);
     // With CLONE_PARENT the child inherits the caller's exit signal; clone3 refuses another.
     args.exit_signal = (flags & CLONE_PARENT) ? 0 : SIGCHLD;
-    long r = ::syscall(SYS_clone3, &args, sizeof args);
+    long r = -1;
+    if (cgroup && cgroup->fd >= 0) {
+        struct clone_args into = args;
+        into.flags |= CLONE_INTO_CGROUP;
+        into.cgroup = static_cast<std::uint64_t>(cgroup->fd);
+        r = ::syscall(SYS_clone3, &into, sizeof into);
+        cgroup->placed = r >= 0;
+    }
+    if (r < 0) r = ::syscall(SYS_clone3, &args, sizeof args);
     if (r < 0) throwErrno("creating the container process (clone3)");
     return static_cast<pid_t>(r);
 }
 
 pid_t cloneInNamespaces(const NamespacePlan& plan, const std::vector<OpenedNamespace>& opened,
-                        unsigned long long flags, int* pidfd) {
+                        unsigned long long flags, int* pidfd, CloneCgroup* cgroup) {
     auto own = prepareParentNamespaces(plan, opened);
     pid_t pid = 0;
     try {
-        pid = cloneProcess(flags, pidfd);
+        pid = cloneProcess(flags, pidfd, cgroup);
     } catch (...) {
         restoreParentNamespaces(own);
         throw;

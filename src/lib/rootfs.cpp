@@ -296,12 +296,20 @@ int openInRoot(int rootFd, const std::string& path, CreateMissing create) {
     return k.openInRoot(rootFd, path, create, false);
 }
 
-void prepareRootfs(const RootfsPlan& plan, const MountSourceOpener& openSource) {
+void prepareRootfs(const RootfsPlan& plan, const MountSourceOpener& openSource,
+                   const CgroupBarrier& cgroupBarrier) {
     LinuxRootfsKernel k;
-    prepareRootfs(plan, k, openSource);
+    prepareRootfs(plan, k, openSource, cgroupBarrier);
 }
 
-void prepareRootfs(const RootfsPlan& plan, RootfsKernel& k, const MountSourceOpener& openSource) {
+void prepareRootfs(const RootfsPlan& plan, RootfsKernel& k, const MountSourceOpener& openSource,
+                   const CgroupBarrier& cgroupBarrier) {
+    bool passedBarrier = false;
+    auto barrier = [&] {
+        if (passedBarrier) return;
+        passedBarrier = true;
+        if (cgroupBarrier) cgroupBarrier();
+    };
     // Only for pivot_root, and in the host's mount namespace it would change the host's.
     if (plan.ownMountNamespace) {
         mountOrThrow(k, "", "/", "", plan.rootPropagation, "",
@@ -321,8 +329,10 @@ void prepareRootfs(const RootfsPlan& plan, RootfsKernel& k, const MountSourceOpe
                                    "mounting " + m.source + " on " + m.destination + " (" +
                                        m.jsonPath + "): opening the source");
         }
+        if (m.kind == MountKind::Cgroup) barrier();
         executeMount(k, root.fd, m, plan, source.fd);
     }
+    barrier();
     for (const auto& d : plan.devices) createDevice(k, root.fd, d, plan.inUserNamespace);
     for (const auto& [link, target] : plan.devSymlinks) createSymlink(k, root.fd, link, target);
 }

@@ -1,6 +1,7 @@
 #include "caprun/sync_channel.hpp"
 #include "caprun/sys/scm_rights.hpp"
 
+#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -51,6 +52,30 @@ bool recvMsg(int fd, Msg& type, std::string& payload, int* passedFd) {
     type = static_cast<Msg>(buf[0]);
     payload.assign(buf.data() + 1, static_cast<size_t>(n - 1));
     return true;
+}
+
+bool trySendMsg(int fd, Msg type) {
+    try {
+        sendMsg(fd, type);
+        return true;
+    } catch (const Error&) {
+        return false;
+    }
+}
+
+void throwIfChildFailed(int fd) {
+    struct pollfd p {
+        fd, POLLIN, 0
+    };
+    if (::poll(&p, 1, 0) != 1 || !(p.revents & POLLIN)) return;
+    Msg type{};
+    std::string payload;
+    int passed = -1;
+    if (recvMsg(fd, type, payload, &passed) && type == Msg::Failed) {
+        if (passed >= 0) ::close(passed);
+        throw Error(payload);
+    }
+    if (passed >= 0) ::close(passed);
 }
 
 }  // namespace caprun

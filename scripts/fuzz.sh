@@ -28,7 +28,7 @@ if $short; then runs="${FUZZ_SHORT_RUNS:-20000}"; else runs="${FUZZ_LONG_RUNS:-1
 
 build=build-fuzz
 if [ ! -f "$build/build.ninja" ]; then
-    CC=clang CXX=clang++ meson setup "$build" -Dfuzz=true -Dtests=false -Dprobe=false >"/tmp/caprun-fuzz-setup.$$.log" 2>&1 ||
+    CC=clang CXX=clang++ meson setup "$build" -Dfuzz=true -Dtests=false -Dprobe=false -Dstatic_deps=false >"/tmp/caprun-fuzz-setup.$$.log" 2>&1 ||
         { cat "/tmp/caprun-fuzz-setup.$$.log"; rm -f "/tmp/caprun-fuzz-setup.$$.log"; echo "not ok - fuzz: meson setup failed"; exit 1; }
     rm -f "/tmp/caprun-fuzz-setup.$$.log"
 fi

@@ -9,7 +9,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 build=build-asan
 if [ ! -f "$build/build.ninja" ]; then
-    meson setup "$build" -Db_sanitize=address,undefined -Db_lundef=false -Dprobe=false \
+    meson setup "$build" -Db_sanitize=address,undefined -Db_lundef=false -Dprobe=false -Dstatic_deps=false \
         -Dbuildtype=debugoptimized >"/tmp/caprun-asan-setup.$$.log" 2>&1 ||
         { cat "/tmp/caprun-asan-setup.$$.log"; rm -f "/tmp/caprun-asan-setup.$$.log"; echo "not ok - sanitizers: meson setup failed"; exit 1; }
     rm -f "/tmp/caprun-asan-setup.$$.log"

@@ -7,7 +7,7 @@
 #include "caprun/log.hpp"
 
 #ifdef CAPRUN_HAVE_LIBSYSTEMD
-#include <systemd/sd-bus.h>
+#include "caprun/sd_bus_library.hpp"
 
 #include <chrono>
 #include <cstring>
@@ -97,6 +97,11 @@ const char* kPath = "/org/freedesktop/systemd1";
 const char* kManager = "org.freedesktop.systemd1.Manager";
 constexpr auto kJobTimeout = std::chrono::seconds(30);  // runc waits as long
 
+// Loaded by the first Bus (which names what it was doing if that fails).
+const SdBusLibrary& sd() {
+    return sdBusLibrary("using sd-bus");
+}
+
 std::string errText(int r, const sd_bus_error& e) {
     if (e.message != nullptr && *e.message) return e.message;
     if (e.name != nullptr && *e.name) return e.name;
@@ -106,23 +111,24 @@ std::string errText(int r, const sd_bus_error& e) {
 class Bus {
   public:
     Bus(bool user, const std::string& doing) {
+        sdBusLibrary(doing);
         int r;
         if (user) {
-            r = sd_bus_open_user(&bus_);
+            r = sd().open_user(&bus_);
             if (r < 0)
                 throw Error(doing +
                             ": connecting to the user's D-Bus session bus: " + std::strerror(-r) +
                             " (is XDG_RUNTIME_DIR set and systemd --user running?)");
         } else {
-            r = sd_bus_open_system(&bus_);
+            r = sd().open_system(&bus_);
             if (r < 0) {
                 // No dbus-daemon (yet): systemd's own socket, root only.
                 int systemErr = r;
                 bus_ = nullptr;
                 direct_ = true;
-                r = sd_bus_new(&bus_);
-                if (r >= 0) r = sd_bus_set_address(bus_, "unix:path=/run/systemd/private");
-                if (r >= 0) r = sd_bus_start(bus_);
+                r = sd().bus_new(&bus_);
+                if (r >= 0) r = sd().set_address(bus_, "unix:path=/run/systemd/private");
+                if (r >= 0) r = sd().start(bus_);
                 if (r < 0)
                     throw Error(doing + ": connecting to systemd: the system bus: " +
                                 std::strerror(-systemErr) +
@@ -131,7 +137,7 @@ class Bus {
         }
     }
     ~Bus() {
-        if (bus_ != nullptr) sd_bus_flush_close_unref(bus_);
+        if (bus_ != nullptr) sd().flush_close_unref(bus_);
     }
     Bus(const Bus&) = delete;
     Bus& operator=(const Bus&) = delete;
@@ -145,15 +151,21 @@ class Bus {
 
 struct Message {
     sd_bus_message* m = nullptr;
-    ~Message() { sd_bus_message_unref(m); }
+    ~Message() {
+        if (m != nullptr) sd().message_unref(m);
+    }
 };
 struct BusError {
     sd_bus_error e = SD_BUS_ERROR_NULL;
-    ~BusError() { sd_bus_error_free(&e); }
+    ~BusError() {
+        if (e.name != nullptr) sd().error_free(&e);
+    }
 };
 struct Slot {
     sd_bus_slot* s = nullptr;
-    ~Slot() { sd_bus_slot_unref(s); }
+    ~Slot() {
+        if (s != nullptr) sd().slot_unref(s);
+    }
 };
 
 void check(int r, const std::string& doing) {
@@ -163,41 +175,41 @@ void check(int r, const std::string& doing) {
 void appendValue(sd_bus_message* m, const SystemdValue& v, const std::string& doing) {
     int r = 0;
     if (const auto* b = std::get_if<bool>(&v)) {
-        r = sd_bus_message_append(m, "b", static_cast<int>(*b));
+        r = sd().message_append(m, "b", static_cast<int>(*b));
     } else if (const auto* t = std::get_if<std::uint64_t>(&v)) {
-        r = sd_bus_message_append(m, "t", *t);
+        r = sd().message_append(m, "t", *t);
     } else if (const auto* s = std::get_if<std::string>(&v)) {
-        r = sd_bus_message_append(m, "s", s->c_str());
+        r = sd().message_append(m, "s", s->c_str());
     } else if (const auto* as = std::get_if<std::vector<std::string> >(&v)) {
-        check(sd_bus_message_open_container(m, 'a', "s"), doing);
-        for (const auto& x : *as) check(sd_bus_message_append(m, "s", x.c_str()), doing);
-        r = sd_bus_message_close_container(m);
+        check(sd().message_open_container(m, 'a', "s"), doing);
+        for (const auto& x : *as) check(sd().message_append(m, "s", x.c_str()), doing);
+        r = sd().message_close_container(m);
     } else if (const auto* au = std::get_if<std::vector<std::uint32_t> >(&v)) {
-        r = sd_bus_message_append_array(m, 'u', au->data(), au->size() * sizeof(std::uint32_t));
+        r = sd().message_append_array(m, 'u', au->data(), au->size() * sizeof(std::uint32_t));
     } else if (const auto* ay = std::get_if<std::vector<std::uint8_t> >(&v)) {
-        r = sd_bus_message_append_array(m, 'y', ay->data(), ay->size());
+        r = sd().message_append_array(m, 'y', ay->data(), ay->size());
     } else if (const auto* d = std::get_if<DeviceAllowList>(&v)) {
-        check(sd_bus_message_open_container(m, 'a', "(ss)"), doing);
+        check(sd().message_open_container(m, 'a', "(ss)"), doing);
         for (const auto& [path, acc] : *d)
-            check(sd_bus_message_append(m, "(ss)", path.c_str(), acc.c_str()), doing);
-        r = sd_bus_message_close_container(m);
+            check(sd().message_append(m, "(ss)", path.c_str(), acc.c_str()), doing);
+        r = sd().message_close_container(m);
     }
     check(r, doing);
 }
 
 void appendProperties(sd_bus_message* m, const std::vector<SystemdProperty>& props,
                       const std::string& doing) {
-    check(sd_bus_message_open_container(m, 'a', "(sv)"), doing);
+    check(sd().message_open_container(m, 'a', "(sv)"), doing);
     for (const auto& p : props) {
-        check(sd_bus_message_open_container(m, 'r', "sv"), doing);
-        check(sd_bus_message_append(m, "s", p.name.c_str()), doing);
+        check(sd().message_open_container(m, 'r', "sv"), doing);
+        check(sd().message_append(m, "s", p.name.c_str()), doing);
         std::string sig = systemdSignature(p.value);
-        check(sd_bus_message_open_container(m, 'v', sig.c_str()), doing);
+        check(sd().message_open_container(m, 'v', sig.c_str()), doing);
         appendValue(m, p.value, doing);
-        check(sd_bus_message_close_container(m), doing);
-        check(sd_bus_message_close_container(m), doing);
+        check(sd().message_close_container(m), doing);
+        check(sd().message_close_container(m), doing);
     }
-    check(sd_bus_message_close_container(m), doing);
+    check(sd().message_close_container(m), doing);
 }
 
 // Collects JobRemoved signals (job object path -> result) from before the call that queues
@@ -208,14 +220,14 @@ struct JobWatch {
 
     JobWatch(Bus& bus, const std::string& doing) {
         // On the private socket there is no bus daemon and no sender name to match.
-        int r = sd_bus_match_signal(bus.get(), &slot.s, bus.direct() ? nullptr : kService, kPath,
-                                    kManager, "JobRemoved", &JobWatch::onSignal, this);
+        int r = sd().match_signal(bus.get(), &slot.s, bus.direct() ? nullptr : kService, kPath,
+                                  kManager, "JobRemoved", &JobWatch::onSignal, this);
         if (r < 0) throw Error(doing + ": watching systemd's jobs: " + std::strerror(-r));
         // systemd only emits job signals to subscribed clients.
         BusError err;
-        r = sd_bus_call_method(bus.get(), kService, kPath, kManager, "Subscribe", &err.e, nullptr,
-                               "");
-        if (r < 0 && !sd_bus_error_has_name(&err.e, "org.freedesktop.systemd1.AlreadySubscribed"))
+        r = sd().call_method(bus.get(), kService, kPath, kManager, "Subscribe", &err.e, nullptr,
+                             "");
+        if (r < 0 && !sd().error_has_name(&err.e, "org.freedesktop.systemd1.AlreadySubscribed"))
             throw Error(doing + ": subscribing to systemd's job signals: " + errText(r, err.e));
     }
     static int onSignal(sd_bus_message* m, void* userdata, sd_bus_error*) {
@@ -224,7 +236,7 @@ struct JobWatch {
         const char* path = nullptr;
         const char* unit = nullptr;
         const char* result = nullptr;
-        if (sd_bus_message_read(m, "uoss", &id, &path, &unit, &result) >= 0)
+        if (sd().message_read(m, "uoss", &id, &path, &unit, &result) >= 0)
             self->removed[path] = result;
         return 0;
     }
@@ -234,7 +246,7 @@ struct JobWatch {
         for (;;) {
             auto it = removed.find(job);
             if (it != removed.end()) return it->second;
-            int r = sd_bus_process(bus.get(), nullptr);
+            int r = sd().process(bus.get(), nullptr);
             if (r < 0)
                 throw Error(doing + ": waiting for systemd's job " + job + ": " +
                             std::strerror(-r));
@@ -244,7 +256,7 @@ struct JobWatch {
                 throw Error(doing + ": systemd's job " + job + " did not finish within " +
                             std::to_string(kJobTimeout.count()) + " s");
             auto us = std::chrono::duration_cast<std::chrono::microseconds>(left).count();
-            r = sd_bus_wait(bus.get(), static_cast<std::uint64_t>(us));
+            r = sd().wait(bus.get(), static_cast<std::uint64_t>(us));
             if (r < 0 && r != -EINTR)
                 throw Error(doing + ": waiting for systemd's job " + job + ": " +
                             std::strerror(-r));
@@ -257,32 +269,32 @@ struct JobWatch {
 std::string callJob(Bus& bus, Message& call, const std::string& doing, BusError& err, int& rc) {
     JobWatch watch(bus, doing);
     Message reply;
-    rc = sd_bus_call(bus.get(), call.m, 0, &err.e, &reply.m);
+    rc = sd().call(bus.get(), call.m, 0, &err.e, &reply.m);
     if (rc < 0) return "";
     const char* job = nullptr;
-    int r = sd_bus_message_read(reply.m, "o", &job);
+    int r = sd().message_read(reply.m, "o", &job);
     if (r < 0) throw Error(doing + ": reading systemd's reply: " + std::strerror(-r));
     return watch.wait(bus, job, doing);
 }
 
 void resetFailed(Bus& bus, const std::string& unit) {
     BusError err;
-    int r = sd_bus_call_method(bus.get(), kService, kPath, kManager, "ResetFailedUnit", &err.e,
-                               nullptr, "s", unit.c_str());
+    int r = sd().call_method(bus.get(), kService, kPath, kManager, "ResetFailedUnit", &err.e,
+                             nullptr, "s", unit.c_str());
     if (r < 0) log::debug("ResetFailedUnit " + unit + ": " + errText(r, err.e));
 }
 
 void stopOn(Bus& bus, const std::string& unit) {
     std::string doing = "stopping unit " + unit;
     Message call;
-    check(sd_bus_message_new_method_call(bus.get(), &call.m, kService, kPath, kManager, "StopUnit"),
+    check(sd().message_new_method_call(bus.get(), &call.m, kService, kPath, kManager, "StopUnit"),
           doing);
-    check(sd_bus_message_append(call.m, "ss", unit.c_str(), "replace"), doing);
+    check(sd().message_append(call.m, "ss", unit.c_str(), "replace"), doing);
     BusError err;
     int rc = 0;
     std::string result = callJob(bus, call, doing, err, rc);
     if (rc < 0) {
-        if (sd_bus_error_has_name(&err.e, "org.freedesktop.systemd1.NoSuchUnit")) return;
+        if (sd().error_has_name(&err.e, "org.freedesktop.systemd1.NoSuchUnit")) return;
         throw Error(doing + ": " + errText(rc, err.e));
     }
     resetFailed(bus, unit);
@@ -300,16 +312,16 @@ void startSystemdUnit(const SystemdCgroupPlan& plan, pid_t pid, bool user) {
     std::string doing = "starting unit " + plan.unit + " in " + plan.slice;
     Bus bus(user, doing);
     Message call;
-    check(sd_bus_message_new_method_call(bus.get(), &call.m, kService, kPath, kManager,
-                                         "StartTransientUnit"),
+    check(sd().message_new_method_call(bus.get(), &call.m, kService, kPath, kManager,
+                                       "StartTransientUnit"),
           doing);
     // "fail": an existing unit of that name is an error, never replaced.
-    check(sd_bus_message_append(call.m, "ss", plan.unit.c_str(), "fail"), doing);
+    check(sd().message_append(call.m, "ss", plan.unit.c_str(), "fail"), doing);
     std::vector<SystemdProperty> props = plan.properties;
     if (!plan.sliceUnit)
         props.push_back({"PIDs", std::vector<std::uint32_t>{static_cast<std::uint32_t>(pid)}, ""});
     appendProperties(call.m, props, doing);
-    check(sd_bus_message_append(call.m, "a(sa(sv))", 0), doing);  // no auxiliary units
+    check(sd().message_append(call.m, "a(sa(sv))", 0), doing);  // no auxiliary units
     BusError err;
     int rc = 0;
     std::string result = callJob(bus, call, doing, err, rc);
@@ -338,14 +350,14 @@ void setSystemdUnitProperties(const std::string& unit, const std::vector<Systemd
     if (props.empty()) return;
     Bus bus(user, doing);
     Message call;
-    check(sd_bus_message_new_method_call(bus.get(), &call.m, kService, kPath, kManager,
-                                         "SetUnitProperties"),
+    check(sd().message_new_method_call(bus.get(), &call.m, kService, kPath, kManager,
+                                       "SetUnitProperties"),
           doing);
-    check(sd_bus_message_append(call.m, "sb", unit.c_str(), 1), doing);
+    check(sd().message_append(call.m, "sb", unit.c_str(), 1), doing);
     appendProperties(call.m, props, doing);
     BusError err;
     Message reply;
-    int rc = sd_bus_call(bus.get(), call.m, 0, &err.e, &reply.m);
+    int rc = sd().call(bus.get(), call.m, 0, &err.e, &reply.m);
     if (rc < 0) throw Error(doing + ": " + errText(rc, err.e));
 }
 

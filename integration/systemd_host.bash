@@ -20,7 +20,9 @@ systemd_host_needs() {
     [ "$(id -u)" = 0 ] || skip "needs root"
     command -v systemd-nspawn >/dev/null || skip "systemd-nspawn not installed (Debian package systemd-container)"
     [ -x "$CAPRUN" ] || { echo "caprun not built at $CAPRUN" >&2; return 1; }
-    ldd "$CAPRUN" | grep -q libsystemd || skip "caprun was built without libsystemd"
+    # libsystemd is loaded on first use, so ldd does not show it: features says.
+    "$CAPRUN" features | jq -e '.linux.cgroup.systemd' >/dev/null ||
+        skip "caprun was built without libsystemd"
 }
 
 # "root controller" for each controller enabled in the subtree_control of the outer host's

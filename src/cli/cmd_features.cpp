@@ -13,6 +13,7 @@
 #include "caprun/lsm.hpp"
 #include "caprun/mount_attr.hpp"
 #include "caprun/platform_facts.hpp"
+#include "caprun/systemd_bus.hpp"
 #include "caprun_config.h"
 #include "caprun/trace.hpp"
 #include "commands.hpp"
@@ -99,10 +100,11 @@ int cmdFeatures(const GlobalOptions&, const Args& args) {
     w.Bool(true);
     w.Key("v2");
     w.Bool(true);
+    // The driver talks to the system bus as root and to the user's bus rootless.
     w.Key("systemd");
-    w.Bool(false);
+    w.Bool(systemdDriverBuilt());
     w.Key("systemdUser");
-    w.Bool(false);
+    w.Bool(systemdDriverBuilt());
     // Applied through the rdma controller, so only where the host has one.
     w.Key("rdma");
     w.Bool(PlatformFacts::probe().rdmaController);

@@ -178,6 +178,12 @@ TEST_CASE("cgroup executor: kill --all when systemd removed the emptied scope me
     k.files[kV2 + "/cgroup.kill"] = "";
     k.failOn("write " + kV2 + "/cgroup.kill", ENOENT);
     CHECK_NOTHROW(Cgroup({{"unified", kV2}}, {}, k).killAll(SIGKILL));
+    // Caught while it is being removed: the directory is still listed, its files say ENODEV.
+    RecordingCgroupKernel going;
+    v2Container(going, "pids");
+    going.files[kV2 + "/cgroup.kill"] = "";
+    going.failOn("write " + kV2 + "/cgroup.kill", ENODEV);
+    CHECK_NOTHROW(Cgroup({{"unified", kV2}}, {}, going).killAll(SIGKILL));
     // While the cgroup is still there, a failed write is an error naming the file.
     RecordingCgroupKernel k2;
     v2Container(k2, "pids");

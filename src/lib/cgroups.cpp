@@ -499,8 +499,10 @@ void Cgroup::killAll(int sig) const {
             std::string file = it->second + "/cgroup.kill";
             int err = k.writeFile(file, "1");
             // ENOENT: the cgroup went meanwhile, with its last process (systemd removes an
-            // emptied scope's cgroup itself), so nothing is left to kill.
-            if (err != 0 && !(err == ENOENT && !k.exists(it->second)))
+            // emptied scope's cgroup itself), so nothing is left to kill. ENODEV: it is being
+            // removed right now (kernfs refuses files of a node on its way out).
+            bool gone = (err == ENOENT && !k.exists(it->second)) || err == ENODEV;
+            if (err != 0 && !gone)
                 throwSys("killing every process of the container: writing \"1\" to " + file, err);
             return;
         }

@@ -34,7 +34,12 @@ struct SdBusLibrary {
     decltype(&::sd_bus_match_signal) match_signal;
 };
 
-// The loaded library; throws Error saying what is missing (the library or one of its
+// Loads `soname` (libsystemd.so.0 in use; another name in tests) and resolves every
+// function; throws Error saying what is missing (the library or its functions) and what to
+// install. `doing` is what the caller was about to do.
+SdBusLibrary loadSdBusLibrary(const std::string& soname, const std::string& doing);
+
+// libsystemd.so.0, loaded once; throws Error saying what is missing (the library or one of its
 // functions) and what to install. `doing` is what the caller was about to do.
 const SdBusLibrary& sdBusLibrary(const std::string& doing);
 

@@ -2,6 +2,7 @@
 
 #include <dlfcn.h>
 
+#include <optional>
 #include <string>
 
 #include "caprun/error.hpp"
@@ -18,18 +19,14 @@ void resolve(void* handle, F& fn, const char* name, std::string& missing) {
 
 }  // namespace
 
-const SdBusLibrary& sdBusLibrary(const std::string& doing) {
-    static SdBusLibrary lib{};
-    static bool loaded = false;
-    if (loaded) return lib;
+SdBusLibrary loadSdBusLibrary(const std::string& soname, const std::string& doing) {
+    SdBusLibrary lib{};
     // RTLD_LOCAL: its dependencies (libcap among them) stay out of the global scope, where
     // caprun's own statically linked copies are.
-    void* handle = ::dlopen("libsystemd.so.0", RTLD_NOW | RTLD_LOCAL);
+    void* handle = ::dlopen(soname.c_str(), RTLD_NOW | RTLD_LOCAL);
     if (handle == nullptr)
-        throw Error(doing +
-                    ": the systemd cgroup driver needs libsystemd.so.0 (Debian: apt-get "
-                    "install libsystemd0): " +
-                    ::dlerror());
+        throw Error(doing + ": the systemd cgroup driver needs " + soname +
+                    " (Debian: apt-get install libsystemd0): " + ::dlerror());
     std::string missing;
     resolve(handle, lib.open_user, "sd_bus_open_user", missing);
     resolve(handle, lib.open_system, "sd_bus_open_system", missing);
@@ -52,11 +49,18 @@ const SdBusLibrary& sdBusLibrary(const std::string& doing) {
     resolve(handle, lib.wait, "sd_bus_wait", missing);
     resolve(handle, lib.process, "sd_bus_process", missing);
     resolve(handle, lib.match_signal, "sd_bus_match_signal", missing);
-    if (!missing.empty())
-        throw Error(doing + ": libsystemd.so.0 lacks " + missing +
+    if (!missing.empty()) {
+        ::dlclose(handle);
+        throw Error(doing + ": " + soname + " lacks " + missing +
                     " (caprun needs libsystemd 237 or later)");
-    loaded = true;
-    return lib;
+    }
+    return lib;  // the handle stays open: the functions are used until exit
+}
+
+const SdBusLibrary& sdBusLibrary(const std::string& doing) {
+    static std::optional<SdBusLibrary> lib;
+    if (!lib) lib = loadSdBusLibrary("libsystemd.so.0", doing);
+    return *lib;
 }
 
 }  // namespace caprun

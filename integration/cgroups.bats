@@ -187,3 +187,31 @@ host_hugepage_sizes() {
     [ "$failed" -eq 0 ]
     # What is left is checked by the teardown (every new cgroup directory, caprun/ included).
 }
+
+@test "cgroups: when clone3 refuses CLONE_INTO_CGROUP, the init is moved into its unified cgroup through cgroup.procs" {
+    command -v strace >/dev/null || skip "strace not installed (Debian package strace)"
+    local unified
+    unified=$(awk '$9 == "cgroup2" {print $5; exit}' /proc/self/mountinfo)
+    [ -n "$unified" ] || skip "no cgroup2 mount on this host"
+    cfg --arg p "/caprun-it/$ID" '.process.args = ["/bin/cat", "/proc/self/cgroup"] | .linux.cgroupsPath = $p
+        | .linux.namespaces |= map(select(.type != "cgroup"))'
+    # Normally the init starts in its unified cgroup: nothing writes that cgroup.procs.
+    run strace -f -qq -y -o "$TMP/trace" -e trace=clone3,write \
+        "$CAPRUN" --root "$ROOT" run --bundle "$BUNDLE" "$ID"
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"0::/caprun-it/$ID"* ]]
+    grep -q "clone3({flags=[^}]*CLONE_INTO_CGROUP" "$TMP/trace"
+    ! grep -q "write([0-9]*<$unified/caprun-it/$ID/cgroup.procs>" "$TMP/trace" || false
+
+    # A kernel before 5.7 says ENOSYS to the flag; caprun clones again without it and
+    # writes the init's pid to the unified cgroup.procs like the v1 ones.
+    run strace -f -qq -y -o "$TMP/trace" -e trace=clone3,write -e inject=clone3:error=ENOSYS:when=1 \
+        "$CAPRUN" --root "$ROOT" run --bundle "$BUNDLE" "$ID"
+    echo "$output"
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"0::/caprun-it/$ID"* ]]
+    grep "INJECTED" "$TMP/trace" | grep -q "CLONE_INTO_CGROUP"
+    grep -q "write([0-9]*<$unified/caprun-it/$ID/cgroup.procs>, \"[0-9]*\"" "$TMP/trace"
+    [ ! -e "$ROOT/$ID" ]
+    teardown_cgroup_parent
+}

@@ -15,6 +15,7 @@ setup_file() {
     export ROOTFS_TEMPLATE="$BATS_FILE_TMPDIR/rootfs"
     make_rootfs "$ROOTFS_TEMPLATE"
     systemd_host_boot "$BATS_FILE_TMPDIR"
+    systemd_host_add_user caprun-user
 }
 
 teardown_file() {
@@ -48,6 +49,18 @@ teardown() {
         problems+="units left: $units; "
         for d in $units; do sysctl_in systemctl stop "$d" || true; done
     fi
+    if [ -n "${UB:-}" ]; then
+        units=$(as_user systemctl --user list-units --all --no-legend --plain 'caprun-*' | awk '{print $1}')
+        if [ -n "$units" ]; then
+            problems+="user units left: $units; "
+            for d in $units; do as_user systemctl --user stop "$d" || true; done
+        fi
+        for d in $(sysctl_in ls -A "/run/user/$SD_UID/caprun" 2>/dev/null | grep -v '^seccomp-cache$'); do
+            problems+="user state dir left: $d; "
+            as_user "$U_CAPRUN" delete --force "$d" || true
+        done
+        sysctl_in rm -rf "$UB"
+    fi
     rm -rf "$TMP"
     [ -z "$problems" ] || { echo "teardown: $problems" >&2; return 1; }
 }
@@ -60,6 +73,17 @@ cfg() {
 # caprun --systemd-cgroup inside the systemd host, with this test's state root.
 caprun_sd() {
     inside "$CAPRUN" --systemd-cgroup --root "$ROOT" "$@"
+}
+
+# A bundle of the systemd host's user at $UB (in that host's own /tmp): `caprun spec
+# --rootless`, the test rootfs, not a terminal, then the jq filter $1.
+user_bundle() {
+    UB="/tmp/caprun-user-$BATS_TEST_NUMBER"
+    sysctl_in sh -c 'rm -rf "$1" && mkdir "$1" && cp -a "$2" "$1/rootfs" && chown -R "$3:" "$1"' \
+        sh "$UB" "$ROOTFS_TEMPLATE" "$SD_USER"
+    as_user sh -c 'cd "$1" && "$2" spec --rootless' sh "$UB" "$U_CAPRUN"
+    as_user sh -c 'jq ".process.terminal = false | $1" "$2/config.json" >"$2/c" && mv "$2/c" "$2/config.json"' \
+        sh "$1" "$UB"
 }
 
 # The controllers systemd's system.slice can hand to a scope in the systemd host.
@@ -223,4 +247,73 @@ slice_controllers() {
         [ "$output" != TasksMax=33 ]
     fi
     caprun_sd delete --force t8
+}
+
+@test "systemd user: as an ordinary user, --systemd-cgroup puts the container in a scope of the user's own manager (user bus); exec joins it, pause and kill --all work, delete removes it" {
+    user_bundle '.process.args = ["/bin/sleep", "1000"] | .linux.namespaces |= map(select(.type != "cgroup"))'
+    local mgr="/user.slice/user-$SD_UID.slice/user@$SD_UID.service"
+    run as_user "$U_CAPRUN" --systemd-cgroup check --bundle "$UB" --format json
+    [ "$status" -eq 0 ]
+    [ "$(jq -r .systemdCgroup.cgroupPath <<<"$output")" = "$mgr/user.slice/caprun-<id>.scope" ]
+    # The user's manager cannot attach eBPF programs, nor can caprun rootless: check says so.
+    [[ "$(jq -r '.systemdCgroup.notes[]' <<<"$output")" == *"no device filter rootless"* ]]
+    [ "$(jq -r '.systemdCgroup.properties[] | select(.name == "DevicePolicy") | .name' <<<"$output")" = "" ]
+
+    as_user sh -c '"$1" --systemd-cgroup create --bundle "$2" u1 </dev/null >"$2/create.log" 2>&1' \
+        sh "$U_CAPRUN" "$UB" || { sysctl_in cat "$UB/create.log" >&2; false; }
+    pid=$(as_user "$U_CAPRUN" state u1 | jq -r .pid)
+    run sysctl_in cat "/proc/$pid/cgroup"
+    [[ "$output" == *"0::$mgr/user.slice/caprun-u1.scope"* ]]
+    run as_user systemctl --user show caprun-u1.scope -p Delegate -p Slice -p ActiveState
+    [[ "$output" == *"Delegate=yes"* ]]
+    [[ "$output" == *"Slice=user.slice"* ]]
+    [[ "$output" == *"ActiveState=active"* ]]
+    # Not a unit of the system manager.
+    run sysctl_in systemctl status caprun-u1.scope
+    [ "$status" -eq 4 ]
+    [ "$(sysctl_in jq -r .systemdUserBus "/run/user/$SD_UID/caprun/u1/state.json")" = true ]
+
+    as_user "$U_CAPRUN" start u1
+    run as_user "$U_CAPRUN" exec u1 /bin/cat /proc/self/cgroup
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"0::$mgr/user.slice/caprun-u1.scope"* ]]
+    run as_user "$U_CAPRUN" ps --format json u1
+    [ "$(jq length <<<"$output")" -eq 1 ]
+    as_user "$U_CAPRUN" pause u1
+    [ "$(sysctl_in cat "/sys/fs/cgroup$mgr/user.slice/caprun-u1.scope/cgroup.freeze")" = 1 ]
+    as_user "$U_CAPRUN" resume u1
+    as_user "$U_CAPRUN" kill --all u1 KILL
+    local i
+    for ((i = 0; i < 100; i++)); do
+        [ "$(as_user "$U_CAPRUN" state u1 | jq -r .status)" = stopped ] && break
+        sleep 0.1
+    done
+    [ "$(as_user "$U_CAPRUN" state u1 | jq -r .status)" = stopped ]
+
+    as_user "$U_CAPRUN" delete u1
+    run as_user systemctl --user status caprun-u1.scope
+    [ "$status" -eq 4 ]
+    run sysctl_in test -e "/sys/fs/cgroup$mgr/user.slice/caprun-u1.scope"
+    [ "$status" -ne 0 ]
+    [ -z "$(sysctl_in ls -A "/run/user/$SD_UID/caprun" | grep -v '^seccomp-cache$')" ]
+}
+
+@test "systemd user: rootless with a delegated cgroup (a user scope, Delegate=yes) uses it; without one cgroups are skipped; check says which" {
+    user_bundle '.process.args = ["/bin/cat", "/proc/self/cgroup"] | .linux.namespaces |= map(select(.type != "cgroup"))'
+    local mgr="/user.slice/user-$SD_UID.slice/user@$SD_UID.service"
+    # runuser's session cgroup is root's: nothing delegated.
+    run as_user "$U_CAPRUN" check --bundle "$UB" --format json
+    [ "$(jq -r .cgroups.manager <<<"$output")" = none ]
+    run as_user "$U_CAPRUN" run --bundle "$UB" u2
+    [ "$status" -eq 0 ]
+    [[ "$output" != *"/caprun/u2"* ]]
+
+    run as_user systemd-run --user --scope --quiet -p Delegate=yes "$U_CAPRUN" check --bundle "$UB" --format json
+    [ "$(jq -r .cgroups.manager <<<"$output")" = cgroupfs ]
+    [[ "$(jq -r .cgroups.paths.unified <<<"$output")" == "/sys/fs/cgroup$mgr/"*.scope/caprun/"<id>" ]]
+    [ "$(jq -r .cgroups.deviceRules <<<"$output")" = false ]
+    run as_user systemd-run --user --scope --quiet -p Delegate=yes "$U_CAPRUN" run --bundle "$UB" u3
+    echo "$output"
+    [ "$status" -eq 0 ]
+    [[ "$output" =~ 0::$mgr/app.slice/run-[^/]+\.scope/caprun/u3 ]]
 }

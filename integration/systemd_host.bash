@@ -5,7 +5,7 @@
 # systemd_host_teardown powers it off by pid and reports anything left on the outer host.
 # Used by systemd.bats and callers/systemd_callers.bats, after lib.bash.
 #
-# Needs (Debian packages): systemd-container.
+# Needs (Debian packages): systemd-container, passwd (useradd), util-linux (runuser).
 
 # The outer host's mounts as "mountpoint fstype", sorted; other tools' private trees are left
 # out (other suites may run containers meanwhile), as helpers.bash does.
@@ -144,4 +144,33 @@ inside() {
 # Inside, without a service around it (for systemctl and reading files).
 sysctl_in() {
     nsenter -t "$SYSTEMD_PID" -a "$@"
+}
+
+# An ordinary user $1 inside the systemd host, with a lingering manager (systemd --user stays
+# up between commands, as on a workstation with a session open) and its own copy of caprun
+# (the checkout's parents need not be open to it). The host's /etc is fresh: it gets the
+# outer host's PAM configuration, which user@.service needs. Everything is inside the
+# volatile systemd host and goes with it. Exports SD_USER, SD_UID, U_CAPRUN.
+systemd_host_add_user() {
+    export SD_USER="$1"
+    tar -C /etc -c pam.d security login.defs | sysctl_in tar -C /etc -x
+    sysctl_in useradd --create-home --shell /bin/sh "$SD_USER"
+    export SD_UID="$(sysctl_in id -u "$SD_USER")"
+    sysctl_in loginctl enable-linger "$SD_USER"
+    local i
+    for ((i = 0; i < 300; i++)); do
+        sysctl_in systemctl is-active --quiet "user@$SD_UID.service" &&
+            sysctl_in test -S "/run/user/$SD_UID/bus" && break
+        sleep 0.1
+    done
+    sysctl_in systemctl is-active "user@$SD_UID.service" >/dev/null ||
+        { echo "user@$SD_UID.service did not start in the systemd host" >&2; return 1; }
+    export U_CAPRUN="/opt/caprun-user/caprun"
+    sysctl_in install -D -m 0755 "$CAPRUN" "$U_CAPRUN"
+}
+
+# A command inside the systemd host as its user (systemd_host_add_user), with the session's
+# XDG_RUNTIME_DIR: the user bus and caprun's rootless state root.
+as_user() {
+    sysctl_in runuser -u "$SD_USER" -- env XDG_RUNTIME_DIR="/run/user/$SD_UID" "$@"
 }

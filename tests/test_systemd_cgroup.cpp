@@ -275,3 +275,51 @@ TEST_CASE("blockIO.weight 0 is not set (dockerd sends it always): no IOWeight, n
     REQUIRE(requiredV2Controllers(r).size() == 1);
     CHECK(requiredV2Controllers(r)[0].controller == "io");
 }
+
+TEST_CASE("a user's manager: found through the uid map, its cgroup systemd's fixed layout") {
+    CHECK(userManagerCgroup("         0          0 4294967295\n", 1000) ==
+          "/user.slice/user-1000.slice/user@1000.service");
+    // podman rootless: the runtime is uid 0 of the user's namespace, which maps to 1000.
+    const char* podman = "         0       1000          1\n         1     100000      65536\n";
+    CHECK(userManagerCgroup(podman, 0) == "/user.slice/user-1000.slice/user@1000.service");
+    CHECK(userManagerCgroup(podman, 5) == "/user.slice/user-100004.slice/user@100004.service");
+    CHECK_THROWS_WITH_AS(userManagerCgroup(podman, 70000),
+                         doctest::Contains("uid 70000 is not mapped"), Error);
+}
+
+TEST_CASE("rootless create plan: below the user's manager, user.slice, no device policy") {
+    SystemdHostFacts f = facts();
+    f.rootless = true;
+    f.managerCgroup = "/user.slice/user-1000.slice/user@1000.service";
+    Device sda;
+    sda.path = "/dev/sda";
+    sda.type = "b";
+    sda.major = 8;
+    sda.minor = 0;
+    auto p = planSystemdCgroup("", "c1", nullptr, {sda}, f);
+    CHECK(p.userManager);
+    CHECK(p.unit == "caprun-c1.scope");
+    CHECK(p.slice == "user.slice");
+    CHECK(p.cgroupPath ==
+          "/user.slice/user-1000.slice/user@1000.service/user.slice/caprun-c1.scope");
+    CHECK(prop(p, "DevicePolicy") == nullptr);
+    CHECK(prop(p, "DeviceAllow") == nullptr);
+    REQUIRE_FALSE(p.notes.empty());
+    CHECK(p.notes.back().find("no device filter rootless") != std::string::npos);
+    // As root the same spec gets the device policy.
+    auto root = planSystemdCgroup("", "c1", nullptr, {sda}, facts());
+    CHECK_FALSE(root.userManager);
+    CHECK(text(root, "DevicePolicy") == "DevicePolicy=strict");
+
+    // update: device rules are refused before any property is set.
+    Resources r;
+    r.pids = PidsResources{5};
+    DeviceCgroupRule deny;
+    deny.allow = false;
+    r.devices.push_back(deny);
+    CHECK_THROWS_WITH_AS(planSystemdUpdate("caprun-c1.scope", r, {}, f),
+                         doctest::Contains("linux.resources.devices: no device filter rootless"),
+                         Error);
+    r.devices.clear();
+    CHECK(text(planSystemdUpdate("caprun-c1.scope", r, {}, f), "TasksMax") == "TasksMax=5");
+}

@@ -23,6 +23,9 @@ struct CgroupPlacement {
     std::optional<SystemdCgroupPlan> systemd;  // systemd: the unit to start
     bool rootlessSkipped = false;  // rootless without a writable cgroup: no cgroup at all
     std::string warning;           // lenient: the limits that will not be applied
+    // Device rules on the container's cgroup (v1 devices.* or the v2 eBPF filter): not for a
+    // rootless container (rootlessDevicesNote says why; check shows it).
+    bool deviceRules = true;
 };
 
 // `manager` as selectCgroupManager chose it; `rootless` is the runtime's rootless mode and

@@ -19,6 +19,12 @@ struct RootlessCgroupDecision {
 RootlessCgroupDecision decideRootlessCgroup(bool rootless, bool writable, bool hasLimits,
                                             const std::string& policy);
 
+// Why a rootless container's cgroup gets no device rules, as runc and crun do in a user
+// namespace: neither caprun nor a user's systemd can load an eBPF device filter without
+// privilege in the initial user namespace, and a rootless container cannot create device
+// nodes: it reaches only the host's nodes bound in, under the host's permissions.
+std::string rootlessDevicesNote();
+
 // Whether this process may create every directory of `paths` (controller -> directory):
 // the nearest existing ancestor of each is writable (access W_OK).
 bool cgroupPathsWritable(const std::map<std::string, std::string>& paths);

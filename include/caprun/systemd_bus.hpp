@@ -32,8 +32,15 @@ void stopSystemdUnit(const std::string& unit, bool user);
 void setSystemdUnitProperties(const std::string& unit, const std::vector<SystemdProperty>& props,
                               bool user);
 
-// The host facts the planner needs: not root (user bus), /proc/devices.
-SystemdHostFacts detectSystemdHostFacts();
+// AttachProcessesToUnit(unit, "", [pid]): the manager moves `pid` into the unit's cgroup.
+// For exec under a user's manager: the user may not write the cgroup.procs of a common
+// ancestor of where the process is and the scope, the manager can (asking the system
+// manager itself when it cannot).
+void attachToSystemdUnit(const std::string& unit, pid_t pid, bool user);
+
+// The host facts the planner needs for the runtime's rootless mode `rootless` (the user's
+// manager, on the user bus): that manager's cgroup, /proc/devices.
+SystemdHostFacts detectSystemdHostFacts(bool rootless);
 
 // After startSystemdUnit: the unit's cgroup as a Cgroup, from /proc/<pid>/cgroup
 // (systemdCgroupPaths); the hierarchies systemd does not manage (v1 ones, or all for a

@@ -73,6 +73,7 @@ struct SystemdCgroupPlan {
     std::string slice;                        // system.slice
     std::string cgroupPath;                   // /system.slice/caprun-t1.scope, below the v2 root
     bool sliceUnit = false;                   // the unit is a slice (name ended in .slice)
+    bool userManager = false;                 // started by the user's manager (user bus)
     std::vector<SystemdProperty> properties;  // without PIDs (added when the pid exists)
     // Resources with no systemd property (cpu burst/idle, io.max, hugetlb, unified, ...):
     // written to the unit's cgroup files after it started; devices are also enforced by
@@ -83,9 +84,20 @@ struct SystemdCgroupPlan {
 
 // Inputs that are facts of the host rather than the spec.
 struct SystemdHostFacts {
-    bool rootless = false;    // not root: user bus, default slice user.slice
+    // The runtime's rootless mode: the user's own manager on the user bus, default slice
+    // user.slice, and no device policy (a user's manager cannot attach eBPF programs).
+    bool rootless = false;
+    // The manager's own cgroup below the v2 root: "" for the system manager,
+    // "/user.slice/user-<uid>.slice/user@<uid>.service" for a user's (systemd's fixed layout).
+    std::string managerCgroup;
     std::string procDevices;  // /proc/devices, to name "char-<group>" device rules
 };
+
+// Pure: the cgroup of the user's systemd manager for the caller with effective uid `euid`
+// in the user namespace whose /proc/self/uid_map reads `uidMap` (podman runs the runtime as
+// uid 0 of the user's namespace: the manager is that of the uid it maps to). Error when the
+// map does not map `euid`.
+std::string userManagerCgroup(const std::string& uidMap, unsigned euid);
 
 // Pure: the plan for creating the container's unit. `resources` may be null.
 // `linuxDevices` are the spec's linux.devices (allowed in the device policy).

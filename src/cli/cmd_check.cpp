@@ -114,7 +114,7 @@ int cmdCheck(const GlobalOptions& g, const Args& args) {
         const Resources* res = spec.linux->resources ? &*spec.linux->resources : nullptr;
         addSystemdCgroupSection(
             report, planSystemdCgroup(spec.linux->cgroupsPath, "<id>", res, spec.linux->devices,
-                                      detectSystemdHostFacts()));
+                                      detectSystemdHostFacts(g.rootlessMode)));
     }
 
     if (format == "json")

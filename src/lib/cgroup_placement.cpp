@@ -20,9 +20,10 @@ CgroupPlacement planCgroupPlacement(CgroupManager manager, bool rootless, const 
     // anything exists; Cgroup::apply plans the same again for the container's directories.
     const bool hasLimits = !planResourceWrites(resources, p.host).writes.empty();
     std::string unifiedDir;
+    p.deviceRules = !rootless;
     if (manager == CgroupManager::Systemd) {
         p.systemd = planSystemdCgroup(spec.linux->cgroupsPath, id, &resources, spec.linux->devices,
-                                      detectSystemdHostFacts());
+                                      detectSystemdHostFacts(rootless));
         if (const auto* u = p.host.unifiedMount())
             unifiedDir = u->mountPoint + p.systemd->cgroupPath;
     } else {
@@ -74,6 +75,10 @@ void addCgroupSection(CheckReport& r, const CgroupPlacement& p) {
         obj.AddMember("paths", dirs, al);
     }
     if (!p.warning.empty()) text += "  warning: " + p.warning + "\n";
+    // The systemd section carries the same note with its plan.
+    const bool devicesNote = !p.deviceRules && p.manager == CgroupManager::Cgroupfs;
+    if (devicesNote) text += "  note: devices: " + rootlessDevicesNote() + "\n";
+    obj.AddMember("deviceRules", p.deviceRules, al);
     obj.AddMember("manager", jsonString(r, manager), al);
     obj.AddMember("rootlessSkipped", p.rootlessSkipped, al);
     obj.AddMember("warning", jsonString(r, p.warning), al);

@@ -22,6 +22,12 @@ RootlessCgroupDecision decideRootlessCgroup(bool rootless, bool writable, bool h
     return d;
 }
 
+std::string rootlessDevicesNote() {
+    return "no device filter rootless (bpf(2) needs privilege in the initial user "
+           "namespace); the container cannot create device nodes and reaches only the host's "
+           "nodes bound in, under the host's permissions";
+}
+
 bool cgroupPathsWritable(const std::map<std::string, std::string>& paths) {
     for (const auto& [controller, dir] : paths) {
         std::string p = dir;

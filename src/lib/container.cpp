@@ -326,7 +326,7 @@ Created createInternal(const RuntimeContext& g, const CreateOptions& o, bool for
 
     if (systemdPlan) {
         // The init waits for Go: systemd moves it into the new scope before it runs anything.
-        bool user = detectSystemdHostFacts().rootless;
+        bool user = systemdPlan->userManager;
         startSystemdUnit(*systemdPlan, pid, user);
         rollback.systemdUnit = systemdPlan->unit;
         rollback.systemdUser = user;
@@ -381,7 +381,7 @@ Created createInternal(const RuntimeContext& g, const CreateOptions& o, bool for
             // Under systemd only what has no unit property is written here (and the devices:
             // caprun's filter enforces the exact rules next to systemd's allow list).
             rollback.cgroup.apply(systemdPlan ? systemdPlan->files : resources,
-                                  prep.spec.linux->devices);
+                                  prep.spec.linux->devices, cgroups.deviceRules);
         }
         // The resctrl group, like the cgroup, holds the init before it runs anything.
         if (IntelRdtPlan rdt = planIntelRdt(prep.spec, o.id, PlatformFacts::probe().resctrlMounted);

@@ -287,7 +287,13 @@ int execInContainer(const RuntimeContext& g, const ExecOptions& o) {
             if (systemProcessAttrOps().setAffinity(pid, cpus) != 0)
                 throwErrno("setting process.execCPUAffinity.initial (sched_setaffinity)");
         Cgroup cg(st.cgroupPaths);
-        if (!cg.empty()) cg.enter(pid);
+        if (st.systemdCgroup && st.systemdUserBus) {
+            // The user's manager moves it into the scope (the user may not); caprun the rest.
+            attachToSystemdUnit(st.systemdUnit, pid, true);
+            cg.enter(pid, true);
+        } else if (!cg.empty()) {
+            cg.enter(pid);
+        }
         sendMsg(parentSock.fd, Msg::Go);
         for (;;) {
             Msg type;

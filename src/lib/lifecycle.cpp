@@ -286,7 +286,8 @@ void updateContainer(const RuntimeContext& g, const std::string& id, const Resou
     }
     // systemd: unit properties where it has them (so a daemon-reload keeps them), files for
     // the rest.
-    SystemdCgroupPlan plan = planSystemdUpdate(s.systemdUnit, r, devices, detectSystemdHostFacts());
+    SystemdCgroupPlan plan =
+        planSystemdUpdate(s.systemdUnit, r, devices, detectSystemdHostFacts(s.systemdUserBus));
     if (r.memory && r.memory->checkBeforeUpdate.value_or(false) && r.memory->limit) {
         // The usage check lives in apply; the same value goes to MemoryMax right after.
         Resources check;

@@ -33,9 +33,10 @@ std::string readText(const std::string& path) {
 
 }  // namespace
 
-SystemdHostFacts detectSystemdHostFacts() {
+SystemdHostFacts detectSystemdHostFacts(bool rootless) {
     SystemdHostFacts f;
-    f.rootless = ::geteuid() != 0;
+    f.rootless = rootless;
+    if (rootless) f.managerCgroup = userManagerCgroup(readText("/proc/self/uid_map"), ::geteuid());
     try {
         f.procDevices = readText("/proc/devices");
     } catch (const Error& e) {
@@ -86,6 +87,9 @@ void stopSystemdUnit(const std::string& unit, bool) {
 }
 void setSystemdUnitProperties(const std::string& unit, const std::vector<SystemdProperty>&, bool) {
     notBuilt("setting properties of unit " + unit);
+}
+void attachToSystemdUnit(const std::string& unit, pid_t, bool) {
+    notBuilt("moving a process into unit " + unit);
 }
 
 #else
@@ -355,6 +359,22 @@ void setSystemdUnitProperties(const std::string& unit, const std::vector<Systemd
           doing);
     check(sd().message_append(call.m, "sb", unit.c_str(), 1), doing);
     appendProperties(call.m, props, doing);
+    BusError err;
+    Message reply;
+    int rc = sd().call(bus.get(), call.m, 0, &err.e, &reply.m);
+    if (rc < 0) throw Error(doing + ": " + errText(rc, err.e));
+}
+
+void attachToSystemdUnit(const std::string& unit, pid_t pid, bool user) {
+    std::string doing = "moving pid " + std::to_string(pid) + " into unit " + unit;
+    Bus bus(user, doing);
+    Message call;
+    check(sd().message_new_method_call(bus.get(), &call.m, kService, kPath, kManager,
+                                       "AttachProcessesToUnit"),
+          doing);
+    check(sd().message_append(call.m, "ss", unit.c_str(), ""), doing);
+    const std::uint32_t pids[] = {static_cast<std::uint32_t>(pid)};
+    check(sd().message_append_array(call.m, 'u', pids, sizeof pids), doing);
     BusError err;
     Message reply;
     int rc = sd().call(bus.get(), call.m, 0, &err.e, &reply.m);

@@ -4,6 +4,7 @@
 #include <set>
 #include <sstream>
 
+#include "caprun/cgroup_rootless.hpp"
 #include "caprun/cgroups.hpp"
 #include "caprun/error.hpp"
 #include "caprun/sys/mountinfo.hpp"
@@ -360,6 +361,19 @@ std::string systemdPropertyText(const SystemdProperty& p) {
     return p.name + "=" + value;
 }
 
+std::string userManagerCgroup(const std::string& uidMap, unsigned euid) {
+    std::istringstream in(uidMap);
+    unsigned long long inside = 0, outside = 0, count = 0;
+    while (in >> inside >> outside >> count) {
+        if (euid >= inside && euid - inside < count) {
+            std::string uid = std::to_string(outside + (euid - inside));
+            return "/user.slice/user-" + uid + ".slice/user@" + uid + ".service";
+        }
+    }
+    throw Error("finding the user's systemd manager: uid " + std::to_string(euid) +
+                " is not mapped in /proc/self/uid_map");
+}
+
 SystemdCgroupPlan planSystemdCgroup(const std::string& cgroupsPath, const std::string& id,
                                     const Resources* resources,
                                     const std::vector<Device>& linuxDevices,
@@ -371,7 +385,9 @@ SystemdCgroupPlan planSystemdCgroup(const std::string& cgroupsPath, const std::s
     plan.sliceUnit = endsWith(plan.unit, kSliceSuffix);
     std::string parent = expandSlice(plan.slice);
     plan.cgroupPath =
-        plan.sliceUnit ? expandSlice(plan.unit) : (parent == "/" ? "" : parent) + "/" + plan.unit;
+        facts.managerCgroup +
+        (plan.sliceUnit ? expandSlice(plan.unit) : (parent == "/" ? "" : parent) + "/" + plan.unit);
+    plan.userManager = facts.rootless;
     auto& props = plan.properties;
     props.push_back({"Description", std::string("caprun container " + id), ""});
     if (plan.sliceUnit) {
@@ -386,7 +402,8 @@ SystemdCgroupPlan planSystemdCgroup(const std::string& cgroupsPath, const std::s
         props.push_back({a, true, ""});
     props.push_back({"DefaultDependencies", false, ""});
     plan.files = resources ? *resources : Resources{};
-    planResources(plan.files, linuxDevices, true, facts, props, plan.notes);
+    planResources(plan.files, linuxDevices, !facts.rootless, facts, props, plan.notes);
+    if (facts.rootless) plan.notes.push_back("devices: " + rootlessDevicesNote());
     return plan;
 }
 
@@ -397,6 +414,9 @@ SystemdCgroupPlan planSystemdUpdate(const std::string& unit, const Resources& r,
     plan.unit = unit;
     plan.sliceUnit = endsWith(unit, kSliceSuffix);
     plan.files = r;
+    if (facts.rootless && !r.devices.empty())
+        throw Error("linux.resources.devices: " + rootlessDevicesNote() +
+                    ", so device rules cannot be updated");
     planResources(plan.files, linuxDevices, !r.devices.empty(), facts, plan.properties, plan.notes);
     return plan;
 }

@@ -18,7 +18,8 @@ done
 
 work=$(mktemp -d /tmp/caprun-sdbench.XXXXXX)
 # The helpers are written for bats (no errexit): the teardown runs without it.
-trap 'set +e; systemd_host_teardown "/bench\$|(caprun|runc)-bench"; rc=$?; rm -rf "$work"; exit $rc' EXIT
+# A failure before the teardown is the exit status, not the teardown's.
+trap 'rc=$?; set +e; systemd_host_teardown "/bench\$|(caprun|runc)-bench" || rc=${rc/#0/1}; rm -rf "$work"; exit $rc' EXIT
 CAPRUN="$CAPRUN" "$here/scripts/make-bundle.sh" "$work/bundle" >/dev/null
 jq '.process.terminal = false | .process.args = ["/bin/true"]' "$work/bundle/config.json" \
     >"$work/config.json" && mv "$work/config.json" "$work/bundle/config.json"

@@ -175,6 +175,31 @@ has_cap_bit() {
     [ -z "$(ls -A "$XDG/caprun" | grep -v '^seccomp-cache$' || true)" ]
 }
 
+@test "rootless: a container joins another's user, network and ipc namespaces by path, through a joiner" {
+    cfg '.process.args = ["/bin/sleep", "1000"] | .linux.namespaces += [{"type": "network"}]'
+    # Started: until execve the init is not dumpable, and its /proc/<pid>/ns is root's.
+    rl_caprun create "$ID"
+    rl_caprun start "$ID"
+    local pid
+    pid="$(rl_caprun state "$ID" | jq -r .pid)"
+    # An ordinary user cannot setns at all; the joiner enters the user namespace first, whose
+    # capabilities allow the rest, as runc's nsexec does.
+    cfg --arg p "/proc/$pid/ns" '.process.args = ["/bin/sh", "-c", "for n in user net ipc uts; do readlink /proc/self/ns/$n; done; id -u"]
+        | .linux.namespaces = [{"type": "pid"}, {"type": "uts"}, {"type": "mount"},
+            {"type": "user", "path": ($p + "/user")}, {"type": "network", "path": ($p + "/net")},
+            {"type": "ipc", "path": ($p + "/ipc")}]
+        | del(.linux.uidMappings, .linux.gidMappings)'
+    run rl_caprun run "$ID-2"
+    echo "$output"
+    [ "$status" -eq 0 ]
+    [ "${lines[0]}" = "$(readlink "/proc/$pid/ns/user")" ]
+    [ "${lines[1]}" = "$(readlink "/proc/$pid/ns/net")" ]
+    [ "${lines[2]}" = "$(readlink "/proc/$pid/ns/ipc")" ]
+    [ "${lines[3]}" != "$(readlink "/proc/$pid/ns/uts")" ]
+    [ "${lines[4]}" = 0 ]
+    rl_caprun delete --force "$ID"
+}
+
 @test "rootless: a config mapping the subordinate ranges runs through newuidmap; files have the mapped owners" {
     mkdir "$T/out-$BATS_TEST_NUMBER"
     chown "$RL_USER:" "$T/out-$BATS_TEST_NUMBER"

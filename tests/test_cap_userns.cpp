@@ -3,6 +3,7 @@
 // runtime holds there, and capabilities the kernel checks against the initial namespace are
 // called out.
 #include <doctest/doctest.h>
+#include <unistd.h>
 
 #include <linux/capability.h>
 
@@ -77,6 +78,31 @@ TEST_CASE("userns caps: additional gids cannot be set with setgroups denied") {
     // Mapped through newgidmap the namespace allows setgroups.
     s.linux->gidMappings = {{0, 1000, 1}, {1, 100000, 65536}};
     CHECK_FALSE(planCapabilities(s, ordinaryUser(), kStrict, {}).setgroupsDenied);
+}
+
+TEST_CASE("userns caps: a joined user namespace's setgroups decides, as probed from /proc/<pid>") {
+    Spec s = rootlessSpec({"CAP_CHOWN"}, false);
+    s.linux->namespaces = {Namespace{"user", "/proc/4242/ns/user"}, Namespace{"mount", ""}};
+    HostFacts h = ordinaryUser();
+    h.joinedSetgroupsDenied = true;  // another rootless container's namespace
+    CHECK(planCapabilities(s, h, kStrict, {}).setgroupsDenied);
+    s.process->user.additionalGids = {10};
+    CHECK_THROWS_WITH_AS(planCapabilities(s, h, kStrict, {}),
+                         doctest::Contains("the user namespace it joins has setgroups denied"),
+                         Error);
+    h.joinedSetgroupsDenied = false;
+    CHECK_FALSE(planCapabilities(s, h, kStrict, {}).setgroupsDenied);
+    h.joinedSetgroupsDenied.reset();  // named otherwise: not known, setgroups is tried
+    CHECK_FALSE(planCapabilities(s, h, kStrict, {}).setgroupsDenied);
+
+    // The probe: this process's own namespace is the initial one, setgroups "allow".
+    Spec own = s;
+    own.linux->namespaces = {Namespace{"user", "/proc/" + std::to_string(::getpid()) + "/ns/user"}};
+    CHECK(probeJoinedSetgroups(own) == std::optional<bool>(false));
+    own.linux->namespaces = {Namespace{"user", "/run/netns/../userns"}};
+    CHECK_FALSE(probeJoinedSetgroups(own).has_value());
+    own.linux->namespaces = {Namespace{"user", ""}};
+    CHECK_FALSE(probeJoinedSetgroups(own).has_value());
 }
 
 TEST_CASE("userns caps: inside podman's namespace, what the runtime holds there") {

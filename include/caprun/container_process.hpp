@@ -5,6 +5,7 @@
 
 #include <sys/types.h>
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -35,6 +36,19 @@ pid_t cloneProcess(unsigned long long flags, int* pidfd, CloneCgroup* cgroup = n
 // runtime back in its own namespaces afterwards. Returns 0 in the child.
 pid_t cloneInNamespaces(const NamespacePlan& plan, const std::vector<OpenedNamespace>& opened,
                         unsigned long long flags, int* pidfd, CloneCgroup* cgroup = nullptr);
+
+// For a rootless runtime, which holds no capability over the namespaces its container's
+// user namespace owns: it could neither setns into them itself (an ordinary user not into
+// any) nor return to its own afterwards. A short-lived joiner, the runtime's child, enters
+// every opened namespace (joinAllNamespaces: user first), makes the plan's new time
+// namespace, and clones the process with CLONE_PARENT | `flags` (into `cgroup` where the
+// kernel allows), so the process is the runtime's own child. The joiner passes its pid and
+// pidfd to the runtime over `childSync` (Msg::JoinedProcess) and exits; `parentSock` is the
+// runtime's end. `processMain` runs in the process and must not return. A failure of the
+// joiner is thrown here with its words.
+pid_t cloneThroughJoiner(const NamespacePlan& plan, const std::vector<OpenedNamespace>& opened,
+                         unsigned long long flags, int childSync, int parentSock, int* pidfd,
+                         CloneCgroup* cgroup, const std::function<void()>& processMain);
 
 // The first steps of every process the runtime clones. Until execve: killed with the
 // runtime while it sets us up (and for foreground run, for good), and not dumpable so

@@ -11,6 +11,7 @@
 #include <string_view>
 
 #include "caprun/capabilities.hpp"
+#include "caprun/spec.hpp"
 
 namespace caprun {
 
@@ -29,6 +30,9 @@ struct HostFacts {
     std::uint32_t euid = 0, egid = 0;            // the runtime's own (id maps it may write)
     bool initialUserNamespace = true;            // /proc/self/uid_map (rootless.hpp)
     std::string source = "this host";            // or "host status file <path>"
+    // Whether the user namespace config.json joins has setgroups denied (a rootless
+    // container's, whose gid map was written without CAP_SETGID): probeJoinedSetgroups.
+    std::optional<bool> joinedSetgroupsDenied;
 
     // Reads everything from the running process.
     static HostFacts probe();
@@ -43,6 +47,11 @@ struct HostFacts {
     static void readProcStatusCaps(HostFacts& h, std::string_view text, const std::string& path,
                                    std::optional<int> capLastCap);
 };
+
+// The setgroups state of the user namespace `spec` joins, from /proc/<pid>/setgroups when
+// its path is /proc/<pid>/ns/user (how podman and runc name another container's); nullopt
+// when it joins none or names it otherwise.
+std::optional<bool> probeJoinedSetgroups(const Spec& spec);
 
 // The rlimit names caprun knows, with their RLIMIT_* numbers.
 const std::map<std::string, int>& rlimitNumbers();

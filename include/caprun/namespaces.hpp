@@ -124,6 +124,11 @@ std::vector<OpenedNamespace> prepareParentNamespaces(const NamespacePlan& plan,
 void restoreParentNamespaces(std::vector<OpenedNamespace>& saved);
 void restoreParentNamespaces(std::vector<OpenedNamespace>& saved, NamespaceKernel& kernel);
 
+// unshare(CLONE_NEWTIME) and the plan's offsets: the caller's children are in the new time
+// namespace (prepareParentNamespaces, and a rootless joiner).
+void createTimeNamespace(const NamespacePlan& plan);
+void createTimeNamespace(const NamespacePlan& plan, NamespaceKernel& kernel);
+
 // Child: setns each opened namespace the parent did not join (user first, then mount).
 void joinNamespaces(const std::vector<OpenedNamespace>& opened);
 void joinNamespaces(const std::vector<OpenedNamespace>& opened, NamespaceKernel& kernel);

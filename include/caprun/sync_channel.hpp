@@ -16,8 +16,8 @@ enum class Msg : char {
     Failed = 'E',     // child -> parent: payload = error text
     Console = 'P',    // child -> parent: carries the pty master fd
     SeccompListener = 'S',  // child -> parent: carries the seccomp NOTIFY listener fd
-    MountSource = 'M',  // child -> parent: payload = index in mounts; reply carries its source fd
-    ExecProcess = 'X',  // exec joiner -> runtime: payload = the exec'd process's pid, fd = pidfd
+    MountSource = 'M',    // child -> parent: payload = index in mounts; reply carries its source fd
+    JoinedProcess = 'X',  // joiner -> runtime: payload = the cloned process's pid, fd = pidfd
 };
 
 void sendMsg(int fd, Msg type, const std::string& payload = {});

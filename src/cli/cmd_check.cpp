@@ -80,10 +80,12 @@ int cmdCheck(const GlobalOptions& g, const Args& args) {
     // A refused field (an LSM label, a scheduler value) stops the process planner as it stops
     // create; the report then shows the refusal and the capabilities without a process plan.
     std::optional<ProcessPlan> plan;
+    HostFacts host = hostFactsFor(g);
+    host.joinedSetgroupsDenied = probeJoinedSetgroups(spec);
     if (!fields.refuses())
-        plan = planProcess(spec, *spec.process, request, hostFactsFor(g), PlatformFacts::probe());
+        plan = planProcess(spec, *spec.process, request, host, PlatformFacts::probe());
     const CapabilityPlan capPlan =
-        plan ? plan->capabilities : planForContainer(spec, g.capPolicy, rootfs, hostFactsFor(g));
+        plan ? plan->capabilities : planForContainer(spec, g.capPolicy, rootfs, host);
     const auto seccomp =
         resolveSeccomp(selectSeccomp(spec, seccompProfile), seccompHostFor(capPlan));
     const CapDropNote note = [&](const CapDrop& d) {

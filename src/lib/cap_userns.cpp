@@ -58,21 +58,28 @@ std::vector<std::string> userNamespaceCapNotes(CapMask granted) {
 }
 
 void planUserNamespaceCaps(const Spec& spec, const HostFacts& host, CapabilityPlan& plan) {
-    bool newUserNamespace = false;
+    bool newUserNamespace = false, joinedUserNamespace = false;
     if (spec.linux)
         for (const auto& ns : spec.linux->namespaces)
-            if (ns.type == "user" && ns.path.empty()) newUserNamespace = true;
+            if (ns.type == "user")
+                (ns.path.empty() ? newUserNamespace : joinedUserNamespace) = true;
     if (plan.userNamespace || !host.initialUserNamespace)
         plan.userNamespaceNotes = userNamespaceCapNotes(
             plan.granted.permitted | plan.predicted.permitted | plan.predicted.effective);
-    if (!newUserNamespace) return;
-    plan.setgroupsDenied =
-        planIdMapWrite(spec.linux->uidMappings, spec.linux->gidMappings, host).setgroupsDeny;
+    if (newUserNamespace)
+        plan.setgroupsDenied =
+            planIdMapWrite(spec.linux->uidMappings, spec.linux->gidMappings, host).setgroupsDeny;
+    else if (joinedUserNamespace)
+        plan.setgroupsDenied = host.joinedSetgroupsDenied.value_or(false);
     if (plan.setgroupsDenied && spec.process && !spec.process->user.additionalGids.empty())
         throw Error(
             "config.json: process.user.additionalGids: cannot be set in this rootless "
-            "container: the runtime maps only its own gid, which the kernel allows only with "
-            "setgroups denied (map a range of /etc/subgid in linux.gidMappings to use them)");
+            "container: " +
+            std::string(newUserNamespace
+                            ? "the runtime maps only its own gid, which the kernel allows only "
+                              "with setgroups denied (map a range of /etc/subgid in "
+                              "linux.gidMappings to use them)"
+                            : "the user namespace it joins has setgroups denied"));
 }
 
 }  // namespace caprun

@@ -99,7 +99,8 @@ Prepared prepare(const RuntimeContext& g, const CreateOptions& o) {
         throw Error(fields.refusalMessage());
     traceEpermAnnotated(p.spec.annotations);  // a value not true/false is refused here
     p.ns = planNamespaces(p.spec);
-    const HostFacts host = HostFacts::probe();
+    HostFacts host = HostFacts::probe();
+    host.joinedSetgroupsDenied = probeJoinedSetgroups(p.spec);
     p.ns.idMapWrite = planIdMapWrite(p.ns.uidMappings, p.ns.gidMappings, host);
     // A sysctl outside the container's own namespaces would be written into the host's.
     SysctlPlan sysctl = planSysctls(p.spec.linux->sysctl, p.ns, probeSysctlHostFacts(p.ns));
@@ -154,6 +155,7 @@ struct ChildContext {
     bool terminal;
     std::optional<ConsoleSize> consoleSize;
     bool foreground;
+    bool joined = false;  // a joiner entered every opened namespace before cloning the init
 };
 
 // The init's process kernel: the NOTIFY listener goes to the runtime over the sync socket;
@@ -198,7 +200,7 @@ class InitProcessKernel final : public LinuxProcessKernel {
             if (::setresgid(0, 0, 0) < 0 || ::setresuid(0, 0, 0) < 0)
                 throwErrno("becoming root of the new user namespace (is 0 mapped?)");
         }
-        joinNamespaces(*c.opened);
+        if (!c.joined) joinNamespaces(*c.opened);
         bringUpLoopback(c.prep->ns);
         // The runtime places the cgroup while the first mounts are made; the cgroup namespace
         // is rooted at the cgroup, so it is made once the init is there.
@@ -313,11 +315,19 @@ Created createInternal(const RuntimeContext& g, const CreateOptions& o, bool for
             ::open(rollback.cgroup.unifiedDir().c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
     CloneCgroup into{unifiedDir.fd};
     int pidfd = -1;
-    pid_t pid = cloneInNamespaces(prep.ns, opened, prep.ns.cloneFlags, &pidfd, &into);
-    if (pid == 0) {
-        ::close(sv[0]);
-        ChildContext c{&prep, &opened, sv[1], fifo.fd, proc.terminal, proc.consoleSize, foreground};
-        childMain(c);
+    pid_t pid = 0;
+    ChildContext c{&prep, &opened, sv[1], fifo.fd, proc.terminal, proc.consoleSize, foreground};
+    if (g.rootlessMode && !opened.empty()) {
+        // Joining namespaces rootless takes a joiner (container_process.hpp says why).
+        c.joined = true;
+        pid = cloneThroughJoiner(prep.ns, opened, prep.ns.cloneFlags, sv[1], sv[0], &pidfd, &into,
+                                 [&c] { childMain(c); });
+    } else {
+        pid = cloneInNamespaces(prep.ns, opened, prep.ns.cloneFlags, &pidfd, &into);
+        if (pid == 0) {
+            ::close(sv[0]);
+            childMain(c);
+        }
     }
     UniqueFd pidfdHolder(pidfd);
     rollback.pid = pid;

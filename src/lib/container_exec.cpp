@@ -99,64 +99,6 @@ class ExecProcessKernel final : public LinuxProcessKernel {
     ::_exit(127);
 }
 
-// A rootless runtime holds no capability over the namespaces its container's user namespace
-// owns, nor (under podman rootless) over its own namespaces to return to, so it cannot
-// setns into the container's around the clone as a privileged one does. A short-lived
-// joiner enters the user namespace first (gaining its capabilities), then the others, and
-// forks the exec'd process as the runtime's own child (CLONE_PARENT): inside the pid and
-// time namespaces, waited for and signalled by the runtime as usual.
-[[noreturn]] void joinerMain(ExecChildContext c) {
-    try {
-        ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-        joinAllNamespaces(*c.opened);
-        int pidfd = -1;
-        pid_t pid = cloneProcess(CLONE_PARENT, &pidfd);
-        if (pid == 0) {
-            c.joined = true;
-            execChildMain(c);
-        }
-        sendMsgWithFd(c.sync, Msg::ExecProcess, pidfd, std::to_string(pid));
-        ::_exit(0);
-    } catch (const std::exception& e) {
-        try {
-            sendMsg(c.sync, Msg::Failed, e.what());
-        } catch (...) {
-        }
-    }
-    ::_exit(127);
-}
-
-// Starts the joiner and returns the exec'd process it forked, with its pidfd.
-pid_t cloneThroughJoiner(const ExecChildContext& c, int parentSock, int* pidfd) {
-    int joinerPidfd = -1;
-    pid_t joiner = cloneProcess(0, &joinerPidfd);
-    if (joiner == 0) {
-        ::close(parentSock);
-        joinerMain(c);
-    }
-    UniqueFd joinerHolder(joinerPidfd);
-    Msg type{};
-    std::string payload;
-    int passed = -1;
-    bool got = false;
-    try {
-        got = recvMsg(parentSock, type, payload, &passed);
-    } catch (...) {
-        killAndReap(joiner);
-        throw;
-    }
-    int status = 0;
-    while (::waitpid(joiner, &status, 0) < 0 && errno == EINTR) {
-    }
-    UniqueFd passedHolder(passed);
-    if (got && type == Msg::Failed) throw Error(payload);
-    if (!got || type != Msg::ExecProcess || passed < 0)
-        throw Error("joining the container's namespaces: the joining process exited (status " +
-                    std::to_string(status) + ") without starting the exec'd process");
-    *pidfd = passedHolder.release();
-    return static_cast<pid_t>(std::stol(payload));
-}
-
 }  // namespace
 
 Process execProcessSpec(const ExecOptions& o, const Spec& spec) {
@@ -270,7 +212,10 @@ int execInContainer(const RuntimeContext& g, const ExecOptions& o) {
     int pidfd = -1;
     pid_t pid = 0;
     if (g.rootlessMode) {
-        pid = cloneThroughJoiner(c, sv[0], &pidfd);
+        ExecChildContext joined = c;
+        joined.joined = true;
+        pid = cloneThroughJoiner(joinPlan, opened, 0, c.sync, sv[0], &pidfd, nullptr,
+                                 [&joined] { execChildMain(joined); });
     } else {
         pid = cloneInNamespaces(joinPlan, opened, 0, &pidfd);
         if (pid == 0) {

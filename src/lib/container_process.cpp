@@ -14,6 +14,7 @@
 
 #include "caprun/error.hpp"
 #include "caprun/sync_channel.hpp"
+#include "caprun/sys/unique_fd.hpp"
 
 namespace caprun {
 
@@ -56,6 +57,69 @@ pid_t cloneInNamespaces(const NamespacePlan& plan, const std::vector<OpenedNames
     }
     if (pid != 0) restoreParentNamespaces(own);
     return pid;
+}
+
+namespace {
+
+[[noreturn]] void joinerMain(const NamespacePlan& plan, const std::vector<OpenedNamespace>& opened,
+                             unsigned long long flags, int sync, CloneCgroup* cgroup,
+                             const std::function<void()>& processMain) {
+    try {
+        ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+        joinAllNamespaces(opened);
+        if (plan.newTime) createTimeNamespace(plan);
+        int pidfd = -1;
+        pid_t pid = cloneProcess(flags | CLONE_PARENT, &pidfd, cgroup);
+        if (pid == 0) {
+            processMain();
+            ::_exit(127);
+        }
+        // Whether the kernel placed it in the cgroup: the runtime cannot see the joiner's copy.
+        std::string payload = std::to_string(pid) + (cgroup && cgroup->placed ? " placed" : "");
+        sendMsgWithFd(sync, Msg::JoinedProcess, pidfd, payload);
+        ::_exit(0);
+    } catch (const std::exception& e) {
+        try {
+            sendMsg(sync, Msg::Failed, e.what());
+        } catch (...) {
+        }
+    }
+    ::_exit(127);
+}
+
+}  // namespace
+
+pid_t cloneThroughJoiner(const NamespacePlan& plan, const std::vector<OpenedNamespace>& opened,
+                         unsigned long long flags, int childSync, int parentSock, int* pidfd,
+                         CloneCgroup* cgroup, const std::function<void()>& processMain) {
+    int joinerPidfd = -1;
+    pid_t joiner = cloneProcess(0, &joinerPidfd);
+    if (joiner == 0) {
+        ::close(parentSock);
+        joinerMain(plan, opened, flags, childSync, cgroup, processMain);
+    }
+    UniqueFd joinerHolder(joinerPidfd);
+    Msg type{};
+    std::string payload;
+    int passed = -1;
+    bool got = false;
+    try {
+        got = recvMsg(parentSock, type, payload, &passed);
+    } catch (...) {
+        killAndReap(joiner);
+        throw;
+    }
+    int status = 0;
+    while (::waitpid(joiner, &status, 0) < 0 && errno == EINTR) {
+    }
+    UniqueFd passedHolder(passed);
+    if (got && type == Msg::Failed) throw Error(payload);
+    if (!got || type != Msg::JoinedProcess || passed < 0)
+        throw Error("joining the container's namespaces: the joining process exited (status " +
+                    std::to_string(status) + ") without starting the process");
+    if (cgroup) cgroup->placed = payload.find(" placed") != std::string::npos;
+    *pidfd = passedHolder.release();
+    return static_cast<pid_t>(std::stol(payload));
 }
 
 std::string absolutePath(const std::string& p) {

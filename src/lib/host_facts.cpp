@@ -156,4 +156,22 @@ void HostFacts::readProcStatusCaps(HostFacts& h, std::string_view text, const st
     }
 }
 
+std::optional<bool> probeJoinedSetgroups(const Spec& spec) {
+    if (!spec.linux) return std::nullopt;
+    for (const auto& ns : spec.linux->namespaces) {
+        if (ns.type != "user" || ns.path.empty()) continue;
+        const std::string prefix = "/proc/", suffix = "/ns/user";
+        const std::string& p = ns.path;
+        if (p.size() <= prefix.size() + suffix.size() || p.compare(0, prefix.size(), prefix) != 0 ||
+            p.compare(p.size() - suffix.size(), suffix.size(), suffix) != 0)
+            return std::nullopt;
+        std::string pid = p.substr(prefix.size(), p.size() - prefix.size() - suffix.size());
+        if (pid.find_first_not_of("0123456789") != std::string::npos) return std::nullopt;
+        auto line = readFirstLine(prefix + pid + "/setgroups");
+        if (!line) return std::nullopt;
+        return *line == "deny";
+    }
+    return std::nullopt;
+}
+
 }  // namespace caprun

@@ -212,10 +212,7 @@ std::vector<OpenedNamespace> prepareParentNamespaces(const NamespacePlan& plan,
         }
         if (plan.newTime) {
             save(NamespaceKind::Time);
-            k.unshare(CLONE_NEWTIME, "creating a time namespace");
-            if (!plan.timeOffsets.empty())
-                k.writeFile("/proc/self/timens_offsets", formatTimeOffsets(plan.timeOffsets),
-                            "setting the time namespace offsets");
+            createTimeNamespace(plan, k);
         }
     } catch (...) {
         try {
@@ -226,6 +223,18 @@ std::vector<OpenedNamespace> prepareParentNamespaces(const NamespacePlan& plan,
         throw;
     }
     return saved;
+}
+
+void createTimeNamespace(const NamespacePlan& plan) {
+    LinuxNamespaceKernel k;
+    createTimeNamespace(plan, k);
+}
+
+void createTimeNamespace(const NamespacePlan& plan, NamespaceKernel& k) {
+    k.unshare(CLONE_NEWTIME, "creating a time namespace");
+    if (!plan.timeOffsets.empty())
+        k.writeFile("/proc/self/timens_offsets", formatTimeOffsets(plan.timeOffsets),
+                    "setting the time namespace offsets");
 }
 
 void restoreParentNamespaces(std::vector<OpenedNamespace>& saved) {

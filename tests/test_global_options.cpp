@@ -79,6 +79,20 @@ TEST_CASE("global options: --help and --version without a command") {
     CHECK(parse({"--version"}).command.empty());
 }
 
+TEST_CASE("an invalid value holding boost's own placeholders is reported, not looped on") {
+    // Found by fuzz_cli (scripts/fuzz.sh --long): boost's what() replaced "%value%" with a
+    // value holding "%value%" forever.
+    namespace po = boost::program_options;
+    po::options_description d("t");
+    d.add_options()("preserve-fds", po::value<unsigned>(), "");
+    CHECK_THROWS_WITH(caprun::parseCommandLine("run", {"--preserve-fds", "%value%", "id"}, d),
+                      "run: the argument ('%value%') for option '--preserve-fds' is invalid "
+                      "(see caprun run --help)");
+    CHECK_THROWS_WITH(caprun::parseCommandLine("run", {"--preserve-fds=%option%%%", "id"}, d),
+                      "run: the argument ('%option%%%') for option '--preserve-fds' is invalid "
+                      "(see caprun run --help)");
+}
+
 TEST_CASE("subcommand options: both forms, positionals, unknown option") {
     namespace po = boost::program_options;
     po::options_description d("t");

@@ -1,5 +1,8 @@
 #include "global_options.hpp"
 
+#include <algorithm>
+#include <map>
+
 namespace caprun {
 
 namespace po = boost::program_options;
@@ -25,6 +28,31 @@ po::options_description buildGlobalDescription() {
         ("version,v", "print version information");
     // clang-format on
     return d;
+}
+
+// Read access to the values boost fills into an error's message template.
+struct ErrorSubstitutions : po::error_with_option_name {
+    static std::map<std::string, std::string> of(const po::error_with_option_name& e) {
+        return e.*(&ErrorSubstitutions::m_substitutions);
+    }
+};
+
+// e.what(), made safe: boost replaces each "%name%" of the template with its value and
+// searches again from the start until none is left, so a value the user typed holding
+// "%value%" (--preserve-fds %value%) loops forever. Its '%' are stood in for while boost
+// formats and put back afterwards.
+std::string optionErrorText(const po::error& e) {
+    const auto* named = dynamic_cast<const po::error_with_option_name*>(&e);
+    if (named == nullptr) return e.what();
+    constexpr char kStandIn = '\x1f';
+    po::error_with_option_name copy = *named;
+    for (auto [name, value] : ErrorSubstitutions::of(copy)) {
+        std::replace(value.begin(), value.end(), '%', kStandIn);
+        copy.set_substitute(name, value);
+    }
+    std::string text = copy.what();
+    std::replace(text.begin(), text.end(), kStandIn, '%');
+    return text;
 }
 
 bool takesValue(const po::options_description& desc, const std::string& token) {
@@ -98,7 +126,7 @@ GlobalOptions parseGlobalOptions(const std::vector<std::string>& argv) {
     } catch (const po::unknown_option& e) {
         throw UsageError("unknown global option " + e.get_option_name() + " (see caprun --help)");
     } catch (const po::error& e) {
-        throw UsageError(std::string(e.what()) + " (see caprun --help)");
+        throw UsageError(optionErrorText(e) + " (see caprun --help)");
     }
 
     GlobalOptions g;
@@ -189,7 +217,7 @@ CommandLine parseCommandLine(const std::string& cmd, const std::vector<std::stri
         throw UsageError(cmd + ": unknown option " + e.get_option_name() + " (see caprun " + cmd +
                          " --help)");
     } catch (const po::error& e) {
-        throw UsageError(cmd + ": " + e.what() + " (see caprun " + cmd + " --help)");
+        throw UsageError(cmd + ": " + optionErrorText(e) + " (see caprun " + cmd + " --help)");
     }
     return out;
 }

@@ -66,3 +66,13 @@ TEST_CASE("rootless cgroups: used when writable, skipped otherwise, limits by po
     CHECK(lenient.error.empty());
     CHECK(lenient.warning.find("running without them") != std::string::npos);
 }
+
+TEST_CASE("uid_map text: one mapping per well-formed line") {
+    auto m =
+        caprun::parseIdMapText("         0       1000          1\n\n  1 100000 65536\nbad line\n");
+    REQUIRE(m.size() == 2);
+    CHECK(m[1].containerID == 1);
+    CHECK(m[1].hostID == 100000);
+    CHECK(m[1].size == 65536);
+    CHECK(caprun::parseIdMapText("0 0 4294967295\n")[0].size == 4294967295U);
+}

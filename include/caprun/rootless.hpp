@@ -9,6 +9,9 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
+
+#include "caprun/spec.hpp"
 
 namespace caprun {
 
@@ -19,6 +22,10 @@ struct RootlessFacts {
 
     static RootlessFacts probe();
 };
+
+// The lines of a /proc/<pid>/uid_map or gid_map text ("inside outside count", any spacing);
+// blank or malformed lines are left out.
+std::vector<IdMapping> parseIdMapText(std::string_view text);
 
 // Whether `uidMap` (the text of /proc/self/uid_map) is the initial user namespace's: the one
 // line "0 0 4294967295" (any spacing).

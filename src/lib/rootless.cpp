@@ -22,19 +22,23 @@ RootlessFacts RootlessFacts::probe() {
     return f;
 }
 
-bool isInitialUserNamespaceMap(std::string_view uidMap) {
-    std::istringstream in{std::string(uidMap)};
+std::vector<IdMapping> parseIdMapText(std::string_view text) {
+    std::istringstream in{std::string(text)};
+    std::vector<IdMapping> out;
     std::string line;
-    int lines = 0;
-    bool initial = false;
     while (std::getline(in, line)) {
         std::istringstream l(line);
-        unsigned long long inside = 1, outside = 1, count = 0;
-        if (!(l >> inside)) continue;  // blank line
-        ++lines;
-        if (l >> outside >> count) initial = inside == 0 && outside == 0 && count == 4294967295ULL;
+        std::uint64_t inside = 0, outside = 0, count = 0;
+        if (l >> inside >> outside >> count)
+            out.push_back({static_cast<std::uint32_t>(inside), static_cast<std::uint32_t>(outside),
+                           static_cast<std::uint32_t>(count)});
     }
-    return lines == 1 && initial;
+    return out;
+}
+
+bool isInitialUserNamespaceMap(std::string_view uidMap) {
+    const auto m = parseIdMapText(uidMap);
+    return m.size() == 1 && m[0].containerID == 0 && m[0].hostID == 0 && m[0].size == 4294967295U;
 }
 
 RootlessDecision decideRootless(const std::string& option, const RootlessFacts& facts) {

@@ -7,6 +7,7 @@
 #include "caprun/cgroup_rootless.hpp"
 #include "caprun/cgroups.hpp"
 #include "caprun/error.hpp"
+#include "caprun/rootless.hpp"
 #include "caprun/sys/mountinfo.hpp"
 
 namespace caprun {
@@ -362,11 +363,9 @@ std::string systemdPropertyText(const SystemdProperty& p) {
 }
 
 std::string userManagerCgroup(const std::string& uidMap, unsigned euid) {
-    std::istringstream in(uidMap);
-    unsigned long long inside = 0, outside = 0, count = 0;
-    while (in >> inside >> outside >> count) {
-        if (euid >= inside && euid - inside < count) {
-            std::string uid = std::to_string(outside + (euid - inside));
+    for (const auto& m : parseIdMapText(uidMap)) {
+        if (euid >= m.containerID && euid - m.containerID < m.size) {
+            std::string uid = std::to_string(std::uint64_t{m.hostID} + (euid - m.containerID));
             return "/user.slice/user-" + uid + ".slice/user@" + uid + ".service";
         }
     }

@@ -168,7 +168,7 @@ host_hugepage_sizes() {
     [ "$(cat "$cpu/cpu.rt_runtime_us")" = "$root_before" ]
 }
 
-@test "cgroups: concurrent containers with the default cgroupsPath leave no caprun/ parent, every run succeeds" {
+@test "cgroups: concurrent containers with the default cgroupsPath share the caprun/ parent, which delete keeps and cleanup removes once unused" {
     cfg '.process.args = ["/bin/true"]'
     local round i pids failed=0
     for round in 1 2 3; do
@@ -185,7 +185,37 @@ host_hugepage_sizes() {
         done
     done
     [ "$failed" -eq 0 ]
-    # What is left is checked by the teardown (every new cgroup directory, caprun/ included).
+    # One caprun/ below this shell's cgroup in every mounted hierarchy, with nothing in it.
+    local hierarchies parents p own
+    hierarchies=$(awk '{ for (i = 7; $i != "-"; i++); if ($(i + 1) ~ /^cgroup2?$/) print $5, $(i + 1) }' /proc/self/mountinfo | sort -u)
+    parents=""
+    while read -r h fstype; do
+        # This shell's cgroup in that hierarchy: the 0:: line for cgroup2, else the line
+        # naming its controllers (the mount point's name, name=systemd for systemd's).
+        own=$(awk -F: -v t="$fstype" -v n="${h##*/}" '
+            (t == "cgroup2" && $2 == "") || (t == "cgroup" && ($2 == n || $2 == "name=" n)) { print $3; exit }' /proc/self/cgroup)
+        p="$h${own%/}/caprun"
+        [ -d "$p" ] || { echo "no kept parent $p (hierarchy $h, own cgroup '$own')"; false; }
+        [ -z "$(find "$p" -mindepth 1 -type d)" ] || { echo "$p is not empty"; false; }
+        parents+="$p"$'\n'
+    done <<<"$hierarchies"
+    # A container running keeps every parent; cleanup says what uses it and exits 0.
+    cfg '.process.args = ["/bin/sleep", "1000"]'
+    caprun create --bundle "$BUNDLE" "$ID-held" >"$TMP/create.out" 2>&1
+    run "$CAPRUN" cleanup
+    [ "$status" -eq 0 ]
+    [ "$(grep -c '^kept .*/caprun: in use by 1 cgroup below it$' <<<"$output")" -eq "$(grep -c . <<<"$hierarchies")" ]
+    while read -r p; do [ -z "$p" ] || [ -d "$p/$ID-held" ]; done <<<"$parents"
+    caprun delete --force "$ID-held"
+    # Unused now: removed, each one named.
+    run "$CAPRUN" cleanup
+    [ "$status" -eq 0 ]
+    [ "$(sed -n 's/^removed //p' <<<"$output" | sort)" = "$(sed '/^$/d' <<<"$parents" | sort)" ]
+    while read -r p; do [ -z "$p" ] || [ ! -e "$p" ]; done <<<"$parents"
+    # Nothing left: nothing to say.
+    run "$CAPRUN" cleanup
+    [ "$status" -eq 0 ]
+    [ -z "$output" ]
 }
 
 @test "cgroups: when clone3 refuses CLONE_INTO_CGROUP, the init is moved into its unified cgroup through cgroup.procs" {

@@ -84,7 +84,11 @@ check_leftovers() {
             "$CAPRUN" --root "$ROOT" delete --force "$(basename "$d")" >/dev/null 2>&1 || true
         done
     fi
-    local cgroups
+    # delete keeps the shared caprun/ parent cgroups for the next container; the explicit
+    # cleanup removes them once unused (a container's leftover cgroup keeps its parent, and
+    # both are reported below).
+    local cgroups cleanup
+    cleanup="$("$CAPRUN" cleanup 2>&1)" || problems+="caprun cleanup failed: $cleanup; "
     cgroups="$(new_cgroup_dirs "$CGROUPS_BEFORE")"
     if [ -n "$cgroups" ]; then
         problems+="cgroups left: $(echo $cgroups); "

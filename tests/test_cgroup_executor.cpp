@@ -8,6 +8,7 @@
 
 #include <cerrno>
 #include <csignal>
+#include <set>
 
 #include "caprun/cgroups.hpp"
 #include "caprun/error.hpp"
@@ -137,6 +138,67 @@ TEST_CASE("cgroup executor: create on v2 delegates the controllers down, destroy
     CHECK(k.only({"flock", "unlock", "mkdir", "rmdir", "write"}) ==
           Calls{"rmdir /sys/fs/cgroup/caprun/c1", "flock /sys/fs/cgroup",
                 "rmdir /sys/fs/cgroup/caprun", "unlock"});
+}
+
+TEST_CASE("cgroup executor: the default caprun/ parent stays after delete; cleanup removes it") {
+    RecordingCgroupKernel k;
+    k.dirs = {"/sys/fs/cgroup"};
+    k.files = {{"/sys/fs/cgroup/cgroup.controllers", "memory pids"},
+               {"/sys/fs/cgroup/cgroup.subtree_control", ""},
+               {"/sys/fs/cgroup/cgroup.procs", "1"}};
+    k.newDirFiles = {{"cgroup.controllers", "memory pids"},
+                     {"cgroup.subtree_control", ""},
+                     {"cgroup.procs", ""}};
+    const CgroupHost host = parseCgroupHost(
+        "30 1 0:26 / /sys/fs/cgroup rw,relatime - cgroup2 cgroup2 rw\n", "0::/\n", "");
+    const std::set<std::string> dirCalls = {"flock", "unlock", "mkdir", "rmdir"};
+
+    Cgroup first = Cgroup::place(host, "", "c1", k);
+    first.create();
+    // Made here, but not recorded as this container's to remove.
+    CHECK(first.createdParents().empty());
+    Cgroup second = Cgroup::place(host, "", "c2", k);
+    second.create();
+    CHECK(k.only(dirCalls) == Calls{"flock /sys/fs/cgroup", "mkdir /sys/fs/cgroup/caprun",
+                                    "mkdir /sys/fs/cgroup/caprun/c1", "unlock",
+                                    "flock /sys/fs/cgroup", "mkdir /sys/fs/cgroup/caprun/c2",
+                                    "unlock"});
+
+    // While c2 is there, cleanup keeps the parent and says why.
+    k.calls.clear();
+    first.destroy();
+    auto kept = Cgroup::place(host, "", "any", k).removeIdleSharedParents();
+    REQUIRE(kept.size() == 1);
+    CHECK(kept[0].dir == "/sys/fs/cgroup/caprun");
+    CHECK_FALSE(kept[0].removed);
+    CHECK_FALSE(kept[0].failed);
+    CHECK(kept[0].keptBecause == "in use by 1 cgroup below it");
+
+    // A process of its own keeps it too.
+    second.destroy();
+    k.files["/sys/fs/cgroup/caprun/cgroup.procs"] = "4242\n";
+    kept = Cgroup::place(host, "", "any", k).removeIdleSharedParents();
+    REQUIRE(kept.size() == 1);
+    CHECK(kept[0].keptBecause == "processes are in it");
+    // The last delete left the parent; cleanup removes it once nothing uses it.
+    CHECK(k.dirs.count("/sys/fs/cgroup/caprun") == 1);
+    k.files["/sys/fs/cgroup/caprun/cgroup.procs"] = "";
+    k.calls.clear();
+    auto removed = Cgroup::place(host, "", "any", k).removeIdleSharedParents();
+    REQUIRE(removed.size() == 1);
+    CHECK(removed[0].removed);
+    CHECK(k.only(dirCalls) ==
+          Calls{"flock /sys/fs/cgroup", "rmdir /sys/fs/cgroup/caprun", "unlock"});
+    // Nothing left to clean: nothing listed.
+    CHECK(Cgroup::place(host, "", "any", k).removeIdleSharedParents().empty());
+
+    // A removal the kernel refuses is reported as a failure, not as in use.
+    k.dirs.insert("/sys/fs/cgroup/caprun");
+    k.failOn("rmdir /sys/fs/cgroup/caprun", EACCES);
+    auto failed = Cgroup::place(host, "", "any", k).removeIdleSharedParents();
+    REQUIRE(failed.size() == 1);
+    CHECK(failed[0].failed);
+    CHECK(failed[0].keptBecause == "removing cgroup /sys/fs/cgroup/caprun: Permission denied");
 }
 
 TEST_CASE("cgroup executor: a failed mkdir undoes the directories create made") {

@@ -19,6 +19,14 @@
 
 namespace caprun {
 
+// What removeIdleSharedParents did with one of the default caprun/ parents.
+struct SharedParentCleanup {
+    std::string dir;
+    bool removed = false;
+    std::string keptBecause;  // when not removed: what still uses it, or the error
+    bool failed = false;      // kept because removing it failed (keptBecause is the error)
+};
+
 // A container's cgroup: one directory per v1 hierarchy it uses and/or one v2 directory.
 // Every file, directory, lock, signal and BPF call goes through the CgroupKernel it was
 // given (cgroup_kernel.hpp), linuxCgroupKernel() unless a test passes its double.
@@ -46,7 +54,8 @@ class Cgroup {
 
     // mkdir -p each directory; on v2 enables the needed controllers in the parents'
     // cgroup.subtree_control. On failure removes what it created. Remembers the parents
-    // it had to create (createdParents()), and the default caprun/ parent always. Runs under
+    // it had to create (createdParents()), except the default caprun/ parent, which stays
+    // for the next container (removeIdleSharedParents removes it). Runs under
     // a host-wide flock (on the first hierarchy's root) that destroy() takes too, so a
     // concurrent delete cannot remove a parent between its mkdir and the container's.
     void create();
@@ -90,11 +99,16 @@ class Cgroup {
     // asked). Absent directories are not an error.
     void destroy() const;
 
+    // On a Cgroup place()d with the default cgroupsPath: removes, under the flock, each
+    // caprun/ parent that no cgroup and no process uses (`caprun cleanup`); the others are
+    // listed with what uses them. Parents that do not exist are not listed.
+    std::vector<SharedParentCleanup> removeIdleSharedParents() const;
+
   private:
     std::map<std::string, std::string> paths_;
     std::vector<std::string> createdParents_;
-    // The default cgroupsPath's caprun/ parents (from place()): recorded by create() as
-    // created even when another container made them.
+    // The default cgroupsPath's caprun/ parents (from place()): never recorded as created,
+    // so destroy() leaves them.
     std::vector<std::string> sharedParents_;
     CgroupKernel* kernel_ = &linuxCgroupKernel();
 };

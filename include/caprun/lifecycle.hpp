@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "caprun/cgroups.hpp"
 #include "caprun/runtime_context.hpp"
 #include "caprun/spec.hpp"
 #include "caprun/state.hpp"
@@ -30,6 +31,11 @@ void killContainer(const RuntimeContext& g, const std::string& id, int sig, bool
 // With `force`, a container that does not exist is not an error (runc's behaviour, which
 // containerd relies on in cleanup).
 void deleteContainer(const RuntimeContext& g, const std::string& id, bool force);
+
+// `caprun cleanup`: removes the default caprun/ parent cgroups (below the caller's own cgroup
+// in each hierarchy, where create puts containers without linux.cgroupsPath) that nothing
+// uses; delete keeps them for the next container.
+std::vector<SharedParentCleanup> removeIdleCgroupParents();
 
 // Host pids of every process in the container (empty when stopped and gone).
 std::vector<pid_t> containerPids(const RuntimeContext& g, const std::string& id);

@@ -67,7 +67,10 @@ logged_warnings() {
 # caller keeps for itself, matched by the extended regex $CALLER_OWN_CGROUPS (podman's
 # conmon cgroup). Removes what it reports, so the next test starts clean.
 check_cgroups_left() {
-    local left
+    local left cleanup
+    # A container without linux.cgroupsPath leaves the shared caprun/ parent for the next
+    # one; the explicit cleanup removes it once unused.
+    cleanup="$("$CAPRUN" cleanup 2>&1)" || { echo "caprun cleanup failed: $cleanup" >&2; return 1; }
     left="$(new_cgroup_dirs "$CGROUPS_BEFORE")"
     [ -n "${CALLER_OWN_CGROUPS:-}" ] && left="$(grep -Ev "$CALLER_OWN_CGROUPS" <<<"$left" || true)"
     [ -z "$left" ] && return 0

@@ -54,5 +54,6 @@ int cmdResume(const GlobalOptions& g, const Args& args);
 int cmdUpdate(const GlobalOptions& g, const Args& args);
 int cmdList(const GlobalOptions& g, const Args& args);
 int cmdFeatures(const GlobalOptions& g, const Args& args);
+int cmdCleanup(const GlobalOptions& g, const Args& args);
 
 }  // namespace caprun::cli

@@ -49,6 +49,8 @@ const std::vector<Command>& commands() {
         {"list", "list containers", caprun::cli::cmdList},
         {"features", "print the features caprun implements (runtime-spec JSON)",
          caprun::cli::cmdFeatures},
+        {"cleanup", "remove the shared caprun/ parent cgroups that no container uses",
+         caprun::cli::cmdCleanup},
     };
     return table;
 }

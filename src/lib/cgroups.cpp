@@ -65,6 +65,18 @@ std::optional<std::vector<std::string>> childCgroups(CgroupKernel& k, const std:
     return children;
 }
 
+// Why a parent directory must stay ("" when nothing uses it), or nullopt when it is gone.
+std::optional<std::string> parentInUse(CgroupKernel& k, const std::string& dir) {
+    auto children = childCgroups(k, dir);
+    if (!children) return std::nullopt;
+    if (!children->empty())
+        return "in use by " + std::to_string(children->size()) + " cgroup" +
+               (children->size() == 1 ? "" : "s") + " below it";
+    if (k.exists(dir + "/cgroup.procs") && !trim(readFile(k, dir + "/cgroup.procs")).empty())
+        return "processes are in it";
+    return "";
+}
+
 void removeCgroupDir(CgroupKernel& k, const std::string& dir) {
     auto children = childCgroups(k, dir);
     if (!children) return;
@@ -288,11 +300,12 @@ void Cgroup::create() {
         for (const auto& [key, dir] : paths_) leaf = leaf || d == dir;
         if (!leaf) createdParents_.push_back(d);
     }
-    // The default caprun/ is every caprun container's: whichever goes last removes it, also
-    // when another container made it.
-    for (const auto& d : sharedParents_)
-        if (std::find(createdParents_.begin(), createdParents_.end(), d) == createdParents_.end())
-            createdParents_.insert(createdParents_.begin(), d);
+    // The default caprun/ is every caprun container's and stays for the next one (making and
+    // removing it on every run costs a mkdir and rmdir per hierarchy and, for cpuset, kernel
+    // text patching); removeIdleSharedParents() is its explicit cleanup.
+    std::erase_if(createdParents_, [&](const std::string& d) {
+        return std::find(sharedParents_.begin(), sharedParents_.end(), d) != sharedParents_.end();
+    });
 }
 
 std::string Cgroup::unifiedDir() const {
@@ -523,16 +536,34 @@ void Cgroup::destroy() const {
     // (the kernel reports EBUSY until the child just removed has gone offline).
     for (auto it = createdParents_.rbegin(); it != createdParents_.rend(); ++it) {
         try {
-            auto children = childCgroups(k, *it);
-            if (!children || !children->empty()) continue;
-            if (k.exists(*it + "/cgroup.procs") &&
-                !trim(readFile(k, *it + "/cgroup.procs")).empty())
-                continue;
-            removeCgroupDir(k, *it);
+            auto why = parentInUse(k, *it);
+            if (why && why->empty()) removeCgroupDir(k, *it);
         } catch (const Error& e) {
             log::warn(std::string("leaving the cgroup create made: ") + e.what());
         }
     }
+}
+
+std::vector<SharedParentCleanup> Cgroup::removeIdleSharedParents() const {
+    CgroupKernel& k = *kernel_;
+    std::vector<SharedParentCleanup> out;
+    if (sharedParents_.empty()) return out;
+    TreeLock lock(k, paths_);
+    for (const auto& dir : sharedParents_) {
+        try {
+            auto why = parentInUse(k, dir);
+            if (!why) continue;
+            if (!why->empty()) {
+                out.push_back({dir, false, *why});
+                continue;
+            }
+            removeCgroupDir(k, dir);
+            out.push_back({dir, true, ""});
+        } catch (const Error& e) {
+            out.push_back({dir, false, e.what(), true});
+        }
+    }
+    return out;
 }
 
 }  // namespace caprun

@@ -150,14 +150,7 @@ void deleteContainer(const RuntimeContext& g, const std::string& id, bool force)
         Cgroup cg = Cgroup::place(detectCgroupHost(), "", id);
         try {
             killEverything(lost, cg);
-            cg.destroy();
-            // Which parents create made is lost with the state too: the default parent
-            // (caprun/) goes when empty, as a normal delete would remove it.
-            for (const auto& [name, dir] : cg.paths()) {
-                const std::string parent = dir.substr(0, dir.rfind('/'));
-                if (parent.size() > 7 && parent.compare(parent.size() - 7, 7, "/caprun") == 0)
-                    ::rmdir(parent.c_str());
-            }
+            cg.destroy();  // the shared caprun/ parent stays, as after a normal delete
         } catch (const Error& ce) {
             log::warn("delete --force " + id + ": " + ce.what());
         }
@@ -298,6 +291,11 @@ void updateContainer(const RuntimeContext& g, const std::string& id, const Resou
     }
     setSystemdUnitProperties(s.systemdUnit, plan.properties, s.systemdUserBus);
     cg.apply(plan.files, devices, !r.devices.empty());
+}
+
+std::vector<SharedParentCleanup> removeIdleCgroupParents() {
+    // The container id only names the leaf, which is not looked at.
+    return Cgroup::place(detectCgroupHost(), "", "cleanup").removeIdleSharedParents();
 }
 
 std::vector<ListedContainer> listContainers(const RuntimeContext& g) {

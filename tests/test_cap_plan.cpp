@@ -4,7 +4,10 @@
 
 #include <linux/capability.h>
 #include <linux/securebits.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -531,6 +534,61 @@ TEST_CASE("host facts from a captured /proc/<pid>/status") {
     CHECK_THROWS_WITH(HostFacts::fromProcStatus(std::string(dir) + "/nope", std::nullopt),
                       ("--host-status: " + std::string(dir) + "/nope does not exist").c_str());
     fs::remove_all(dir);
+}
+
+namespace {
+
+// The five sets of the calling process asked of the kernel directly, one bit per call.
+CapSets capsBySyscalls(int capLastCap) {
+    CapSets c;
+    __user_cap_header_struct hdr{_LINUX_CAPABILITY_VERSION_3, 0};
+    __user_cap_data_struct data[2]{};
+    REQUIRE(::syscall(SYS_capget, &hdr, data) == 0);
+    c.effective = data[0].effective | (CapMask(data[1].effective) << 32);
+    c.permitted = data[0].permitted | (CapMask(data[1].permitted) << 32);
+    c.inheritable = data[0].inheritable | (CapMask(data[1].inheritable) << 32);
+    for (int i = 0; i <= capLastCap; ++i) {
+        if (::prctl(PR_CAPBSET_READ, i, 0, 0, 0) == 1) c.bounding |= capBit(i);
+        if (::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_IS_SET, i, 0, 0) == 1) c.ambient |= capBit(i);
+    }
+    return c;
+}
+
+bool sameSets(const CapSets& a, const CapSets& b) {
+    return a.effective == b.effective && a.permitted == b.permitted &&
+           a.inheritable == b.inheritable && a.bounding == b.bounding && a.ambient == b.ambient;
+}
+
+}  // namespace
+
+TEST_CASE("host facts of this process: the five sets the kernel reports bit by bit") {
+    HostFacts h = HostFacts::probe();
+    CHECK(sameSets(h.caps, capsBySyscalls(h.capLastCap)));
+    if (::geteuid() != 0) return;
+    // Uneven sets in a child (root only): a bounding bit dropped, one capability made
+    // inheritable and ambient, another dropped from effective.
+    pid_t pid = ::fork();
+    REQUIRE(pid >= 0);
+    if (pid == 0) {
+        bool ok = ::prctl(PR_CAPBSET_DROP, CAP_SYS_MODULE, 0, 0, 0) == 0;
+        __user_cap_header_struct hdr{_LINUX_CAPABILITY_VERSION_3, 0};
+        __user_cap_data_struct data[2]{};
+        ok = ok && ::syscall(SYS_capget, &hdr, data) == 0;
+        data[0].inheritable |= 1U << CAP_NET_RAW;
+        data[0].effective &= ~(1U << CAP_CHOWN);
+        ok = ok && ::syscall(SYS_capset, &hdr, data) == 0;
+        ok = ok && ::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, CAP_NET_RAW, 0, 0) == 0;
+        HostFacts c = HostFacts::probe();
+        const bool shaped = !(c.caps.bounding & capBit(CAP_SYS_MODULE)) &&
+                            (c.caps.ambient == capBit(CAP_NET_RAW)) &&
+                            !(c.caps.effective & capBit(CAP_CHOWN)) &&
+                            (c.caps.permitted & capBit(CAP_CHOWN));
+        ::_exit(ok && shaped && sameSets(c.caps, capsBySyscalls(c.capLastCap)) ? 0 : 1);
+    }
+    int status = 0;
+    REQUIRE(::waitpid(pid, &status, 0) == pid);
+    CHECK(WIFEXITED(status));
+    CHECK(WEXITSTATUS(status) == 0);
 }
 
 TEST_CASE("the executable is found through PATH inside the rootfs, never outside it") {

@@ -29,8 +29,9 @@ CgroupPlacement planCgroupPlacement(CgroupManager manager, bool rootless, const 
     } else {
         p.placed = Cgroup::place(p.host, spec.linux->cgroupsPath, id);
         if (p.placed.paths().count("unified")) unifiedDir = p.placed.paths().at("unified");
-        const auto rl = decideRootlessCgroup(rootless, cgroupPathsWritable(p.placed.paths()),
-                                             hasLimits, policy);
+        // Only a rootless container can lack a writable cgroup: root's is not probed.
+        const bool writable = !rootless || cgroupPathsWritable(p.placed.paths());
+        const auto rl = decideRootlessCgroup(rootless, writable, hasLimits, policy);
         if (!rl.error.empty()) throw Error(rl.error);
         p.warning = rl.warning;
         if (rl.skip) {

@@ -71,11 +71,11 @@ const std::map<std::string, int>& rlimitNumbers() {
     return m;
 }
 
-HostFacts HostFacts::probe() {
-    HostFacts h;
-    if (auto l = readFirstLine("/proc/sys/kernel/cap_last_cap")) h.capLastCap = std::stoi(*l);
-    // Sets from the kernel directly: libcap's cap_get_proc for the three classic ones,
-    // prctl for bounding and ambient (one bit per call).
+namespace {
+
+// The five sets from the kernel one call per bit: capget through libcap for the classic
+// three, prctl for bounding and ambient. Where /proc/self/status cannot be read.
+void probeCapsBySyscalls(HostFacts& h) {
     cap_t c = cap_get_proc();
     if (c == nullptr) throwErrno("reading the runtime's capabilities (capget)");
     for (int i = 0; i <= h.capLastCap && i < 64; ++i) {
@@ -92,6 +92,27 @@ HostFacts HostFacts::probe() {
             h.caps.ambient |= capBit(i);
     }
     cap_free(c);
+}
+
+}  // namespace
+
+HostFacts HostFacts::probe() {
+    HostFacts h;
+    if (auto l = readFirstLine("/proc/sys/kernel/cap_last_cap")) h.capLastCap = std::stoi(*l);
+    // The kernel prints all five sets in /proc/self/status: one read instead of 2 prctl calls
+    // per capability, which were most of check's system calls.
+    std::ifstream in("/proc/self/status");
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    bool fromStatus = false;
+    if (in && !text.empty()) {
+        try {
+            readProcStatusCaps(h, text, "/proc/self/status", h.capLastCap);
+            fromStatus = true;
+        } catch (const Error&) {
+            h.caps = {};  // a kernel without CapAmb: ask the kernel bit by bit
+        }
+    }
+    if (!fromStatus) probeCapsBySyscalls(h);
     probeNonCapFacts(h);
     return h;
 }

@@ -124,13 +124,13 @@ Document parseFile(const std::string& path, std::string label, std::size_t maxBy
     std::string text;
     text.resize(static_cast<std::size_t>(st.st_size));
     std::size_t got = 0;
+    // The file may have grown since fstat: after its size, read on in small chunks up to
+    // the limit (a large zero-filled buffer would cost a page fault per 4 KiB on every run).
+    char more[4096];
     while (true) {
-        if (got == text.size()) {
-            // The file may have grown since fstat; read in chunks up to the limit.
-            if (text.size() >= maxBytes + 1) break;
-            text.resize(std::min(maxBytes + 1, text.size() + 65536));
-        }
-        ssize_t n = ::read(fd, text.data() + got, text.size() - got);
+        const bool sized = got < text.size();
+        ssize_t n = sized ? ::read(fd, text.data() + got, text.size() - got)
+                          : ::read(fd, more, sizeof more);
         if (n < 0) {
             if (errno == EINTR) continue;
             int err = errno;
@@ -138,6 +138,10 @@ Document parseFile(const std::string& path, std::string label, std::size_t maxBy
             throwSys("reading " + label + " (" + path + ")", err);
         }
         if (n == 0) break;
+        if (!sized) {
+            if (text.size() > maxBytes) break;
+            text.append(more, static_cast<std::size_t>(n));
+        }
         got += static_cast<std::size_t>(n);
     }
     ::close(fd);

@@ -35,7 +35,7 @@ load helpers
         [ -z "$held" ] || { echo "round $r: fds still open on the test's files: $held" >&2; return 1; }
         cycles=$((cycles + parallel))
         # Progress of a long soak (scripts/soak.sh), every 50 rounds.
-        ((r % 50 == 0)) && echo "# round $r of $rounds: $cycles cycles ok ($SECONDS s)" >&3
+        if ((r % 50 == 0)); then echo "# round $r of $rounds: $cycles cycles ok ($SECONDS s)" >&3; fi
     done
     echo "# $cycles cycles in $rounds rounds of $parallel" >&3
 }

@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
-#include <cmath>
 #include <cstdlib>
 #include <limits>
 
@@ -81,8 +80,11 @@ std::int64_t parseMemorySize(const std::string& flag, const std::string& text) {
     if (i < text.size() && (text[i] == 'i' || text[i] == 'I')) ++i;
     if (i < text.size() && (text[i] == 'b' || text[i] == 'B')) ++i;
     if (i != text.size()) bad(flag, text, want);
-    long double v = std::strtold(number.c_str(), nullptr) * std::ldexp(1.0L, shift);
-    if (v >= std::ldexp(1.0L, 63)) bad(flag, text, want + "; at most 2^63-1 bytes");
+    // Powers of two as integers (exact in long double); ldexp would pull in libm.
+    long double v =
+        std::strtold(number.c_str(), nullptr) * static_cast<long double>(std::uint64_t{1} << shift);
+    if (v >= static_cast<long double>(std::uint64_t{1} << 63))
+        bad(flag, text, want + "; at most 2^63-1 bytes");
     return static_cast<std::int64_t>(v);
 }
 

@@ -9,7 +9,9 @@ build_pkgs=(g++ clang-format meson ninja-build pkg-config cmake git libseccomp-d
             libapparmor-dev libselinux1-dev libsystemd-dev
             # gperf: the libseccomp wrap generates its syscall table (scripts/test-fallback.sh)
             # caprun trace (eBPF, optional); clang with libFuzzer's runtime for scripts/fuzz.sh
-            libbpf-dev bpftool clang llvm libclang-rt-14-dev)
+            libbpf-dev bpftool clang llvm libclang-rt-14-dev
+            # lld 16 links caprun with its start-up functions together (src/cli/meson.build)
+            lld-16)
 test_pkgs=(busybox-static bats libcap2-bin jq strace runc crun hyperfine iproute2 uidmap
            containerd docker.io podman systemd-container)
 

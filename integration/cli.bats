@@ -56,6 +56,18 @@ teardown() {
     [[ "$output" == *"--log-format: expected one of text, json"* ]]
 }
 
+@test "cleanup refuses arguments and unknown options, naming them, and removes nothing" {
+    local before
+    before=$(find /sys/fs/cgroup -type d -name caprun 2>/dev/null | sort)
+    run "$CAPRUN" cleanup extra
+    [ "$status" -eq 1 ]
+    [[ "$output" == *'cleanup: unexpected argument "extra" (see caprun cleanup --help)'* ]]
+    run "$CAPRUN" cleanup --bogus
+    [ "$status" -eq 1 ]
+    [[ "$output" == *"cleanup: unknown option --bogus (see caprun cleanup --help)"* ]]
+    [ "$(find /sys/fs/cgroup -type d -name caprun 2>/dev/null | sort)" = "$before" ]
+}
+
 @test "spec writes a config.json that check accepts, and refuses to overwrite it" {
     run "$CAPRUN" spec --bundle "$TMP"
     [ "$status" -eq 0 ]

@@ -189,15 +189,24 @@ cwd_check='c=$(readlink /proc/self/cwd); [ "$(stat -c %d:%i /proc/self/cwd/)" = 
     make_host_dir "$TMP/host-null"
     before="$(host_snapshot "$TMP/host-null")"
     core_before="$(cat /proc/sys/kernel/core_pattern)"
-    for kind in symlink-host symlink-proc regular; do
-        # Without a /dev tmpfs the rootfs's own /dev is used as it is.
-        cfg 'del(.mounts[] | select(.destination == "/dev" or .destination == "/dev/pts" or .destination == "/dev/shm" or .destination == "/dev/mqueue"))'
+    cp "$BUNDLE/config.json" "$TMP/config.saved"
+    for kind in symlink-host symlink-proc regular raced; do
+        cp "$TMP/config.saved" "$BUNDLE/config.json"
         rm -f "$BUNDLE/rootfs/dev/null"
         case $kind in
             symlink-host) ln -s "$TMP/host-null/marker" "$BUNDLE/rootfs/dev/null" ;;
             symlink-proc) ln -s /proc/sys/kernel/core_pattern "$BUNDLE/rootfs/dev/null" ;;
             regular) echo "hostile content" >"$BUNDLE/rootfs/dev/null" ;;
         esac
+        if [ "$kind" = raced ]; then
+            # The race after caprun made its devices, won for sure: a createContainer hook
+            # (in the container's mount namespace, before pivot_root) swaps the new /dev/null.
+            cfg --arg n "$BUNDLE/rootfs/dev/null" '.hooks.createContainer = [{"path": "/bin/sh",
+                "args": ["sh", "-c", "rm -f \($n) && ln -s /proc/sys/kernel/core_pattern \($n)"]}]'
+        else
+            # Without a /dev tmpfs the rootfs's own /dev is used as it is.
+            cfg 'del(.mounts[] | select(.destination == "/dev" or .destination == "/dev/pts" or .destination == "/dev/shm" or .destination == "/dev/mqueue"))'
+        fi
         echo "masked file" >"$BUNDLE/rootfs/etc/secret"
         cfg '.linux.maskedPaths = ["/etc/secret", "/proc/timer_list"]'
         cfg '.process.args = ["/bin/sh", "-c", "stat -c \"%F %t:%T\" /etc/secret /proc/timer_list; cat /etc/secret; echo end"]'
@@ -214,6 +223,58 @@ cwd_check='c=$(readlink /proc/self/cwd); [ "$(stat -c %d:%i /proc/self/cwd/)" = 
         [ "$(host_snapshot "$TMP/host-null")" = "$before" ]
         [ "$(cat /proc/sys/kernel/core_pattern)" = "$core_before" ]
     done
+    # The race is refused, not won by the container (the other kinds are repaired by the
+    # device nodes caprun makes).
+    [[ "$output" == *"the container's /dev/null is a symlink"* ]]
+    rm -f "$BUNDLE/rootfs/dev/null"
+}
+
+@test "CVE-2025-52565: /dev/console a symlink, a directory or swapped by a race: the pty is bound only onto a node inside" {
+    local kind
+    make_host_dir "$TMP/host-console"
+    before="$(host_snapshot "$TMP/host-console")"
+    core_before="$(cat /proc/sys/kernel/core_pattern)"
+    cfg '.process.terminal = true | .process.args = ["/bin/sh", "-c", "stat -c \"%F %t:%T\" /dev/console $(tty)"]'
+    cp "$BUNDLE/config.json" "$TMP/config.saved"
+    for kind in symlink-host symlink-proc directory raced; do
+        cp "$TMP/config.saved" "$BUNDLE/config.json"
+        rm -rf "$BUNDLE/rootfs/dev/console"
+        case $kind in
+            symlink-host) ln -s "$TMP/host-console/marker" "$BUNDLE/rootfs/dev/console" ;;
+            symlink-proc) ln -s /proc/sys/kernel/core_pattern "$BUNDLE/rootfs/dev/console" ;;
+            directory) mkdir "$BUNDLE/rootfs/dev/console" ;;
+        esac
+        if [ "$kind" = raced ]; then
+            # In caprun's /dev tmpfs, after the devices and before the pty is bound.
+            cfg --arg c "$BUNDLE/rootfs/dev/console" '.hooks.createContainer = [{"path": "/bin/sh",
+                "args": ["sh", "-c", "ln -s /proc/sys/kernel/core_pattern \($c)"]}]'
+        else
+            # The rootfs's own /dev (devpts still mounted on it for the pty).
+            cfg 'del(.mounts[] | select(.destination == "/dev"))'
+        fi
+        run caprun run "$ID-$kind" </dev/null
+        echo "# /dev/console $kind: status $status: ${output//$'\r'/}" >&3
+        [ "$status" -ne 0 ]
+        [[ "$output" == *"binding the pty onto /dev/console: /dev/console in the container is a "* ]]
+        caprun delete --force "$ID-$kind"
+        [ "$(host_snapshot "$TMP/host-console")" = "$before" ]
+        [ "$(cat /proc/sys/kernel/core_pattern)" = "$core_before" ]
+    done
+    rm -rf "$BUNDLE/rootfs/dev/console"
+    # The same rootfs with a regular file there (an image's placeholder): bound over it.
+    cp "$TMP/config.saved" "$BUNDLE/config.json"
+    cfg 'del(.mounts[] | select(.destination == "/dev"))'
+    echo placeholder >"$BUNDLE/rootfs/dev/console"
+    run caprun run "$ID-file" </dev/null
+    local got
+    mapfile -t got <<<"${output//$'\r'/}"
+    echo "# /dev/console a regular file: status $status: ${got[*]}" >&3
+    [ "$status" -eq 0 ]
+    [[ "${got[0]}" == "character special file "* ]]
+    [ "${got[0]}" = "${got[1]}" ]
+    caprun delete --force "$ID-file"
+    [ "$(cat "$BUNDLE/rootfs/dev/console")" = placeholder ]
+    rm -f "$BUNDLE/rootfs/dev/console"
 }
 
 @test "rootfs /dev, /dev/pts or /dev/shm a symlink out of the rootfs: nothing created in the host dir" {

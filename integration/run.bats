@@ -316,13 +316,19 @@ net_namespace_holder() {
     [ "$output" -le $((after + 864000)) ]
 }
 
-@test "run: process.terminal gives a pty of the container's devpts with consoleSize" {
+@test "run: process.terminal gives a pty of the container's devpts with consoleSize, bound on /dev/console" {
     cfg '.process.terminal = true | .process.consoleSize = {"height": 30, "width": 100}'
-    cfg '.process.args = ["/bin/sh", "-c", "tty; stty size"]'
+    cfg '.process.args = ["/bin/sh", "-c", "tty; stty size; stat -c \"%F %t:%T\" /dev/console $(tty)"]'
     run caprun run "$ID" </dev/null
     [ "$status" -eq 0 ]
-    [[ "$output" == *"/dev/pts/0"* ]]
-    [[ "$output" == *"30 100"* ]]
+    local got
+    mapfile -t got <<<"${output//$'\r'/}"  # the pty ends lines with CR LF
+    echo "# ${got[*]}" >&3
+    [ "${got[0]}" = /dev/pts/0 ]
+    [ "${got[1]}" = "30 100" ]
+    # The runtime spec: /dev/console is the process's terminal (the same device node).
+    [[ "${got[2]}" == "character special file "* ]]
+    [ "${got[2]}" = "${got[3]}" ]
 }
 
 @test "run and create refuse --host-status" {

@@ -130,6 +130,8 @@ class RecordingRootfsKernel : public RootfsKernel, public Recorder {
     std::map<std::string, std::map<std::string, mode_t>> contents;
     // Host paths a bind source can be: path -> st_mode (a directory when not listed).
     std::map<std::string, mode_t> hostFiles;
+    // The device numbers of nodes inside the rootfs (made by mknodAt or listed here).
+    std::map<std::string, dev_t> deviceNumbers;
     // The locked flags (lockedMountFlags) of the mount at a container path.
     std::map<std::string, unsigned long> lockedFlags;
     // /proc files (mountinfo, cgroup, cgroups).
@@ -170,6 +172,8 @@ class RecordingRootfsKernel : public RootfsKernel, public Recorder {
         if (!files.count(p)) {
             if (!(flags & O_CREAT)) return -ENOENT;
             files[p] = S_IFREG | mode;
+        } else if ((flags & (O_CREAT | O_EXCL)) == (O_CREAT | O_EXCL)) {
+            return -EEXIST;
         }
         return newFd(shown, p);
     }
@@ -182,6 +186,12 @@ class RecordingRootfsKernel : public RootfsKernel, public Recorder {
         if (o.name.rfind("rootfs:", 0) == 0) return files.at(o.path);
         auto it = hostFiles.find(o.name);
         return it == hostFiles.end() ? dir() : it->second;
+    }
+    dev_t deviceNumber(int fd, const std::string& what) override {
+        const Open& o = fds_.at(fd);
+        recordOrThrow("fstat " + o.name, what);
+        auto it = deviceNumbers.find(o.path);
+        return it == deviceNumbers.end() ? 0 : it->second;
     }
     unsigned long lockedMountFlags(int fd) override {
         auto it = lockedFlags.find(fds_.at(fd).path);
@@ -212,8 +222,10 @@ class RecordingRootfsKernel : public RootfsKernel, public Recorder {
                       what);
     }
     void moveMount(int treeFd, int targetFd, const std::string& what) override {
-        recordOrThrow("move_mount tree " + std::to_string(treeFd) + " to " + fds_.at(targetFd).name,
-                      what);
+        auto tree = fds_.find(treeFd);
+        std::string shown =
+            tree == fds_.end() ? "tree " + std::to_string(treeFd) : tree->second.name;
+        recordOrThrow("move_mount " + shown + " to " + fds_.at(targetFd).name, what);
     }
     int mappingUserNamespace(const std::vector<IdMapping>& uids, const std::vector<IdMapping>& gids,
                              const std::string& what) override {
@@ -226,6 +238,13 @@ class RecordingRootfsKernel : public RootfsKernel, public Recorder {
                              (recursive ? "|AT_RECURSIVE" : "")))
             return -err;
         return newFd("tree:" + path, "");
+    }
+    // An fd not opened through this double (a pty) is shown as "fd N".
+    int openTreeCloneOfFd(int fd) override {
+        auto it = fds_.find(fd);
+        std::string name = it == fds_.end() ? "fd " + std::to_string(fd) : it->second.name;
+        if (int err = record("open_tree " + name + " OPEN_TREE_CLONE|AT_EMPTY_PATH")) return -err;
+        return newFd("tree:" + name, "");
     }
     int setIdmap(int treeFd, int usernsFd, bool recursive) override {
         return record("mount_setattr " + fds_.at(treeFd).name + " MOUNT_ATTR_IDMAP " +
@@ -264,6 +283,7 @@ class RecordingRootfsKernel : public RootfsKernel, public Recorder {
                              std::to_string(major(dev)) + ":" + std::to_string(minor(dev))))
             return err;
         files[p] = mode;
+        deviceNumbers[p] = dev;
         return 0;
     }
     int symlinkAt(const std::string& target, int dirFd, const std::string& name) override {

@@ -5,6 +5,8 @@
 // it, masking a file is /dev/null bound over it.
 #include <doctest/doctest.h>
 #include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 
 #include <algorithm>
 
@@ -160,12 +162,13 @@ TEST_CASE("rootfs executor: the default spec (caprun spec) on a cgroup v2 host")
         R"(umount2(".", MNT_DETACH))",
         R"(chdir("/"))",
     };
+    // Masked files get the /dev/null made above, by fd, checked once to be the null device.
     Calls protect = {
         R"(mount("tmpfs", "rootfs:/proc/acpi", "tmpfs", MS_RDONLY, ""))",
-        R"(mount("/dev/null", "rootfs:/proc/kcore", "", MS_BIND, ""))",
-        R"(mount("/dev/null", "rootfs:/proc/keys", "", MS_BIND, ""))",
-        R"(mount("/dev/null", "rootfs:/proc/timer_list", "", MS_BIND, ""))",
-        R"(mount("/dev/null", "rootfs:/proc/sched_debug", "", MS_BIND, ""))",
+        R"(mount("rootfs:/dev/null", "rootfs:/proc/kcore", "", MS_BIND, ""))",
+        R"(mount("rootfs:/dev/null", "rootfs:/proc/keys", "", MS_BIND, ""))",
+        R"(mount("rootfs:/dev/null", "rootfs:/proc/timer_list", "", MS_BIND, ""))",
+        R"(mount("rootfs:/dev/null", "rootfs:/proc/sched_debug", "", MS_BIND, ""))",
         R"(mount("tmpfs", "rootfs:/sys/firmware", "tmpfs", MS_RDONLY, ""))",
         R"(mount("tmpfs", "rootfs:/proc/scsi", "tmpfs", MS_RDONLY, ""))",
     };
@@ -295,13 +298,16 @@ TEST_CASE("rootfs executor: masked and read-only paths") {
                {"/proc", K::dir()},
                {"/proc/kcore", K::file(0400)},
                {"/proc/acpi", K::dir()},
-               {"/proc/sys", K::dir()}};
+               {"/proc/sys", K::dir()},
+               {"/dev", K::dir()},
+               {"/dev/null", S_IFCHR | 0666}};
+    k.deviceNumbers["/dev/null"] = makedev(1, 3);
     // proc's own mount is nosuid,nodev,noexec: the read-only remount of /proc/sys keeps them.
     k.lockedFlags["/proc/sys"] = MS_NOSUID | MS_NODEV | MS_NOEXEC;
     protectRootfs(planFor(json), k);
     CHECK(k.only(kChanges) ==
           Calls{
-              R"(mount("/dev/null", "rootfs:/proc/kcore", "", MS_BIND, ""))",
+              R"(mount("rootfs:/dev/null", "rootfs:/proc/kcore", "", MS_BIND, ""))",
               R"(mount("tmpfs", "rootfs:/proc/acpi", "tmpfs", MS_RDONLY, ""))",
               R"(mount("rootfs:/proc/sys", "rootfs:/proc/sys", "", MS_BIND|MS_REC, ""))",
               R"(mount("", "rootfs:/proc/sys", "", )" + kRo + R"(|MS_REMOUNT|MS_BIND, ""))",
@@ -434,4 +440,107 @@ TEST_CASE("rootfs executor: without a cgroup mount the barrier comes before the 
     passed = 0;
     CHECK_THROWS_AS(prepareRootfs(plan, failing, {}, [&] { ++passed; }), Error);
     CHECK(passed == 0);
+}
+
+TEST_CASE("rootfs executor: a file is masked only with the null device, never through a link") {
+    // The rootfs owns /dev when the spec mounts no tmpfs there, and a createContainer hook
+    // or a racer can replace the node after the devices were made (CVE-2025-31133).
+    const std::string json = R"({"ociVersion": "1.0.2", "root": {"path": "rootfs"},
+        "linux": {"maskedPaths": ["/proc/kcore"]}})";
+    using K = RecordingRootfsKernel;
+    struct Case {
+        const char* name;
+        mode_t mode;
+        dev_t dev;
+        const char* said;
+    };
+    for (const Case& c :
+         {Case{"a symlink", S_IFLNK | 0777, 0, "is a symlink"},
+          Case{"a regular file", K::file(), 0, "is a regular file"},
+          Case{"another device", S_IFCHR | 0666, makedev(1, 5), "is the character device 1:5"}}) {
+        CAPTURE(c.name);
+        RecordingRootfsKernel k;
+        k.files = {{"/", K::dir()},
+                   {"/proc", K::dir()},
+                   {"/proc/kcore", K::file(0400)},
+                   {"/dev", K::dir()},
+                   {"/dev/null", c.mode}};
+        k.deviceNumbers["/dev/null"] = c.dev;
+        std::string said = std::string("masking /proc/kcore: the container's /dev/null ") + c.said;
+        CHECK_THROWS_WITH_AS(protectRootfs(planFor(json), k), doctest::Contains(said.c_str()),
+                             Error);
+        CHECK(k.only({"mount"}).empty());
+        CHECK(k.openFds() == 0);
+    }
+}
+
+TEST_CASE("rootfs executor: the pty is bound onto /dev/console by fds, never through a link") {
+    using K = RecordingRootfsKernel;
+    const int pty = 7;  // the slave, opened outside the double
+    const std::string json = R"({"ociVersion": "1.0.2", "root": {"path": "rootfs"},
+        "process": {"terminal": true, "user": {"uid": 0, "gid": 0}, "args": ["sh"], "cwd": "/"}})";
+    const RootfsPlan plan = planFor(json);
+    REQUIRE(plan.consoleOnDev);
+    const Calls bound = {"open_tree fd 7 OPEN_TREE_CLONE|AT_EMPTY_PATH",
+                         "move_mount tree:fd 7 to rootfs:/dev/console"};
+    auto kernelWith = [](std::map<std::string, mode_t> extra) {
+        RecordingRootfsKernel k;
+        k.files = {{"/", K::dir()}, {"/dev", K::dir()}};
+        k.files.insert(extra.begin(), extra.end());
+        return k;
+    };
+    SUBCASE("missing: created as an empty file, then the pty bound onto it") {
+        RecordingRootfsKernel k = kernelWith({});
+        bindConsole(plan, pty, k);
+        CHECK(k.files.at("/dev/console") == K::file(0600));
+        CHECK(k.only({"open_tree", "move_mount"}) == bound);
+        CHECK(k.openFds() == 0);
+    }
+    SUBCASE("the image's own character device: bound over, not replaced") {
+        RecordingRootfsKernel k = kernelWith({{"/dev/console", S_IFCHR | 0600}});
+        bindConsole(plan, pty, k);
+        CHECK(k.files.at("/dev/console") == (S_IFCHR | 0600));
+        CHECK(k.only({"unlink", "mknod"}).empty());
+        CHECK(k.only({"open_tree", "move_mount"}) == bound);
+    }
+    SUBCASE("a symlink or a directory: refused, nothing bound") {
+        for (mode_t mode : {mode_t(S_IFLNK | 0777), K::dir()}) {
+            RecordingRootfsKernel k = kernelWith({{"/dev/console", mode}});
+            std::string said = std::string(
+                                   "process.terminal: binding the pty onto /dev/console: "
+                                   "/dev/console in the container is ") +
+                               (S_ISLNK(mode) ? "a symlink" : "a directory");
+            CHECK_THROWS_WITH_AS(bindConsole(plan, pty, k), doctest::Contains(said.c_str()), Error);
+            CHECK(k.only({"open_tree", "move_mount", "mount"}).empty());
+            CHECK(k.openFds() == 0);
+        }
+    }
+    SUBCASE("a failing open_tree or move_mount names the step and closes every fd") {
+        for (const char* step : {"open_tree", "move_mount"}) {
+            RecordingRootfsKernel k = kernelWith({});
+            k.failOn(step, EPERM);
+            std::string said =
+                std::string("process.terminal: binding the pty onto /dev/console") +
+                (std::string(step) == "open_tree" ? ": cloning the pty (open_tree)" : "");
+            CHECK_THROWS_WITH_AS(bindConsole(plan, pty, k), doctest::Contains(said.c_str()), Error);
+            CHECK(k.openFds() == 0);
+        }
+    }
+}
+
+TEST_CASE(
+    "rootfs plan: /dev/console is bound only for a terminal in a mount namespace of its own") {
+    const std::string terminal = R"({"ociVersion": "1.0.2", "root": {"path": "rootfs"},
+        "process": {"terminal": true, "user": {"uid": 0, "gid": 0}, "args": ["sh"], "cwd": "/"}})";
+    const std::string noTerminal = R"({"ociVersion": "1.0.2", "root": {"path": "rootfs"},
+        "process": {"terminal": false, "user": {"uid": 0, "gid": 0}, "args": ["sh"], "cwd": "/"}})";
+    CHECK_FALSE(planFor(noTerminal).consoleOnDev);
+    RootfsPlan shared = planRootfs(parseSpec(terminal), "/b", false, false, false, false);
+    CHECK_FALSE(shared.consoleOnDev);
+    REQUIRE(shared.notes.size() == 1);
+    CHECK(shared.notes[0].find("/dev/console is not bound") != std::string::npos);
+    // The executor then leaves /dev alone: a bind there would be a host mount.
+    RecordingRootfsKernel k;
+    bindConsole(shared, 7, k);
+    CHECK(k.calls.empty());
 }

@@ -89,6 +89,10 @@ struct RootfsPlan {
     // namespace) and passed in: from inside a new user namespace a source the mapped ids
     // cannot reach would fail with EACCES.
     bool sourcesFromRuntime = false;
+    // process.terminal with a mount namespace of the container's own: the pty is bound on
+    // /dev/console (bindConsole). Without one the bind would be a host mount outliving the
+    // container; a note says it is not made.
+    bool consoleOnDev = false;
     // process.cwd, created (if missing) before the root is made read-only.
     std::string cwd = "/";
     // What the plan changed so that a new user namespace can make a mount (check prints it).
@@ -148,5 +152,14 @@ void switchRoot(const RootfsPlan& plan, RootfsKernel& kernel);
 // root, then linux.rootfsPropagation: last, after sysctls were written.
 void protectRootfs(const RootfsPlan& plan);
 void protectRootfs(const RootfsPlan& plan, RootfsKernel& kernel);
+
+// process.terminal: the container's pty (slaveFd, of the container's devpts) bound onto
+// /dev/console, as the runtime spec asks. After switchRoot, before protectRootfs. A missing
+// /dev/console is created as an empty file; one that is a link, a directory or another
+// kind of node is refused, and the bind is made from fd to fd (open_tree + move_mount) so
+// no path is resolved between the check and the mount (CVE-2025-52565).
+// Does nothing unless plan.consoleOnDev.
+void bindConsole(const RootfsPlan& plan, int slaveFd);
+void bindConsole(const RootfsPlan& plan, int slaveFd, RootfsKernel& kernel);
 
 }  // namespace caprun

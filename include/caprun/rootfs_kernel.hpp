@@ -35,6 +35,8 @@ class RootfsKernel {
     virtual void close(int fd) = 0;
     // fstat's st_mode; throws "<what>: ...".
     virtual mode_t fileMode(int fd, const std::string& what) = 0;
+    // fstat's st_rdev (the device a character or block node stands for); throws "<what>: ...".
+    virtual dev_t deviceNumber(int fd, const std::string& what) = 0;
     // MS_NOSUID, MS_NODEV, MS_NOEXEC and MS_RDONLY of the mount `fd` is on (fstatvfs), the
     // flags a bind remount must keep; 0 when they cannot be read.
     virtual unsigned long lockedMountFlags(int fd) = 0;
@@ -60,6 +62,9 @@ class RootfsKernel {
                                      const std::vector<IdMapping>& gids,
                                      const std::string& what) = 0;
     virtual int openTreeClone(const std::string& path, bool recursive) = 0;
+    // A detached bind of the file `fd` is open on (open_tree AT_EMPTY_PATH|OPEN_TREE_CLONE),
+    // no path involved: the fd, or -errno.
+    virtual int openTreeCloneOfFd(int fd) = 0;
     virtual int setIdmap(int treeFd, int usernsFd, bool recursive) = 0;
     // tmpcopyup: the tree below fromFd copied into toFd; throws "<what>: ...".
     virtual void copyTree(int fromFd, int toFd, const std::string& what) = 0;
@@ -92,6 +97,7 @@ class LinuxRootfsKernel final : public RootfsKernel {
     int openAt(int dirFd, const std::string& name, int flags, mode_t mode) override;
     void close(int fd) override;
     mode_t fileMode(int fd, const std::string& what) override;
+    dev_t deviceNumber(int fd, const std::string& what) override;
     unsigned long lockedMountFlags(int fd) override;
     bool rootIsRamfs() override;
     std::string readProcFile(const std::string& path) override;
@@ -103,6 +109,7 @@ class LinuxRootfsKernel final : public RootfsKernel {
     int mappingUserNamespace(const std::vector<IdMapping>& uids, const std::vector<IdMapping>& gids,
                              const std::string& what) override;
     int openTreeClone(const std::string& path, bool recursive) override;
+    int openTreeCloneOfFd(int fd) override;
     int setIdmap(int treeFd, int usernsFd, bool recursive) override;
     void copyTree(int fromFd, int toFd, const std::string& what) override;
     int umount(const std::string& target, int flags) override;

@@ -230,10 +230,16 @@ class InitProcessKernel final : public LinuxProcessKernel {
 
         switchRoot(c.prep->rootfs);
         applySysctls(c.prep->sysctl);
+        // The pty comes from the container's devpts; /dev/console is bound to it before
+        // protectRootfs can make the rootfs read-only.
+        int slave = -1;
+        if (c.terminal) {
+            slave = openContainerPty(c.sync, c.consoleSize);
+            bindConsole(c.prep->rootfs, slave);
+        }
         protectRootfs(c.prep->rootfs);
 
         InitProcessKernel kernel(c, startState, runtimeListening);
-        int slave = c.terminal ? openContainerPty(c.sync, c.consoleSize) : -1;
         applyProcessPlan(c.prep->process, kernel, slave);
     } catch (const std::exception& e) {
         try {

@@ -185,7 +185,7 @@ void executeMount(RootfsKernel& k, int rootFd, const PlannedMount& m, const Root
             Fd fd(k, resolve(k, rootFd, m.destination,
                              S_ISDIR(sourceMode) ? CreateMissing::Directory : CreateMissing::File));
             if (m.idmappedTree >= 0)
-                k.moveMount(m.idmappedTree, fd.fd, what);
+                k.moveMount(m.idmappedTree, fd.fd, what + ": attaching the idmapped tree");
             else
                 mountOrThrow(k, fdPath(sourceFd), fdPath(fd.fd), "",
                              MS_BIND | (m.options.recursive ? MS_REC : 0), "", what);
@@ -289,6 +289,45 @@ void createSymlink(RootfsKernel& k, int rootFd, const std::string& link,
         throwSys("creating the symlink " + link + " -> " + target, err);
 }
 
+// What a non-directory node is, for an error that says why it was refused.
+std::string nodeKind(mode_t mode) {
+    if (S_ISLNK(mode)) return "a symlink";
+    if (S_ISREG(mode)) return "a regular file";
+    if (S_ISCHR(mode)) return "a character device";
+    if (S_ISBLK(mode)) return "a block device";
+    if (S_ISFIFO(mode)) return "a fifo";
+    if (S_ISSOCK(mode)) return "a socket";
+    return "a directory";
+}
+
+// /dev/<name> of the container as an O_PATH fd of that very node: /dev is resolved inside
+// the root and the last component is not followed, so a link the rootfs (or a racer) put
+// there is seen as a link. -errno when it cannot be opened.
+int openDevNode(RootfsKernel& k, int rootFd, const std::string& name, const std::string& what) {
+    Fd dev(k, openParentDir(k, rootFd, "/dev", what));
+    return k.openAt(dev.fd, name, O_PATH | O_NOFOLLOW, 0);
+}
+
+// The source maskedPaths bind over files: the container's /dev/null, checked to be the null
+// device. The rootfs owns /dev when the spec mounts no tmpfs there; a /dev/null it replaced
+// by a link to a procfs file would otherwise put a writable host knob over the masked path
+// (CVE-2025-31133).
+int openNullDevice(RootfsKernel& k, int rootFd, const std::string& what) {
+    int fd = openDevNode(k, rootFd, "null", what);
+    if (fd < 0) throwSys(what + ": opening the container's /dev/null", -fd);
+    Fd null(k, fd);
+    mode_t mode = k.fileMode(null.fd, what + ": /dev/null");
+    dev_t dev = S_ISCHR(mode) ? k.deviceNumber(null.fd, what + ": /dev/null") : 0;
+    if (!S_ISCHR(mode) || major(dev) != 1 || minor(dev) != 3)
+        throw Error(what + ": the container's /dev/null is " +
+                    (S_ISCHR(mode) ? "the character device " + std::to_string(major(dev)) + ":" +
+                                         std::to_string(minor(dev))
+                                   : nodeKind(mode)) +
+                    ", not the null device (1:3); caprun masks only with the null device");
+    null.fd = -1;
+    return fd;
+}
+
 }  // namespace
 
 int openInRoot(int rootFd, const std::string& path, CreateMissing create) {
@@ -380,14 +419,17 @@ void protectRootfs(const RootfsPlan& plan, RootfsKernel& k) {
     // While the root can still be written (root.readonly); entered later, after the user
     // switch, by prepareProcess.
     Fd cwd(k, resolve(k, root.fd, plan.cwd, CreateMissing::Directory));
+    Fd null(k);  // opened for the first masked file
     for (const auto& p : plan.maskedPaths) {
         int fd = k.openInRoot(root.fd, p, CreateMissing::No, true);
         if (fd == -ENOENT) continue;
         Fd f(k, fd);
-        if (S_ISDIR(k.fileMode(f.fd, "masking " + p)))
+        if (S_ISDIR(k.fileMode(f.fd, "masking " + p))) {
             mountOrThrow(k, "tmpfs", fdPath(f.fd), "tmpfs", MS_RDONLY, "", "masking " + p);
-        else
-            mountOrThrow(k, "/dev/null", fdPath(f.fd), "", MS_BIND, "", "masking " + p);
+            continue;
+        }
+        if (null.fd < 0) null.fd = openNullDevice(k, root.fd, "masking " + p);
+        mountOrThrow(k, fdPath(null.fd), fdPath(f.fd), "", MS_BIND, "", "masking " + p);
     }
     for (const auto& p : plan.readonlyPaths) {
         int fd = k.openInRoot(root.fd, p, CreateMissing::No, true);
@@ -410,6 +452,36 @@ void protectRootfs(const RootfsPlan& plan, RootfsKernel& k) {
     if (plan.finalPropagation)
         mountOrThrow(k, "", "/", "", *plan.finalPropagation, "",
                      "applying linux.rootfsPropagation to /");
+}
+
+void bindConsole(const RootfsPlan& plan, int slaveFd) {
+    LinuxRootfsKernel k;
+    bindConsole(plan, slaveFd, k);
+}
+
+void bindConsole(const RootfsPlan& plan, int slaveFd, RootfsKernel& k) {
+    if (!plan.consoleOnDev) return;
+    const std::string what = "process.terminal: binding the pty onto /dev/console";
+    Fd root(k, k.open("/", O_PATH | O_DIRECTORY, what + ": opening the container's /"));
+    {
+        // O_EXCL: an existing name, a dangling link included, is never followed to create.
+        Fd dev(k, openParentDir(k, root.fd, "/dev", what));
+        int made = k.openAt(dev.fd, "console", O_CREAT | O_EXCL | O_RDONLY | O_NOFOLLOW, 0600);
+        if (made < 0 && made != -EEXIST) throwSys(what + ": creating /dev/console", -made);
+        if (made >= 0) k.close(made);
+    }
+    int fd = openDevNode(k, root.fd, "console", what);
+    if (fd < 0) throwSys(what + ": opening /dev/console", -fd);
+    Fd target(k, fd);
+    mode_t mode = k.fileMode(target.fd, what + ": /dev/console");
+    if (!S_ISREG(mode) && !S_ISCHR(mode))
+        throw Error(what + ": /dev/console in the container is " + nodeKind(mode) +
+                    "; caprun binds the pty only onto a file or a character device, never "
+                    "through a link");
+    // By fds end to end: the pty is the tree, the node opened above is the mount point.
+    Fd tree(k, k.openTreeCloneOfFd(slaveFd));
+    if (tree.fd < 0) throwSys(what + ": cloning the pty (open_tree)", -tree.fd);
+    k.moveMount(tree.fd, target.fd, what);
 }
 
 }  // namespace caprun

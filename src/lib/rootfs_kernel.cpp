@@ -274,6 +274,12 @@ mode_t LinuxRootfsKernel::fileMode(int fd, const std::string& what) {
     return st.st_mode;
 }
 
+dev_t LinuxRootfsKernel::deviceNumber(int fd, const std::string& what) {
+    struct stat st {};
+    if (::fstat(fd, &st) < 0) throwErrno(what);
+    return st.st_rdev;
+}
+
 unsigned long LinuxRootfsKernel::lockedMountFlags(int fd) {
     struct statvfs sv {};
     if (::fstatvfs(fd, &sv) < 0) return 0;
@@ -324,7 +330,7 @@ void LinuxRootfsKernel::setRecursiveMountAttrs(int fd, const RecursiveMountAttrs
 void LinuxRootfsKernel::moveMount(int treeFd, int targetFd, const std::string& what) {
     if (::syscall(SYS_move_mount, treeFd, "", targetFd, "",
                   MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
-        throwErrno(what + ": attaching the idmapped tree (move_mount)");
+        throwErrno(what + " (move_mount)");
 }
 
 int LinuxRootfsKernel::mappingUserNamespace(const std::vector<IdMapping>& uids,
@@ -337,6 +343,12 @@ int LinuxRootfsKernel::openTreeClone(const std::string& path, bool recursive) {
     unsigned flags = OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (recursive ? AT_RECURSIVE : 0);
     int fd = static_cast<int>(::syscall(SYS_open_tree, AT_FDCWD, path.c_str(), flags));
     return fd < 0 ? -errno : fd;
+}
+
+int LinuxRootfsKernel::openTreeCloneOfFd(int fd) {
+    unsigned flags = OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH;
+    int tree = static_cast<int>(::syscall(SYS_open_tree, fd, "", flags));
+    return tree < 0 ? -errno : tree;
 }
 
 int LinuxRootfsKernel::setIdmap(int treeFd, int usernsFd, bool recursive) {

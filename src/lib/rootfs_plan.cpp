@@ -83,6 +83,13 @@ RootfsPlan planRootfs(const Spec& spec, const std::string& bundle, bool noPivot,
     plan.ownMountNamespace = ownMountNamespace;
     plan.sourcesFromRuntime = newUserNamespace;
     if (spec.process && !spec.process->cwd.empty()) plan.cwd = spec.process->cwd;
+    if (spec.process && spec.process->terminal) {
+        plan.consoleOnDev = ownMountNamespace;
+        if (!ownMountNamespace)
+            plan.notes.push_back(
+                "process.terminal: /dev/console is not bound to the pty: the container shares "
+                "the runtime's mount namespace, where the bind would outlive it");
+    }
     if (!ownMountNamespace) {
         // These would be applied to mounts the host shares; runc refuses the first two too.
         const std::string why =

@@ -117,6 +117,10 @@ int main(int argc, char** argv) {
     try {
         return cmd->fn(g, g.commandArgs);
     } catch (const std::exception& e) {
+        // What the command printed comes first: when stdout and stderr share a pipe (bats `run`,
+        // a caller's log), an unflushed report would otherwise be cut mid-line by the error.
+        std::cout.flush();
+        std::fflush(stdout);
         caprun::log::error(e.what());
         return 1;
     }

@@ -318,3 +318,29 @@ cwd_check='c=$(readlink /proc/self/cwd); [ "$(stat -c %d:%i /proc/self/cwd/)" = 
     [ $((0x$eff & 0x$(cap_mask CAP_NET_RAW))) -ne 0 ]
     caprun delete --force "$ID"
 }
+
+@test "CVE-2025-52881: a mount over the procfs file caprun writes (oom_score_adj, a sysctl) is refused, the host file untouched" {
+    local target
+    make_host_dir "$TMP/host-proc"
+    before="$(host_snapshot "$TMP/host-proc")"
+    for target in /proc/self/oom_score_adj /proc/sys/net/ipv4/ip_unprivileged_port_start; do
+        # The write caprun makes would land in the host file bound over the procfs file.
+        cfg --arg d "$target" --arg s "$TMP/host-proc/marker" \
+            '.mounts += [{"destination": $d, "type": "bind", "source": $s, "options": ["rbind"]}]
+             | .process.oomScoreAdj = 123
+             | .linux.sysctl = {"net.ipv4.ip_unprivileged_port_start": "2003"}
+             | .process.args = ["/bin/cat", "/proc/self/oom_score_adj"]'
+        run caprun run "$ID"
+        echo "# bind over $target: status $status: $output" >&3
+        [ "$status" -ne 0 ]
+        [[ "$output" == *"a mount covers it"* ]]
+        caprun delete --force "$ID"
+        [ "$(host_snapshot "$TMP/host-proc")" = "$before" ]
+        [ "$(cat "$TMP/host-proc/marker")" = "host file, must stay as it is" ]
+        cfg 'del(.mounts[-1])'
+    done
+    # Without the mount both writes reach procfs.
+    run caprun run "$ID"
+    [ "$status" -eq 0 ]
+    [ "$output" = 123 ]
+}

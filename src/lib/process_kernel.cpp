@@ -20,19 +20,12 @@
 #include "caprun/keyring.hpp"
 #include "caprun/rootfs.hpp"
 #include "caprun/seccomp_install.hpp"
+#include "caprun/sys/procfs.hpp"
+#include "caprun/sys/unique_fd.hpp"
 
 namespace caprun {
 
 namespace {
-
-void writeFile(const std::string& path, const std::string& value, const std::string& what) {
-    int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC | O_TRUNC);
-    if (fd < 0) throwErrno(what + ": opening " + path);
-    ssize_t n = ::write(fd, value.data(), value.size());
-    int err = errno;
-    ::close(fd);
-    if (n < 0) throwSys(what + ": writing \"" + value + "\" to " + path, err);
-}
 
 std::string envValue(const std::vector<std::string>& env, const std::string& key) {
     for (const auto& e : env)
@@ -180,7 +173,10 @@ void LinuxProcessKernel::useTerminal(int slave) {
 }
 
 void LinuxProcessKernel::setOomScoreAdj(int value) {
-    writeFile("/proc/self/oom_score_adj", std::to_string(value), "setting process.oomScoreAdj");
+    // Through the container's procfs, verified: the rootfs or a mount must not redirect it.
+    const std::string what = "setting process.oomScoreAdj";
+    UniqueFd proc(sys::openContainerProcfs(what));
+    sys::writeOnProcfs(proc.fd, "self/oom_score_adj", std::to_string(value), what);
 }
 
 void LinuxProcessKernel::setRlimit(const PlannedRlimit& r) {

@@ -238,7 +238,9 @@ const std::vector<FieldRule> kRules = {
      "planned against the host (check's capability section)"},
     {"process.capabilities.ambient", A, "planned against the host (check's capability section)"},
     {"process.apparmorProfile", A, "", false, dApparmor},
-    {"process.oomScoreAdj", A, "written to /proc/self/oom_score_adj (planned against the host)"},
+    {"process.oomScoreAdj", A,
+     "written to /proc/self/oom_score_adj on the container's verified procfs (planned against the "
+     "host)"},
     {"process.selinuxLabel", A, "", false, dSelinux},
     {"process.ioPriority", A, "", true, dIoPriority},
     {"process.ioPriority.class", A, "part of ioPriority"},

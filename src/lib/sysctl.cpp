@@ -1,15 +1,9 @@
 #include "caprun/sysctl.hpp"
+#include "caprun/sys/procfs.hpp"
 #include "caprun/sys/unique_fd.hpp"
 
-#include <fcntl.h>
-#include <linux/magic.h>
-#include <linux/openat2.h>
 #include <sys/stat.h>
-#include <sys/statfs.h>
-#include <sys/syscall.h>
-#include <unistd.h>
 
-#include <cerrno>
 #include <set>
 
 #include "caprun/error.hpp"
@@ -165,55 +159,12 @@ std::map<std::string, std::string> SysctlPlan::accepted() const {
     return out;
 }
 
-namespace {
-
-int openBeneath(int dirfd, const std::string& path, std::uint64_t flags, std::uint64_t resolve) {
-    open_how how{};
-    how.flags = flags | O_CLOEXEC;
-    how.resolve = resolve;
-    long r;
-    do {
-        r = ::syscall(SYS_openat2, dirfd, path.c_str(), &how, sizeof how);
-    } while (r < 0 && errno == EAGAIN);
-    return static_cast<int>(r);
-}
-
-}  // namespace
-
 void applySysctls(const std::map<std::string, std::string>& sysctl) {
     if (sysctl.empty()) return;
-    const std::uint64_t strict = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
-    UniqueFd root(::open("/", O_PATH | O_DIRECTORY | O_CLOEXEC));
-    if (root.fd < 0) throwErrno("linux.sysctl: opening the container's /");
-    // /proc may be a mount point (another mount than /): no RESOLVE_NO_XDEV here.
-    UniqueFd proc(openBeneath(root.fd, "proc", O_PATH | O_DIRECTORY, strict));
-    if (proc.fd < 0)
-        throwErrno(
-            "linux.sysctl: opening the container's /proc (it must be a directory, not a "
-            "symlink, with procfs mounted on it)");
-    struct statfs sfs {};
-    if (::fstatfs(proc.fd, &sfs) != 0) throwErrno("linux.sysctl: fstatfs on the container's /proc");
-    if (sfs.f_type != PROC_SUPER_MAGIC)
-        throw Error(
-            "linux.sysctl: the container's /proc is not procfs: mount proc on /proc to set "
-            "sysctls");
-    // sys, and everything below it, on that same procfs mount.
-    UniqueFd sys(openBeneath(proc.fd, "sys", O_PATH | O_DIRECTORY, strict | RESOLVE_NO_XDEV));
-    if (sys.fd < 0) throwErrno("linux.sysctl: opening /proc/sys on the container's procfs");
-    for (const auto& [key, value] : sysctl) {
-        const std::string rel = sysctlRelativePath(key);
-        const std::string what = "setting sysctl " + key + " (/proc/sys/" + rel + ")";
-        UniqueFd f(openBeneath(sys.fd, rel, O_WRONLY | O_NOCTTY, strict | RESOLVE_NO_XDEV));
-        if (f.fd < 0) throwErrno(what + ": opening");
-        ssize_t n;
-        do {
-            n = ::write(f.fd, value.data(), value.size());
-        } while (n < 0 && errno == EINTR);
-        if (n < 0) throwErrno(what + ": writing \"" + value + "\"");
-        if (static_cast<std::size_t>(n) != value.size())
-            throw Error(what + ": writing \"" + value + "\": short write (" + std::to_string(n) +
-                        " of " + std::to_string(value.size()) + " bytes)");
-    }
+    UniqueFd proc(sys::openContainerProcfs("linux.sysctl"));
+    for (const auto& [key, value] : sysctl)
+        sys::writeOnProcfs(proc.fd, "sys/" + sysctlRelativePath(key), value,
+                           "setting sysctl " + key);
 }
 
 }  // namespace caprun

@@ -200,6 +200,39 @@ has_cap_bit() {
     rl_caprun delete --force "$ID"
 }
 
+@test "rootless: CVE-2025-52881: a joined mount namespace whose /proc is not procfs gets no timens_offsets write" {
+    # The first container is the hostile one: its /proc is a tmpfs with a plain file where
+    # timens_offsets would be. The joiner enters its user and mount namespaces and then
+    # makes the second container's time namespace: a write there would succeed and the
+    # container would run without its offsets. caprun writes only to a verified procfs.
+    # (Masked and read-only paths are bound through procfs's fd links, so it has none.)
+    cfg '.mounts[0] = {"destination": "/proc", "type": "tmpfs", "source": "fake"}
+        | del(.linux.maskedPaths, .linux.readonlyPaths)
+        | .process.args = ["/bin/sh", "-c", "mkdir /proc/self && : >/proc/self/timens_offsets && exec sleep 1000"]'
+    rl_caprun create "$ID"
+    rl_caprun start "$ID"
+    local pid i
+    pid="$(rl_caprun state "$ID" | jq -r .pid)"
+    for i in $(seq 1 100); do
+        [ -f "/proc/$pid/root/proc/self/timens_offsets" ] && break
+        sleep 0.05
+    done
+    [ -f "/proc/$pid/root/proc/self/timens_offsets" ]
+    cfg --arg p "/proc/$pid/ns" '.mounts[0] = {"destination": "/proc", "type": "proc", "source": "proc"}
+        | .process.args = ["/bin/true"]
+        | .linux.namespaces = [{"type": "pid"}, {"type": "uts"}, {"type": "time"},
+            {"type": "user", "path": ($p + "/user")}, {"type": "mount", "path": ($p + "/mnt")}]
+        | .linux.timeOffsets = {"boottime": {"secs": 864000, "nanosecs": 0}}
+        | del(.linux.uidMappings, .linux.gidMappings)'
+    run rl_caprun run "$ID-2"
+    echo "# status $status: $output" >&3
+    [ "$status" -ne 0 ]
+    [[ "$output" == *"setting the time namespace offsets: the /proc of the current root is not procfs"* ]]
+    # Nothing was written to the file planted in the fake /proc.
+    [ ! -s "/proc/$pid/root/proc/self/timens_offsets" ]
+    rl_caprun delete --force "$ID"
+}
+
 @test "rootless: a config mapping the subordinate ranges runs through newuidmap; files have the mapped owners" {
     mkdir "$T/out-$BATS_TEST_NUMBER"
     chown "$RL_USER:" "$T/out-$BATS_TEST_NUMBER"

@@ -404,8 +404,8 @@ class RecordingNamespaceKernel : public NamespaceKernel, public Recorder {
     void unshare(int flags, const std::string& what) override {
         recordOrThrow("unshare " + flagName(flags), what);
     }
-    void writeFile(const std::string& path, const std::string& text,
-                   const std::string& what) override {
+    void writeProcFile(const std::string& path, const std::string& text,
+                       const std::string& what) override {
         recordOrThrow("write " + path + " " + quoted(text), what + ": writing to " + path);
     }
     void bringUpInterface(const std::string& name) override {

@@ -21,11 +21,13 @@ class NamespaceKernel {
     virtual void setns(int fd, int nstype, const std::string& what) = 0;
     // unshare(flags).
     virtual void unshare(int flags, const std::string& what) = 0;
-    // One write(2) of `text` to the existing file `path` (uid_map, gid_map,
-    // timens_offsets): "<what>: opening <path>: ...", "<what>: writing \"text\" to <path>:
-    // ...", "<what>: short write to <path>".
-    virtual void writeFile(const std::string& path, const std::string& text,
-                           const std::string& what) = 0;
+    // One write(2) of `text` to the procfs file `path` ("/proc/<pid>/uid_map", gid_map,
+    // setgroups, "/proc/self/timens_offsets"), on the /proc of the current root checked to be
+    // procfs and without crossing a link or a mount (a joined mount namespace is the
+    // container's: CVE-2025-52881). Throws "<what>: opening /proc/...: ..." or
+    // "<what>: writing \"text\" to /proc/...: ...".
+    virtual void writeProcFile(const std::string& path, const std::string& text,
+                               const std::string& what) = 0;
     // IFF_UP on the interface `name` of the current network namespace.
     virtual void bringUpInterface(const std::string& name) = 0;
     // Runs the setuid helper `program` (newuidmap, newgidmap) as "<program> <pid> <inside>
@@ -43,8 +45,8 @@ class LinuxNamespaceKernel final : public NamespaceKernel {
     void close(int fd) override;
     void setns(int fd, int nstype, const std::string& what) override;
     void unshare(int flags, const std::string& what) override;
-    void writeFile(const std::string& path, const std::string& text,
-                   const std::string& what) override;
+    void writeProcFile(const std::string& path, const std::string& text,
+                       const std::string& what) override;
     void bringUpInterface(const std::string& name) override;
     void runIdMapHelper(const std::string& program, int pid, const std::vector<std::string>& args,
                         const std::string& what) override;

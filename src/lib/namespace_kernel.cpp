@@ -13,6 +13,7 @@
 #include <cstring>
 
 #include "caprun/error.hpp"
+#include "caprun/sys/procfs.hpp"
 
 namespace caprun {
 
@@ -39,15 +40,12 @@ void LinuxNamespaceKernel::unshare(int flags, const std::string& what) {
     if (::unshare(flags) < 0) throwErrno(what);
 }
 
-void LinuxNamespaceKernel::writeFile(const std::string& path, const std::string& text,
-                                     const std::string& what) {
-    int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
-    if (fd < 0) throwErrno(what + ": opening " + path);
-    ssize_t n = ::write(fd, text.data(), text.size());
-    int err = errno;
-    ::close(fd);
-    if (n < 0) throwSys(what + ": writing \"" + text + "\" to " + path, err);
-    if (static_cast<size_t>(n) != text.size()) throw Error(what + ": short write to " + path);
+void LinuxNamespaceKernel::writeProcFile(const std::string& path, const std::string& text,
+                                         const std::string& what) {
+    const std::string prefix = "/proc/";
+    if (path.rfind(prefix, 0) != 0) throw Error(what + ": " + path + " is not below /proc");
+    UniqueFd proc(sys::openProcfs(what, "the /proc of the current root"));
+    sys::writeOnProcfs(proc.fd, path.substr(prefix.size()), text, what);
 }
 
 void LinuxNamespaceKernel::bringUpInterface(const std::string& name) {

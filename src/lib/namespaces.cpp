@@ -233,8 +233,8 @@ void createTimeNamespace(const NamespacePlan& plan) {
 void createTimeNamespace(const NamespacePlan& plan, NamespaceKernel& k) {
     k.unshare(CLONE_NEWTIME, "creating a time namespace");
     if (!plan.timeOffsets.empty())
-        k.writeFile("/proc/self/timens_offsets", formatTimeOffsets(plan.timeOffsets),
-                    "setting the time namespace offsets");
+        k.writeProcFile("/proc/self/timens_offsets", formatTimeOffsets(plan.timeOffsets),
+                        "setting the time namespace offsets");
 }
 
 void restoreParentNamespaces(std::vector<OpenedNamespace>& saved) {
@@ -336,18 +336,20 @@ void writeIdMaps(pid_t pid, const NamespacePlan& plan, NamespaceKernel& k) {
     std::string base = "/proc/" + std::to_string(pid) + "/";
     const IdMapWrite& w = plan.idMapWrite;
     if (w.setgroupsDeny)
-        k.writeFile(base + "setgroups", "deny",
-                    "denying setgroups (the kernel's condition for an unprivileged gid_map)");
+        k.writeProcFile(base + "setgroups", "deny",
+                        "denying setgroups (the kernel's condition for an unprivileged gid_map)");
     if (w.gidHelper)
         k.runIdMapHelper("newgidmap", pid, helperArgs(plan.gidMappings),
                          "writing the gid mappings");
     else
-        k.writeFile(base + "gid_map", formatIdMap(plan.gidMappings), "writing the gid mappings");
+        k.writeProcFile(base + "gid_map", formatIdMap(plan.gidMappings),
+                        "writing the gid mappings");
     if (w.uidHelper)
         k.runIdMapHelper("newuidmap", pid, helperArgs(plan.uidMappings),
                          "writing the uid mappings");
     else
-        k.writeFile(base + "uid_map", formatIdMap(plan.uidMappings), "writing the uid mappings");
+        k.writeProcFile(base + "uid_map", formatIdMap(plan.uidMappings),
+                        "writing the uid mappings");
 }
 
 }  // namespace caprun

@@ -12,7 +12,11 @@
 
 namespace caprun::sys {
 
-// The container's /proc as an O_PATH directory fd on procfs. Throws "<what>: ...".
+// "/proc" of the current root as an O_PATH directory fd on procfs; `whose` names it in the
+// errors ("the container's /proc"). Throws "<what>: opening <whose>...".
+UniqueFd openProcfs(const std::string& what, const std::string& whose);
+
+// openProcfs for the container's /proc, after pivot_root.
 UniqueFd openContainerProcfs(const std::string& what);
 
 // `rel` below procFd, on procFd's own mount. Links are refused, except that `rel` may

@@ -31,20 +31,23 @@ constexpr std::uint64_t kStrict = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLV
 
 }  // namespace
 
-UniqueFd openContainerProcfs(const std::string& what) {
+UniqueFd openProcfs(const std::string& what, const std::string& whose) {
     UniqueFd root(::open("/", O_PATH | O_DIRECTORY | O_CLOEXEC));
-    if (root.fd < 0) throwErrno(what + ": opening the container's /");
+    if (root.fd < 0) throwErrno(what + ": opening / to reach " + whose);
     // /proc is a mount point (another mount than /): no RESOLVE_NO_XDEV for it.
     UniqueFd proc(openat2Retrying(root.fd, "proc", O_PATH | O_DIRECTORY, kStrict));
     if (proc.fd < 0)
-        throwErrno(what +
-                   ": opening the container's /proc (it must be a directory, not a symlink, "
-                   "with procfs mounted on it)");
+        throwErrno(what + ": opening " + whose +
+                   " (it must be a directory, not a symlink, with procfs mounted on it)");
     struct statfs sfs {};
-    if (::fstatfs(proc.fd, &sfs) != 0) throwErrno(what + ": fstatfs on the container's /proc");
+    if (::fstatfs(proc.fd, &sfs) != 0) throwErrno(what + ": fstatfs on " + whose);
     if (sfs.f_type != PROC_SUPER_MAGIC)
-        throw Error(what + ": the container's /proc is not procfs: mount proc on /proc");
+        throw Error(what + ": " + whose + " is not procfs: mount proc on /proc");
     return proc;
+}
+
+UniqueFd openContainerProcfs(const std::string& what) {
+    return openProcfs(what, "the container's /proc");
 }
 
 int openOnProcfs(int procFd, const std::string& rel, int flags) {

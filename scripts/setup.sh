@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 # Build dependencies, then what the tests drive: peers to compare with and callers.
 build_pkgs=(g++ clang-format meson ninja-build pkg-config cmake git libseccomp-dev gperf libcap-dev rapidjson-dev
             libspdlog-dev libboost-program-options-dev doctest-dev python3
-            libapparmor-dev libselinux1-dev libsystemd-dev
+            libsystemd-dev
             # gperf: the libseccomp wrap generates its syscall table (scripts/test-fallback.sh)
             # caprun trace (eBPF, optional); clang with libFuzzer's runtime for scripts/fuzz.sh
             libbpf-dev bpftool clang llvm libclang-rt-14-dev

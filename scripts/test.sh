@@ -35,8 +35,7 @@ else
     failed=$((failed + 1))
 fi
 
-# The build without any optional dependency (no eBPF tracer, systemd driver, AppArmor,
-# SELinux): no warnings, its unit tests, and the missing features reported as missing.
+# The build without any optional dependency (no eBPF tracer, no systemd driver): no warnings, its unit tests, and the missing features reported as missing.
 echo "== minimal build (scripts/test-minimal.sh)"
 if ./scripts/test-minimal.sh > "$log_dir/minimal.log" 2>&1; then
     tail -n 6 "$log_dir/minimal.log"

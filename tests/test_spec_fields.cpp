@@ -37,10 +37,9 @@ PlatformFacts noLsm() {
     return PlatformFacts{};
 }
 
-PlatformFacts apparmorHost(bool built) {
+PlatformFacts apparmorHost() {
     PlatformFacts f;
     f.apparmorEnabled = true;
-    f.builtWithApparmor = built;
     return f;
 }
 
@@ -97,25 +96,21 @@ TEST_CASE("present fields are listed at the table's granularity") {
     CHECK(find(plan, "mounts[1].options")->field == "mounts[].options");
 }
 
-TEST_CASE("process.apparmorProfile: refused without AppArmor, without libapparmor; else applied") {
+TEST_CASE("process.apparmorProfile: refused without AppArmor, else applied") {
     Spec s = parseSpec(config(R"(,"apparmorProfile":"docker-default")"));
     FieldPlan off = planSpecFields(s, noLsm());
     CHECK(off.refuses());
     CHECK(off.refusalMessage() ==
           "config.json: process.apparmorProfile: AppArmor is not enabled on this host (no "
           "/sys/module/apparmor/parameters/enabled)");
-    FieldPlan unbuilt = planSpecFields(s, apparmorHost(false));
-    CHECK(unbuilt.refusalMessage() ==
-          "config.json: process.apparmorProfile: AppArmor is enabled on this host but caprun "
-          "was built without libapparmor");
-    FieldPlan on = planSpecFields(s, apparmorHost(true));
+    FieldPlan on = planSpecFields(s, apparmorHost());
     CHECK_FALSE(on.refuses());
     CHECK(find(on, "process.apparmorProfile")->verdict == Verdict::Applied);
 
     CHECK_THROWS_WITH(planLsm(*s.process, noLsm(), "config.json: process."),
                       "config.json: process.apparmorProfile: AppArmor is not enabled on this "
                       "host (no /sys/module/apparmor/parameters/enabled)");
-    CHECK(planLsm(*s.process, apparmorHost(true), "").apparmorProfile == "docker-default");
+    CHECK(planLsm(*s.process, apparmorHost(), "").apparmorProfile == "docker-default");
     // An empty profile is no profile: nothing to refuse.
     Spec none = parseSpec(config(R"(,"apparmorProfile":"")"));
     CHECK_FALSE(planSpecFields(none, noLsm()).refuses());
@@ -131,7 +126,7 @@ TEST_CASE("SELinux labels: refused without SELinux; mountLabel goes on tmpfs/dev
           "config.json: linux.mountLabel: SELinux is not enabled on this host (no selinuxfs at "
           "/sys/fs/selinux)");
     PlatformFacts se;
-    se.selinuxEnabled = se.builtWithSelinux = true;
+    se.selinuxEnabled = true;
     CHECK_FALSE(planSpecFields(s, se).refuses());
     CHECK(planLsm(*s.process, se, "").execLabel == "system_u:system_r:container_t:s0");
 
@@ -149,31 +144,6 @@ TEST_CASE("SELinux labels: refused without SELinux; mountLabel goes on tmpfs/dev
     planMountLabel("lbl", se, r);
     CHECK(r.mounts[0].options.data == "mode=755,context=\"lbl\"");
     CHECK(r.mounts[1].options.data.empty());
-}
-
-TEST_CASE("the LSM executor calls aa_change_onexec / setexeccon and reports their errors") {
-    std::vector<std::string> calls;
-    LsmOps ops;
-    ops.changeOnExec = [&](const std::string& p) {
-        calls.push_back("aa:" + p);
-        return 0;
-    };
-    ops.setExecCon = [&](const std::string& l) {
-        calls.push_back("se:" + l);
-        return 0;
-    };
-    applyLsm(LsmPlan{"prof", "lbl"}, ops);
-    CHECK(calls == std::vector<std::string>{"aa:prof", "se:lbl"});
-    calls.clear();
-    applyLsm(LsmPlan{}, ops);
-    CHECK(calls.empty());
-    ops.changeOnExec = [](const std::string&) {
-        errno = ENOENT;
-        return -1;
-    };
-    CHECK_THROWS_WITH(applyLsm(LsmPlan{"nope", ""}, ops),
-                      doctest::Contains("applying process.apparmorProfile \"nope\" "
-                                        "(aa_change_onexec): No such file or directory"));
 }
 
 TEST_CASE("ociVersion: newer than 1.3 refused naming both, 1.0.x and 1.3.x accepted") {
@@ -309,19 +279,16 @@ TEST_CASE(
         calls.push_back("personality " + std::to_string(v));
         return 0;
     };
-    ops.lsm.changeOnExec = [&](const std::string& s) {
-        calls.push_back("aa " + s);
-        return 0;
-    };
-    ops.lsm.setExecCon = [&](const std::string& s) {
-        calls.push_back("se " + s);
-        return 0;
+    ops.lsm.writeAttr = [&](const std::string& rel, const std::string& v, const std::string&) {
+        calls.push_back(rel + " " + v);
+        return true;
     };
     applyEarlyProcessAttrs(p, ops);
     CHECK(calls == std::vector<std::string>{"ioprio 42", "sched 5", "mempolicy 4", "affinity 0 1"});
     calls.clear();
     applyOnExecProcessAttrs(p, ops);
-    CHECK(calls == std::vector<std::string>{"personality 8", "aa prof"});
+    CHECK(calls ==
+          std::vector<std::string>{"personality 8", "thread-self/attr/apparmor/exec exec prof"});
     ops.schedSetattr = [](const SchedAttr&) {
         errno = EPERM;
         return -1;

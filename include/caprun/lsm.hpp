@@ -1,7 +1,14 @@
 // Linux security modules: process.apparmorProfile (exec --apparmor), process.selinuxLabel
-// (exec --process-label) and linux.mountLabel. Applied when the host runs the LSM and
-// caprun was built with its library; refused in planning otherwise, as runc does (running
-// a container unconfined while the caller believes it confined is worse than failing).
+// (exec --process-label) and linux.mountLabel. Applied when the host runs the LSM; refused
+// in planning otherwise, as runc does (running a container unconfined while the caller
+// believes it confined is worse than failing).
+//
+// The process labels are caprun's own writes to this thread's LSM attribute files, through
+// the /proc of the current root checked to be procfs and opened on that mount only
+// (sys/procfs.hpp), as runc and crun do. libapparmor's aa_change_onexec and libselinux's
+// setexeccon open /proc/<tid>/attr/... by path: a mount over that file (CVE-2019-16884) or
+// one propagated in through a shared mount (CVE-2025-52881) takes the write, and the
+// process runs unconfined.
 #pragma once
 
 #include <functional>
@@ -20,8 +27,8 @@ std::string selinuxRefusal(const PlatformFacts& f);
 
 // What the process gets right before execve (empty: nothing asked).
 struct LsmPlan {
-    std::string apparmorProfile;  // aa_change_onexec
-    std::string execLabel;        // setexeccon
+    std::string apparmorProfile;  // "exec <profile>" to attr/apparmor/exec (attr/exec before 5.8)
+    std::string execLabel;        // the label to attr/exec
     bool empty() const { return apparmorProfile.empty() && execLabel.empty(); }
 };
 
@@ -33,16 +40,18 @@ LsmPlan planLsm(const Process& p, const PlatformFacts& f, const std::string& whe
 // to the tmpfs, devpts and mqueue mounts (the filesystems that take it) of `rootfs`.
 void planMountLabel(const std::string& label, const PlatformFacts& f, RootfsPlan& rootfs);
 
-// The library calls, a seam for tests. Each returns 0, or -1 with errno set.
+// The kernel seam, for tests. writeAttr writes `value` to /proc/<rel> ("thread-self/attr/
+// exec"); false when that file does not exist; throws Error (carrying the errno) for any
+// other failure, prefixed with `what`.
 struct LsmOps {
-    std::function<int(const std::string&)> changeOnExec;  // aa_change_onexec
-    std::function<int(const std::string&)> setExecCon;    // setexeccon
+    std::function<bool(const std::string& rel, const std::string& value, const std::string& what)>
+        writeAttr;
 };
 
-// libapparmor/libselinux when linked in; a missing one fails with ENOSYS.
+// Writes on the /proc of the current root, verified as sys::openProcfs does.
 LsmOps systemLsmOps();
 
-// Throws Error naming the profile/label and the errno text.
+// Throws Error naming the profile/label, the file and the errno text.
 void applyLsm(const LsmPlan& plan, const LsmOps& ops);
 
 }  // namespace caprun

@@ -4,30 +4,19 @@
 
 #include "caprun/error.hpp"
 #include "caprun/rootfs.hpp"
-#include "caprun_config.h"
-
-#if CAPRUN_HAVE_APPARMOR
-#include <sys/apparmor.h>
-#endif
-#if CAPRUN_HAVE_SELINUX
-#include <selinux/selinux.h>
-#endif
+#include "caprun/sys/procfs.hpp"
 
 namespace caprun {
 
 std::string apparmorRefusal(const PlatformFacts& f) {
     if (!f.apparmorEnabled)
         return "AppArmor is not enabled on this host (no /sys/module/apparmor/parameters/enabled)";
-    if (!f.builtWithApparmor)
-        return "AppArmor is enabled on this host but caprun was built without libapparmor";
     return "";
 }
 
 std::string selinuxRefusal(const PlatformFacts& f) {
     if (!f.selinuxEnabled)
         return "SELinux is not enabled on this host (no selinuxfs at /sys/fs/selinux)";
-    if (!f.builtWithSelinux)
-        return "SELinux is enabled on this host but caprun was built without libselinux";
     return "";
 }
 
@@ -60,33 +49,32 @@ void planMountLabel(const std::string& label, const PlatformFacts& f, RootfsPlan
 
 LsmOps systemLsmOps() {
     LsmOps ops;
-#if CAPRUN_HAVE_APPARMOR
-    ops.changeOnExec = [](const std::string& profile) {
-        return ::aa_change_onexec(profile.c_str());
+    ops.writeAttr = [](const std::string& rel, const std::string& value, const std::string& what) {
+        UniqueFd proc = sys::openProcfs(what, "the /proc of the current root");
+        return sys::writeOnProcfsIfPresent(proc.fd, rel, value, what);
     };
-#else
-    ops.changeOnExec = [](const std::string&) {
-        errno = ENOSYS;
-        return -1;
-    };
-#endif
-#if CAPRUN_HAVE_SELINUX
-    ops.setExecCon = [](const std::string& label) { return ::setexeccon(label.c_str()); };
-#else
-    ops.setExecCon = [](const std::string&) {
-        errno = ENOSYS;
-        return -1;
-    };
-#endif
     return ops;
 }
 
 void applyLsm(const LsmPlan& plan, const LsmOps& ops) {
-    if (!plan.apparmorProfile.empty() && ops.changeOnExec(plan.apparmorProfile) != 0)
-        throwErrno("applying process.apparmorProfile \"" + plan.apparmorProfile +
-                   "\" (aa_change_onexec)");
-    if (!plan.execLabel.empty() && ops.setExecCon(plan.execLabel) != 0)
-        throwErrno("applying process.selinuxLabel \"" + plan.execLabel + "\" (setexeccon)");
+    // The attr files are per thread: thread-self, not self (the thread group leader's).
+    if (!plan.apparmorProfile.empty()) {
+        const std::string what =
+            "applying process.apparmorProfile \"" + plan.apparmorProfile + "\"";
+        const std::string command = "exec " + plan.apparmorProfile;
+        // Linux 5.8 gave each LSM its own directory; before it AppArmor used attr/exec.
+        if (!ops.writeAttr("thread-self/attr/apparmor/exec", command, what) &&
+            !ops.writeAttr("thread-self/attr/exec", command, what))
+            throw Error(what +
+                            ": this kernel has neither /proc/thread-self/attr/apparmor/exec "
+                            "nor /proc/thread-self/attr/exec",
+                        ENOENT);
+    }
+    if (!plan.execLabel.empty()) {
+        const std::string what = "applying process.selinuxLabel \"" + plan.execLabel + "\"";
+        if (!ops.writeAttr("thread-self/attr/exec", plan.execLabel, what))
+            throw Error(what + ": this kernel has no /proc/thread-self/attr/exec", ENOENT);
+    }
 }
 
 }  // namespace caprun

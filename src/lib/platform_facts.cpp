@@ -5,8 +5,6 @@
 #include <fstream>
 #include <sstream>
 
-#include "caprun_config.h"
-
 #ifndef RESCTRL_SUPER_MAGIC
 #define RESCTRL_SUPER_MAGIC 0x07655821
 #endif
@@ -50,8 +48,6 @@ const PlatformFacts& PlatformFacts::probe() {
         PlatformFacts f;
         f.apparmorEnabled = apparmorOn();
         f.selinuxEnabled = fsIs("/sys/fs/selinux", SELINUX_MAGIC);
-        f.builtWithApparmor = CAPRUN_HAVE_APPARMOR != 0;
-        f.builtWithSelinux = CAPRUN_HAVE_SELINUX != 0;
         f.resctrlMounted = fsIs("/sys/fs/resctrl", RESCTRL_SUPER_MAGIC);
         f.rdmaController = rdmaControllerPresent();
         return f;

@@ -41,15 +41,15 @@ FieldDecision dApparmor(const Spec& s, const PlatformFacts& h, const PresentFiel
         return decision(f, A, "empty: no AppArmor profile asked for");
     return orRefused(f, apparmorRefusal(h),
                      "profile \"" + s.process->apparmorProfile +
-                         "\" set with aa_change_onexec right before execve");
+                         "\" written to /proc/thread-self/attr/apparmor/exec right before execve");
 }
 
 FieldDecision dSelinux(const Spec& s, const PlatformFacts& h, const PresentField& f) {
     if (!s.process || s.process->selinuxLabel.empty())
         return decision(f, A, "empty: no SELinux label asked for");
-    return orRefused(
-        f, selinuxRefusal(h),
-        "label \"" + s.process->selinuxLabel + "\" set with setexeccon right before execve");
+    return orRefused(f, selinuxRefusal(h),
+                     "label \"" + s.process->selinuxLabel +
+                         "\" written to /proc/thread-self/attr/exec right before execve");
 }
 
 FieldDecision dMountLabel(const Spec& s, const PlatformFacts& h, const PresentField& f) {

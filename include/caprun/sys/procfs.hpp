@@ -29,4 +29,9 @@ int openOnProcfs(int procFd, const std::string& rel, int flags);
 void writeOnProcfs(int procFd, const std::string& rel, const std::string& value,
                    const std::string& what);
 
+// writeOnProcfs, except that a file that does not exist is no error: false then (a kernel
+// without that file), true once written.
+bool writeOnProcfsIfPresent(int procFd, const std::string& rel, const std::string& value,
+                            const std::string& what);
+
 }  // namespace caprun::sys

@@ -58,10 +58,14 @@ int openOnProcfs(int procFd, const std::string& rel, int flags) {
     return openat2Retrying(procFd, rel, flags, resolve);
 }
 
-void writeOnProcfs(int procFd, const std::string& rel, const std::string& value,
-                   const std::string& what) {
+namespace {
+
+// False when `rel` does not exist and `missingOk`; throws for any other failure.
+bool writeProcFile(int procFd, const std::string& rel, const std::string& value,
+                   const std::string& what, bool missingOk) {
     UniqueFd f(openOnProcfs(procFd, rel, O_WRONLY | O_NOCTTY));
     if (f.fd < 0) {
+        if (missingOk && errno == ENOENT) return false;
         // EXDEV: something is mounted over the file (or a directory on its way).
         throwErrno(
             what + ": opening /proc/" + rel +
@@ -76,6 +80,19 @@ void writeOnProcfs(int procFd, const std::string& rel, const std::string& value,
     if (static_cast<std::size_t>(n) != value.size())
         throw Error(what + where + ": short write (" + std::to_string(n) + " of " +
                     std::to_string(value.size()) + " bytes)");
+    return true;
+}
+
+}  // namespace
+
+void writeOnProcfs(int procFd, const std::string& rel, const std::string& value,
+                   const std::string& what) {
+    writeProcFile(procFd, rel, value, what, false);
+}
+
+bool writeOnProcfsIfPresent(int procFd, const std::string& rel, const std::string& value,
+                            const std::string& what) {
+    return writeProcFile(procFd, rel, value, what, true);
 }
 
 }  // namespace caprun::sys

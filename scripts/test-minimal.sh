@@ -38,13 +38,13 @@ if ldd "$caprun" | grep -E "libbpf|libsystemd"; then
 fi
 ./build/tests/unit-tests --no-colors=true | tail -n 3
 
-# features: the tracer is reported missing with the reason, systemd as off (and the LSMs,
-# which this host does not run).
+# features: the tracer is reported missing with the reason, systemd as off. (AppArmor and
+# SELinux need no library: features reports them as the host runs them.)
 features_json=$("$caprun" features)
 jq -e '.annotations["run.caprun.trace-eperm"] | startswith("missing: this caprun was built without eBPF tracing")' \
     <<<"$features_json" >/dev/null || fail "features does not report the tracer missing: $features_json"
-jq -e '.linux.apparmor.enabled == false and .linux.selinux.enabled == false and .linux.cgroup.systemd == false' \
-    <<<"$features_json" >/dev/null || fail "features reports AppArmor, SELinux or systemd on: $features_json"
+jq -e '.linux.cgroup.systemd == false' \
+    <<<"$features_json" >/dev/null || fail "features reports systemd on: $features_json"
 
 help=$("$caprun" trace --help)
 grep -q "eBPF tracer: MISSING — this caprun was built without eBPF tracing" <<<"$help" ||

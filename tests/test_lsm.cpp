@@ -10,6 +10,7 @@
 
 #include <cerrno>
 #include <cstdlib>
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -92,6 +93,11 @@ TEST_CASE("LSM writer: never into a file mounted over the attr file, never throu
     }
     char dir[] = "/tmp/caprun-lsm-XXXXXX";
     REQUIRE(::mkdtemp(dir) != nullptr);
+    // Removed even when a REQUIRE below ends the test early.
+    struct RemoveDir {
+        const char* path;
+        ~RemoveDir() { std::filesystem::remove_all(path); }
+    } removeDir{dir};
     const std::string decoy = std::string(dir) + "/decoy";
     REQUIRE(::close(::open(decoy.c_str(), O_CREAT | O_WRONLY | O_CLOEXEC, 0600)) == 0);
     REQUIRE(::mkdir((std::string(dir) + "/fake-root").c_str(), 0700) == 0);
@@ -153,8 +159,4 @@ TEST_CASE("LSM writer: never into a file mounted over the attr file, never throu
           "only to procfs itself): Invalid cross-device link\n"
           "EXDEV\n"
           "applying x: the /proc of the current root is not procfs: mount proc on /proc\n");
-    ::unlink(decoy.c_str());
-    ::rmdir((std::string(dir) + "/fake-root/proc").c_str());
-    ::rmdir((std::string(dir) + "/fake-root").c_str());
-    ::rmdir(dir);
 }

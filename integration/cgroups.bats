@@ -82,7 +82,7 @@ run_to_file() {
     cfg --arg p "/caprun-it/$ID" '.linux.cgroupsPath = $p
         | .process.capabilities |= with_entries(if .key == "ambient" then . else .value += ["CAP_MKNOD"] end)
         | .process.args = ["/bin/sh", "-c", "mknod /dev/n2 c 1 3 && echo null-ok; mknod /dev/k2 c 1 11 2>&1"]'
-    run caprun run "$ID"
+    run -1 caprun run "$ID"
     echo "$output"
     [[ "$output" == *null-ok* ]]
     [[ "$output" == *"Operation not permitted"* ]]
@@ -101,19 +101,35 @@ run_to_file() {
     rmdir "/sys/fs/cgroup/memory${own%/}/caprun-it" /sys/fs/cgroup/*/caprun-it 2>/dev/null || true
 }
 
-# The huge page sizes this host offers, as hugetlb spells them (2048kB -> 2MB), comma-separated.
+# The huge page sizes in DIR (default: this host's /sys/kernel/mm/hugepages), as hugetlb
+# spells them (2048kB -> 2MB), comma-separated, smallest first: the order caprun documents
+# for its error (hugepageSizesFromEntries), not the directory's.
 host_hugepage_sizes() {
-    local d kb out=""
-    for d in /sys/kernel/mm/hugepages/hugepages-*kB; do
-        [ -d "$d" ] || continue
-        kb=${d##*hugepages-}
-        kb=${kb%kB}
+    local dir="${1:-/sys/kernel/mm/hugepages}" d kb out=""
+    for kb in $(for d in "$dir"/hugepages-*kB; do
+                    [ -d "$d" ] || continue
+                    d=${d##*hugepages-}
+                    echo "${d%kB}"
+                done | sort -n); do
         if [ "$kb" -ge 1048576 ]; then kb="$((kb / 1048576))GB"
         elif [ "$kb" -ge 1024 ]; then kb="$((kb / 1024))MB"
         else kb="${kb}KB"; fi
         out+="${out:+, }$kb"
     done
     echo "$out"
+}
+
+@test "cgroups: the expected huge page sizes are listed smallest first on hosts with 2 MB only, 1 GB only, and both" {
+    local d="$TMP/hugepages"
+    mkdir -p "$d/hugepages-2048kB"
+    [ "$(host_hugepage_sizes "$d")" = "2MB" ]
+    rmdir "$d/hugepages-2048kB" && mkdir "$d/hugepages-1048576kB"
+    [ "$(host_hugepage_sizes "$d")" = "1GB" ]
+    # Created largest first, so that the directory's order is not the answer either way.
+    mkdir "$d/hugepages-2048kB" "$d/hugepages-64kB"
+    [ "$(host_hugepage_sizes "$d")" = "64KB, 2MB, 1GB" ]
+    rm -r "$d" && mkdir "$d"
+    [ "$(host_hugepage_sizes "$d")" = "" ]
 }
 
 @test "cgroups: a hugetlb page size the host lacks is an error naming it and the host's sizes, nothing created" {

@@ -2,12 +2,16 @@
 #include <doctest/doctest.h>
 
 #include <linux/capability.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <algorithm>
 
 #include "caprun/cap_executor.hpp"
 #include "caprun/error.hpp"
 #include "recording_process_kernel.hpp"
+#include "test_environment.hpp"
 
 using namespace caprun;
 
@@ -120,6 +124,39 @@ TEST_CASE("executor: the real kernel's errors name the step and the capability")
     CHECK_THROWS_WITH(k.raiseAmbient(CAP_MAC_ADMIN),
                       "raising CAP_MAC_ADMIN in the ambient set (PR_CAP_AMBIENT_RAISE): Operation "
                       "not permitted");
+}
+
+// The kernel checks CAP_SETPCAP before the capability's number: without it every drop is EPERM.
+TEST_CASE("executor: a bounding drop of an unknown capability names it and the errno" *
+          doctest::skip(caprun_test::lacksEffective(CAP_SETPCAP))) {
+    LinuxCapabilityKernel k;
     CHECK_THROWS_WITH(k.dropBounding(200),
                       "dropping CAP_200 from the bounding set (PR_CAPBSET_DROP): Invalid argument");
+}
+
+// In a child that gives up CAP_SETPCAP first when it has it, so that this runs for anyone.
+TEST_CASE("executor: a bounding drop without CAP_SETPCAP is refused, naming the capability") {
+    pid_t pid = ::fork();
+    REQUIRE(pid >= 0);
+    if (pid == 0) {
+        __user_cap_header_struct hdr{_LINUX_CAPABILITY_VERSION_3, 0};
+        __user_cap_data_struct data[2]{};
+        if (::syscall(SYS_capget, &hdr, data) != 0) ::_exit(2);
+        data[0].effective &= ~(1U << CAP_SETPCAP);
+        if (::syscall(SYS_capset, &hdr, data) != 0) ::_exit(3);
+        try {
+            LinuxCapabilityKernel().dropBounding(CAP_SYS_MODULE);
+        } catch (const caprun::Error& e) {
+            ::_exit(std::string(e.what()) ==
+                            "dropping CAP_SYS_MODULE from the bounding set "
+                            "(PR_CAPBSET_DROP): Operation not permitted"
+                        ? 0
+                        : 4);
+        }
+        ::_exit(5);
+    }
+    int status = 0;
+    REQUIRE(::waitpid(pid, &status, 0) == pid);
+    CHECK(WIFEXITED(status));
+    CHECK(WEXITSTATUS(status) == 0);
 }

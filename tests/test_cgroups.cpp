@@ -16,6 +16,7 @@
 #include "caprun/cgroups.hpp"
 #include "caprun/error.hpp"
 #include "caprun/systemd_bus.hpp"
+#include "test_environment.hpp"
 
 namespace fs = std::filesystem;
 using namespace caprun;
@@ -356,6 +357,9 @@ TEST_CASE("hugetlb: page sizes from /sys/kernel/mm/hugepages; a size the host la
     CHECK(hugepageSizesFromEntries(
               {"hugepages-1048576kB", ".", "..", "hugepages-2048kB", "hugepages-xkB", "other"}) ==
           std::vector<std::string>{"2MB", "1GB"});
+    CHECK(hugepageSizesFromEntries({"hugepages-2048kB"}) == std::vector<std::string>{"2MB"});
+    CHECK(hugepageSizesFromEntries({"hugepages-1048576kB"}) == std::vector<std::string>{"1GB"});
+    CHECK(hugepageSizesFromEntries({".", ".."}).empty());
 
     Resources r;
     r.hugepageLimits = {{"2MB", 4 << 20}, {"3MB", 4 << 20}};
@@ -511,17 +515,20 @@ TEST_CASE("the v2 device filter program decides like the v1 list") {
 // A real cgroup v2 directory, when running as root on a host with a writable unified
 // hierarchy (this machine's /sys/fs/cgroup/unified): the eBPF device filter is accepted by
 // the kernel's verifier and enforced, and cgroup.freeze pauses. Skipped otherwise.
-TEST_CASE("cgroup v2 for real: eBPF device filter, freezer, pids, kill, destroy") {
-    if (::geteuid() != 0) {
-        MESSAGE("skipped: needs root");
-        return;
-    }
+namespace {
+bool writableUnifiedHierarchy() {
+    if (::geteuid() != 0) return false;
     CgroupHost host = detectCgroupHost();
     const CgroupMount* u = host.unifiedMount();
-    if (u == nullptr || ::access((u->mountPoint + "/cgroup.procs").c_str(), W_OK) != 0) {
-        MESSAGE("skipped: no writable cgroup v2 hierarchy");
-        return;
-    }
+    return u != nullptr && ::access((u->mountPoint + "/cgroup.procs").c_str(), W_OK) == 0;
+}
+}  // namespace
+
+TEST_CASE("cgroup v2 for real: eBPF device filter, freezer, pids, kill, destroy" *
+          doctest::skip(!writableUnifiedHierarchy())) {
+    CgroupHost host = detectCgroupHost();
+    const CgroupMount* u = host.unifiedMount();
+    REQUIRE(u != nullptr);
     std::string dir = u->mountPoint + "/caprun-unit-" + std::to_string(::getpid());
     Cgroup cg(std::map<std::string, std::string>{{"unified", dir}});
     cg.create();

@@ -16,6 +16,7 @@
 
 #include "caprun/error.hpp"
 #include "caprun/lsm.hpp"
+#include "test_environment.hpp"
 
 using namespace caprun;
 
@@ -86,11 +87,8 @@ TEST_CASE("LSM executor: the kernel's refusal reaches the user with the profile 
 // writer that opens /proc/thread-self/attr/exec by path (libselinux's setexeccon,
 // libapparmor's aa_change_onexec) writes that file; caprun's refuses and leaves it empty.
 // Chrooted into a directory whose /proc is no procfs, caprun's writer refuses too.
-TEST_CASE("LSM writer: never into a file mounted over the attr file, never through a fake /proc") {
-    if (::geteuid() != 0) {
-        MESSAGE("skipped: needs root");
-        return;
-    }
+TEST_CASE("LSM writer: never into a file mounted over the attr file, never through a fake /proc" *
+          doctest::skip(caprun_test::notRoot())) {
     char dir[] = "/tmp/caprun-lsm-XXXXXX";
     REQUIRE(::mkdtemp(dir) != nullptr);
     // Removed even when a REQUIRE below ends the test early.

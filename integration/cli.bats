@@ -1,6 +1,8 @@
 #!/usr/bin/env bats
 # The caprun binary's command line as callers and people see it.
 
+bats_require_minimum_version 1.5.0
+
 setup() {
     CAPRUN="${CAPRUN:-$BATS_TEST_DIRNAME/../build/src/cli/caprun}"
     TMP="$(mktemp -d "${BATS_TMPDIR:-/tmp}/caprun-cli.XXXXXX")"
@@ -126,7 +128,7 @@ teardown() {
     [[ "$output" == *"CAP_SYS_MODULE (bounding, effective, permitted): not in the runtime's bounding set; the host does not offer it (CapBnd=000001ffffbeffff)"* ]]
     [[ "$output" != *"CAP_BPF (bounding"* ]]
     # The same host on an older kernel: CAP_BPF is unknown there.
-    run "$CAPRUN" --host-status "$TMP/status" --host-cap-last 37 check --bundle "$TMP"
+    run -0 "$CAPRUN" --host-status "$TMP/status" --host-cap-last 37 check --bundle "$TMP"
     [[ "$output" == *"CAP_BPF (bounding, effective, permitted): unknown to this kernel (cap_last_cap=37)"* ]]
     run "$CAPRUN" --cap-policy strict --host-status "$TMP/status" check --bundle "$TMP" --format json
     [ "$status" -eq 1 ]

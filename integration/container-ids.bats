@@ -83,6 +83,6 @@ expect_refused() {
     [ "$status" -eq 0 ]
     [ "$(jq -r 'map(.id) | join(",")' <<<"$output")" = "$ID" ]
     caprun delete --force "$ID"
-    run caprun list --format json
+    run -0 caprun list --format json
     [ "$(jq length <<<"$output")" = 0 ]
 }

@@ -94,7 +94,7 @@ wait_for_file() {
     cfg '.process.args = ["/bin/sh", "-c", "echo process >> /shared/hooks"]'
     run caprun run "$ID"
     [ "$status" -eq 0 ]
-    run cat "$log"
+    run -0 cat "$log"
     [ "${lines[0]}" = prestart ]
     [ "${lines[1]}" = createRuntime ]
     [[ "${lines[2]}" == createContainer* ]]
@@ -145,7 +145,7 @@ wait_for_file() {
     [ ! -s "$TMP/create.out" ]
     caprun start "$ID"
     wait "$receiver"
-    run cat "$TMP/console.out"
+    run -0 cat "$TMP/console.out"
     [ "${lines[0]}" = "fds: 1" ]
     [ "${lines[1]}" = "master: yes" ]
     [[ "${lines[2]}" == /dev/pts/* ]]

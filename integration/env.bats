@@ -49,13 +49,13 @@ no_home_env() {
     no_home_env
     cfg '.process.args = ["/bin/sleep", "1000"]'
     caprun run -d "$ID"
-    run caprun exec "$ID" /bin/sh -c 'echo "[$HOME]"'
+    run -0 caprun exec "$ID" /bin/sh -c 'echo "[$HOME]"'
     local asRoot=$output
-    run caprun exec --user 1000:1000 "$ID" /bin/sh -c 'echo "[$HOME]"'
+    run -0 caprun exec --user 1000:1000 "$ID" /bin/sh -c 'echo "[$HOME]"'
     local asUser=$output
-    run caprun exec --user 777:777 "$ID" /bin/sh -c 'echo "[$HOME]"'
+    run -0 caprun exec --user 777:777 "$ID" /bin/sh -c 'echo "[$HOME]"'
     local noEntry=$output
-    run caprun exec --env HOME=/elsewhere "$ID" /bin/sh -c 'echo "[$HOME]"'
+    run -0 caprun exec --env HOME=/elsewhere "$ID" /bin/sh -c 'echo "[$HOME]"'
     local given=$output
     caprun delete --force "$ID"
     [ "$asRoot" = "[/root]" ]

@@ -33,7 +33,7 @@ make_host_dir() {
         caprun exec "$ID" /bin/sh -c 'test -s /tmp/watch.json' && break
         sleep 0.1
     done
-    run caprun exec "$ID" /bin/cat /tmp/watch.json
+    run -0 caprun exec "$ID" /bin/cat /tmp/watch.json
     echo "# watcher: $output" >&3
     [ "$(json_get .opened)" = 0 ]
     [ "$(json_get .written)" = 0 ]

@@ -21,7 +21,7 @@ setup_running() {
         [ "${lines[$i]}" = "$(readlink /proc/$init/ns/$n)" ]
         i=$((i + 1))
     done
-    run caprun exec "$ID" cat /proc/self/cgroup
+    run -0 caprun exec "$ID" cat /proc/self/cgroup
     [ "$output" = "$(cat /proc/$init/cgroup | sed 's#:/.*#:/#')" ] || [ "$output" = "$(cat /proc/$init/cgroup)" ]
     caprun delete --force "$ID"
 }
@@ -48,9 +48,9 @@ P
     [ "${lines[0]}" = bar ]
     [ "${lines[1]}" = /home ]
     [ "${lines[2]}" = 1000 ]
-    run caprun exec "$ID" /bin/probe syscalls chroot
+    run -0 caprun exec "$ID" /bin/probe syscalls chroot
     [ "$(json_get .chroot)" = EPERM ]
-    run caprun exec --cap CAP_SYS_CHROOT "$ID" /bin/probe syscalls chroot
+    run -0 caprun exec --cap CAP_SYS_CHROOT "$ID" /bin/probe syscalls chroot
     [ "$(json_get .chroot)" = OK ]
     caprun delete --force "$ID"
 }
@@ -96,9 +96,9 @@ P
     setup_running
     # /proc/self/stat: field 1 is the pid, field 5 the process group (0: outside the pid
     # namespace), field 6 the session.
-    run caprun exec "$ID" /bin/sh -c 'read -r pid comm state ppid pgrp session rest </proc/self/stat; echo "$pid $pgrp $session"'
+    run -0 caprun exec "$ID" /bin/sh -c 'read -r pid comm state ppid pgrp session rest </proc/self/stat; echo "$pid $pgrp $session"'
     local plain=$output
-    run caprun exec --tty "$ID" /bin/sh -c 'read -r pid comm state ppid pgrp session rest </proc/self/stat; echo "$pid $pgrp $session"' </dev/null
+    run -0 caprun exec --tty "$ID" /bin/sh -c 'read -r pid comm state ppid pgrp session rest </proc/self/stat; echo "$pid $pgrp $session"' </dev/null
     local tty=${output%$'\r'}
     caprun delete --force "$ID"
     echo "plain: $plain tty: $tty"

@@ -41,3 +41,14 @@ leftover_processes() {
         cut -d/ -f3
     return 0
 }
+
+# What delete_module of a module that does not exist returns once the kernel's permission
+# check passes: ENOENT from the module lookup, or ENOSYS on a kernel without module support.
+delete_module_past_permission() {
+    if [ -e /proc/modules ]; then echo ENOENT; else echo ENOSYS; fi
+}
+
+# `run -N` (bats 1.5) checks the status of every run; without this bats warns on each.
+if declare -F bats_require_minimum_version >/dev/null; then
+    bats_require_minimum_version 1.5.0
+fi

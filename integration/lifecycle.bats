@@ -43,7 +43,7 @@ wait_status() {
     run caprun ps --format json "$ID"
     [ "$status" -eq 0 ]
     [ "$(jq --argjson p "$pid" 'index($p) != null and length == 2' <<<"$output")" = true ]
-    run caprun ps "$ID"
+    run -0 caprun ps "$ID"
     [[ "$output" == *"PID"* ]] && [[ "$output" == *"/bin/sh -c trap"* ]]
 
     caprun kill "$ID"   # default SIGTERM
@@ -132,7 +132,7 @@ wait_status() {
     rmdir /sys/fs/cgroup/*/caprun-it 2>/dev/null || true
     # --force on a container that does not exist is fine (containerd's cleanup relies on it).
     caprun delete --force "$ID"
-    run caprun delete "$ID"
+    run -1 caprun delete "$ID"
     [[ "$output" == *"does not exist"* ]]
 }
 
@@ -143,7 +143,7 @@ wait_status() {
     pid=$(caprun state "$ID" | jq -r .pid)
     kill -9 "$pid"
     wait_status stopped
-    run caprun list --format json
+    run -0 caprun list --format json
     [ "$(json_get '.[0].status')" = stopped ]
     caprun delete "$ID"
 }
@@ -160,7 +160,7 @@ wait_status() {
     [ "$status" -eq 0 ]
     [ "$(caprun state "$ID" | jq -r .status)" = running ]
     [ "$(cat "/sys/fs/cgroup/freezer/caprun-it/$ID/freezer.state")" = THAWED ]
-    run caprun resume "$ID"
+    run -1 caprun resume "$ID"
     [[ "$output" == *"container not paused"* ]]
     # A paused container can be killed and deleted with --force.
     caprun pause "$ID"
@@ -189,10 +189,10 @@ wait_status() {
 @test "lifecycle: list shows containers as table, json and ids" {
     sleeper
     caprun create --bundle "$BUNDLE" "$ID"
-    run caprun list
+    run -0 caprun list
     [[ "${lines[0]}" == ID*PID*STATUS*BUNDLE* ]]
     [[ "${lines[1]}" == "$ID "*created*"$BUNDLE"* ]]
-    run caprun list --format json
+    run -0 caprun list --format json
     [ "$(json_get '.[0].id')" = "$ID" ]
     [ "$(json_get '.[0].status')" = created ]
     [ "$(caprun list -q)" = "$ID" ]
@@ -207,7 +207,7 @@ wait_status() {
         [ "$status" -ne 0 ]
         [[ "$output" == *"container nosuch does not exist"* ]]
     done
-    run caprun update --resources - nosuch <<<'{}'
+    run -1 caprun update --resources - nosuch <<<'{}'
     [[ "$output" == *"does not exist"* ]]
 }
 

@@ -130,7 +130,7 @@ has_cap_bit() {
     [ "$(jq -r .caps.uid <<<"$probe")" = 0 ]
     [ -z "$(ls -A "$XDG/caprun" | grep -v '^seccomp-cache$' || true)" ]
     # The text says why there is no cgroup.
-    run rl_caprun check
+    run -0 rl_caprun check
     [[ "$output" == *"Cgroups:     none: rootless, and this user has no writable (delegated) cgroup"* ]]
 }
 
@@ -153,12 +153,12 @@ has_cap_bit() {
     [ "$(readlink "/proc/$pid/ns/pid")" != "$(readlink /proc/self/ns/pid)" ]
     run rl_caprun exec "$ID" /bin/sh -c 'exit 5'
     [ "$status" -eq 5 ]
-    run rl_caprun exec "$ID" /bin/probe fds
+    run -0 rl_caprun exec "$ID" /bin/probe fds
     [ "$(jq -r 'keys | join(",")' <<<"$output")" = "0,1,2" ]
     run rl_caprun ps "$ID"
     [ "$status" -eq 0 ]
     [[ "$output" == *"$pid"* ]]
-    run rl_caprun list
+    run -0 rl_caprun list
     [[ "$output" == *"$ID"*running* ]]
     local i
     for i in $(seq 1 100); do

@@ -391,7 +391,7 @@ probe_matches_prediction() {
     [ "$(json_get .uid)" = 1000 ]
     [ "$(json_get .CapAmb)" = "$(cap_mask cap_net_bind_service cap_sys_chroot)" ]
     cfg '.process.args = ["/bin/probe", "syscalls", "chroot", "sethostname"]'
-    run caprun run "$ID"
+    run -0 caprun run "$ID"
     [ "$(json_get .chroot)" = OK ]
     [ "$(json_get .sethostname)" = EPERM ]
 }
@@ -432,7 +432,7 @@ caprun_on_poorer_host() {
     [ $((bnd & (1 << 22))) -eq 0 ]  # CAP_SYS_BOOT
     [ "$(json_get .syscalls.reboot "$json")" = EPERM ]
     # The same request on this host (no drop) holds CAP_SYS_BOOT: reboot's permission check passes.
-    run caprun run "$ID"
+    run -0 caprun run "$ID"
     [ "$(json_get .syscalls.reboot)" = EINVAL ]
 }
 

@@ -133,7 +133,7 @@ run_container() {
     cfg '.ociVersion = "1.0.0"'
     run_container
     [ "$status" -eq 0 ]
-    run "$CAPRUN" features
+    run -0 "$CAPRUN" features
     [ "$(jq -r .ociVersionMax <<<"$output")" = 1.3.0 ]
 }
 
@@ -155,6 +155,7 @@ run_container() {
     [[ "$output" == *"config.json: process.scheduler: SCHED_FIFO needs a priority from 1 to 99"* ]]
     cfg '.process.scheduler = {"policy": "SCHED_ISO"}'
     run_container
+    [ "$status" -ne 0 ]
     [[ "$output" == *"config.json: process.scheduler: SCHED_ISO is not implemented by the Linux kernel"* ]]
 }
 

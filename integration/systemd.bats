@@ -98,13 +98,13 @@ slice_controllers() {
     run sysctl_in cat "/proc/$pid/cgroup"
     [ "$status" -eq 0 ]
     [[ "$output" == *"0::/system.slice/caprun-t1.scope"* ]]
-    run sysctl_in systemctl show caprun-t1.scope -p Delegate -p Slice -p ActiveState -p DefaultDependencies
+    run -0 sysctl_in systemctl show caprun-t1.scope -p Delegate -p Slice -p ActiveState -p DefaultDependencies
     [[ "$output" == *"Delegate=yes"* ]]
     [[ "$output" == *"Slice=system.slice"* ]]
     [[ "$output" == *"ActiveState=active"* ]]
     [[ "$output" == *"DefaultDependencies=no"* ]]
     # The state records the driver and the unit; the cgroup is the scope's.
-    run jq -r '.systemdCgroup, .systemdUnit, .cgroupPaths.unified' "$ROOT/t1/state.json"
+    run -0 jq -r '.systemdCgroup, .systemdUnit, .cgroupPaths.unified' "$ROOT/t1/state.json"
     [ "${lines[0]}" = true ]
     [ "${lines[1]}" = caprun-t1.scope ]
     [ "${lines[2]}" = /sys/fs/cgroup/system.slice/caprun-t1.scope ]
@@ -134,10 +134,10 @@ slice_controllers() {
     ctl=" $(slice_controllers) "
     if [[ "$ctl" == *" pids "* && "$ctl" == *" memory "* ]]; then
         caprun_sd create --bundle "$BUNDLE" t3
-        run sysctl_in systemctl show caprun-t3.scope -p TasksMax -p MemoryMax
+        run -0 sysctl_in systemctl show caprun-t3.scope -p TasksMax -p MemoryMax
         [[ "$output" == *"TasksMax=77"* ]]
         [[ "$output" == *"MemoryMax=67108864"* ]]
-        run sysctl_in cat /sys/fs/cgroup/system.slice/caprun-t3.scope/pids.max
+        run -0 sysctl_in cat /sys/fs/cgroup/system.slice/caprun-t3.scope/pids.max
         [ "$output" = 77 ]
         caprun_sd delete --force t3
     else
@@ -162,10 +162,10 @@ slice_controllers() {
     [[ "$output" == *"starting unit caprun-t4.scope in system.slice: Unit caprun-t4.scope "*already* ]]
     [ ! -e "$ROOT/t4b" ]
     # The first container's unit and cgroup are untouched.
-    run sysctl_in systemctl show caprun-t4.scope -p ActiveState
+    run -0 sysctl_in systemctl show caprun-t4.scope -p ActiveState
     [ "$output" = ActiveState=active ]
     pid=$(caprun_sd state t4a | jq -r .pid)
-    run sysctl_in cat "/sys/fs/cgroup/system.slice/caprun-t4.scope/cgroup.procs"
+    run -0 sysctl_in cat "/sys/fs/cgroup/system.slice/caprun-t4.scope/cgroup.procs"
     [ "$output" = "$pid" ]
     caprun_sd delete --force t4a
     run sysctl_in systemctl status caprun-t4.scope
@@ -180,14 +180,14 @@ slice_controllers() {
     [ "$status" -eq 0 ]
     [[ "$output" == *"0::/system.slice/caprun-t5.scope"* ]]
     caprun_sd exec --detach t5 /bin/sleep 1000
-    run caprun_sd ps --format json t5
+    run -0 caprun_sd ps --format json t5
     [ "$(jq length <<<"$output")" -eq 2 ]
     caprun_sd pause t5
-    run sysctl_in cat /sys/fs/cgroup/system.slice/caprun-t5.scope/cgroup.freeze
+    run -0 sysctl_in cat /sys/fs/cgroup/system.slice/caprun-t5.scope/cgroup.freeze
     [ "$output" = 1 ]
     [ "$(caprun_sd state t5 | jq -r .status)" = paused ]
     caprun_sd resume t5
-    run sysctl_in cat /sys/fs/cgroup/system.slice/caprun-t5.scope/cgroup.freeze
+    run -0 sysctl_in cat /sys/fs/cgroup/system.slice/caprun-t5.scope/cgroup.freeze
     [ "$output" = 0 ]
     caprun_sd kill --all t5 KILL
     local i
@@ -203,7 +203,7 @@ slice_controllers() {
 
 @test "systemd: an empty cgroupsPath is caprun-<id>.scope in system.slice (runc's default)" {
     caprun_sd create --bundle "$BUNDLE" t6
-    run sysctl_in systemctl show caprun-t6.scope -p Slice -p ActiveState
+    run -0 sysctl_in systemctl show caprun-t6.scope -p Slice -p ActiveState
     [[ "$output" == *"Slice=system.slice"* ]]
     [[ "$output" == *"ActiveState=active"* ]]
     caprun_sd delete --force t6
@@ -225,7 +225,7 @@ slice_controllers() {
     [ "$(jq -r .systemdCgroup.cgroupPath <<<"$output")" = /kubepods.slice/kubepods-besteffort.slice/cri-containerd-abc.scope ]
     [ "$(jq -r '.systemdCgroup.properties[] | select(.name == "TasksMax") | .value' <<<"$output")" = 5 ]
     [ "$(jq -r '.systemdCgroup.properties[] | select(.name == "Delegate") | .value' <<<"$output")" = yes ]
-    run "$CAPRUN" --systemd-cgroup check --bundle "$BUNDLE"
+    run -0 "$CAPRUN" --systemd-cgroup check --bundle "$BUNDLE"
     [[ "$output" == *"unit:      cri-containerd-abc.scope"* ]]
     [[ "$output" == *"TasksMax=5"* ]]
 }
@@ -237,13 +237,13 @@ slice_controllers() {
     ctl=" $(slice_controllers) "
     if [[ "$ctl" == *" pids "* ]]; then
         caprun_sd update --resources "$TMP/r.json" t8
-        run sysctl_in systemctl show caprun-t8.scope -p TasksMax
+        run -0 sysctl_in systemctl show caprun-t8.scope -p TasksMax
         [ "$output" = TasksMax=33 ]
     else
         run caprun_sd update --resources "$TMP/r.json" t8
         [ "$status" -ne 0 ]
         [[ "$output" == *"linux.resources.pids.limit needs the pids cgroup controller"* ]]
-        run sysctl_in systemctl show caprun-t8.scope -p TasksMax
+        run -0 sysctl_in systemctl show caprun-t8.scope -p TasksMax
         [ "$output" != TasksMax=33 ]
     fi
     caprun_sd delete --force t8
@@ -262,9 +262,9 @@ slice_controllers() {
     as_user sh -c '"$1" --systemd-cgroup create --bundle "$2" u1 </dev/null >"$2/create.log" 2>&1' \
         sh "$U_CAPRUN" "$UB" || { sysctl_in cat "$UB/create.log" >&2; false; }
     pid=$(as_user "$U_CAPRUN" state u1 | jq -r .pid)
-    run sysctl_in cat "/proc/$pid/cgroup"
+    run -0 sysctl_in cat "/proc/$pid/cgroup"
     [[ "$output" == *"0::$mgr/user.slice/caprun-u1.scope"* ]]
-    run as_user systemctl --user show caprun-u1.scope -p Delegate -p Slice -p ActiveState
+    run -0 as_user systemctl --user show caprun-u1.scope -p Delegate -p Slice -p ActiveState
     [[ "$output" == *"Delegate=yes"* ]]
     [[ "$output" == *"Slice=user.slice"* ]]
     [[ "$output" == *"ActiveState=active"* ]]
@@ -277,7 +277,7 @@ slice_controllers() {
     run as_user "$U_CAPRUN" exec u1 /bin/cat /proc/self/cgroup
     [ "$status" -eq 0 ]
     [[ "$output" == *"0::$mgr/user.slice/caprun-u1.scope"* ]]
-    run as_user "$U_CAPRUN" ps --format json u1
+    run -0 as_user "$U_CAPRUN" ps --format json u1
     [ "$(jq length <<<"$output")" -eq 1 ]
     as_user "$U_CAPRUN" pause u1
     [ "$(sysctl_in cat "/sys/fs/cgroup$mgr/user.slice/caprun-u1.scope/cgroup.freeze")" = 1 ]
@@ -302,13 +302,13 @@ slice_controllers() {
     user_bundle '.process.args = ["/bin/cat", "/proc/self/cgroup"] | .linux.namespaces |= map(select(.type != "cgroup"))'
     local mgr="/user.slice/user-$SD_UID.slice/user@$SD_UID.service"
     # runuser's session cgroup is root's: nothing delegated.
-    run as_user "$U_CAPRUN" check --bundle "$UB" --format json
+    run -0 as_user "$U_CAPRUN" check --bundle "$UB" --format json
     [ "$(jq -r .cgroups.manager <<<"$output")" = none ]
     run as_user "$U_CAPRUN" run --bundle "$UB" u2
     [ "$status" -eq 0 ]
     [[ "$output" != *"/caprun/u2"* ]]
 
-    run as_user systemd-run --user --scope --quiet -p Delegate=yes "$U_CAPRUN" check --bundle "$UB" --format json
+    run -0 as_user systemd-run --user --scope --quiet -p Delegate=yes "$U_CAPRUN" check --bundle "$UB" --format json
     [ "$(jq -r .cgroups.manager <<<"$output")" = cgroupfs ]
     [[ "$(jq -r .cgroups.paths.unified <<<"$output")" == "/sys/fs/cgroup$mgr/"*.scope/caprun/"<id>" ]]
     [ "$(jq -r .cgroups.deviceRules <<<"$output")" = false ]

@@ -200,12 +200,12 @@ ctr_run() {
     ctr_run -d -- ctr-exec /bin/sleep 1000
     pid="$(ctr_ task ls | awk '$1 == "ctr-exec" {print $2}')"
     [ "$(cgroup_of "$pid")" = /system.slice/ctr-ctr-exec.scope ]
-    run sysctl_in systemctl show ctr-ctr-exec.scope -p Delegate -p ActiveState
+    run -0 sysctl_in systemctl show ctr-ctr-exec.scope -p Delegate -p ActiveState
     [[ "$output" == *"Delegate=yes"* && "$output" == *"ActiveState=active"* ]]
     run sysctl_in timeout 30 ctr --address "$CTRD_SOCK" task exec --exec-id e1 ctr-exec /bin/sh -c 'grep ^0:: /proc/self/cgroup'
     [ "$status" -eq 0 ]
     [ "$output" = "0::/system.slice/ctr-ctr-exec.scope" ]
-    run ctr_ task ps ctr-exec
+    run -0 ctr_ task ps ctr-exec
     [[ "$output" == *"$pid"* ]]
     ctr_ task kill -s SIGKILL ctr-exec
     wait_until sh -c "nsenter -t $SYSTEMD_PID -a ctr --address '$CTRD_SOCK' task ls | grep -q 'ctr-exec .*STOPPED'"
@@ -256,13 +256,13 @@ drun() { dk run --rm --network none "$@"; }
     id=$(dk run -d --name dk-exec --network none --runtime caprun caprun-test:1 /bin/sh -c 'trap "exit 0" TERM; sleep 1000 & wait')
     pid=$(dk inspect -f '{{.State.Pid}}' dk-exec)
     [ "$(cgroup_of "$pid")" = "/system.slice/docker-$id.scope" ]
-    run sysctl_in systemctl show "docker-$id.scope" -p Delegate -p Slice
+    run -0 sysctl_in systemctl show "docker-$id.scope" -p Delegate -p Slice
     [[ "$output" == *"Delegate=yes"* && "$output" == *"Slice=system.slice"* ]]
     run dk exec dk-exec /bin/echo hi from exec
     [ "$status" -eq 0 ]
     [ "$output" = "hi from exec" ]
     # docker exec joins the scope's cgroup (the container has its own cgroup namespace).
-    run dk exec dk-exec /bin/sh -c 'grep ^0:: /proc/self/cgroup'
+    run -0 dk exec dk-exec /bin/sh -c 'grep ^0:: /proc/self/cgroup'
     [ "$output" = "0::/" ]
     dk stop dk-exec
     [ "$(dk inspect -f '{{.State.Status}} {{.State.ExitCode}}' dk-exec)" = "exited 0" ]
@@ -313,7 +313,7 @@ pm_run() {
     id=$(pm_run run -d --name pm-exec --rootfs "$ROOTFS" /bin/sh -c 'trap "exit 0" TERM; sleep 1000 & wait')
     pid=$(pm inspect -f '{{.State.Pid}}' pm-exec)
     [ "$(cgroup_of "$pid")" = "/machine.slice/libpod-$id.scope" ]
-    run sysctl_in systemctl show "libpod-$id.scope" -p Delegate -p Slice
+    run -0 sysctl_in systemctl show "libpod-$id.scope" -p Delegate -p Slice
     [[ "$output" == *"Delegate=yes"* && "$output" == *"Slice=machine.slice"* ]]
     run pm exec pm-exec /bin/echo hi from exec
     [ "$status" -eq 0 ]

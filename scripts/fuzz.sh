@@ -2,7 +2,7 @@
 # Runs caprun's libFuzzer targets (fuzz/) over their seed corpora. Builds them with clang in
 # ./build-fuzz (meson -Dfuzz=true) when needed.
 #
-#   scripts/fuzz.sh [--short] [TARGET...]
+#   scripts/fuzz.sh [--short] [--build-only] [TARGET...]
 #
 # Short mode (--short, or CI=true in the environment): FUZZ_SHORT_RUNS executions per target
 # (default 20000), for CI. Long mode: FUZZ_LONG_RUNS (default 1000000). New inputs are
@@ -12,13 +12,14 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
-short=false
+short=false build_only=false
 [ "${CI:-}" = true ] && short=true
 targets=()
 for a in "$@"; do
     case "$a" in
         --short) short=true ;;
         --long) short=false ;;
+        --build-only) build_only=true ;;
         -h | --help) sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) targets+=("$a") ;;
     esac
@@ -34,6 +35,7 @@ if [ ! -f "$build/build.ninja" ]; then
 fi
 ninja -C "$build" $(printf 'fuzz/%s ' "${targets[@]}") >"$build/fuzz-build.log" 2>&1 ||
     { tail -40 "$build/fuzz-build.log"; echo "not ok - fuzz: the targets do not build"; exit 1; }
+$build_only && exit 0
 
 failed=0
 for t in "${targets[@]}"; do

@@ -5,33 +5,54 @@
 # and what is missing must say so: `caprun features`, `trace --help`, `run --help`, `trace ID`
 # (non-zero, with the static fallback) and, as root, `run --trace-eperm` (the container runs,
 # the report says the tracer is not built). Exit status 0 when all of that holds.
+#
+#   scripts/test-minimal.sh                  build and test in a temp dir, removed after
+#   scripts/test-minimal.sh --build-only DIR build in DIR (scripts/test.sh builds while the
+#   scripts/test-minimal.sh --test-only DIR  integration suites run, then tests)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-work=$(mktemp -d /tmp/caprun-minimal.XXXXXX)
-trap 'rm -rf "$work"' EXIT
-git ls-files -z | tar --null -T - -cf - | tar -xf - -C "$work"
-cd "$work"
+phase=all work=""
+case "${1:-}" in
+    --build-only) phase=build work="$2" ;;
+    --test-only) phase=test work="$2" ;;
+    "") ;;
+    *) echo "test-minimal.sh: unknown argument $1" >&2; exit 2 ;;
+esac
+own_work=false
+if [ -z "$work" ]; then
+    work=$(mktemp -d /tmp/caprun-minimal.XXXXXX)
+    own_work=true
+    trap 'rm -rf "$work"' EXIT
+fi
 
 fail() {
     echo "minimal: $*" >&2
     exit 1
 }
 
-# Every feature option, so that a new optional dependency is disabled here too.
-mapfile -t features < <(sed -n "s/^option('\([a-z_-]*\)', *type *: *'feature'.*/\1/p" meson_options.txt)
-for f in trace systemd; do
-    printf '%s\n' "${features[@]}" | grep -qx "$f" || fail "meson_options.txt has no feature option $f"
-done
-args=()
-for f in "${features[@]}"; do args+=("-D$f=disabled"); done
-echo "meson setup ${args[*]}"
-meson setup build --buildtype=debugoptimized "${args[@]}" >meson-setup.log 2>&1 ||
-    { tail -30 meson-setup.log; fail "meson setup failed"; }
-ninja -C build -j2 >ninja.log 2>&1 || { tail -40 ninja.log; fail "the build failed"; }
-if grep -q "warning:" ninja.log; then
-    grep -B2 -A4 "warning:" ninja.log | head -40 >&2
-    fail "the build has warnings"
+if [ "$phase" != test ]; then
+    mkdir -p "$work"
+    git ls-files -z | tar --null -T - -cf - | tar -xf - -C "$work"
+    cd "$work"
+    # Every feature option, so that a new optional dependency is disabled here too.
+    mapfile -t features < <(sed -n "s/^option('\([a-z_-]*\)', *type *: *'feature'.*/\1/p" meson_options.txt)
+    for f in trace systemd; do
+        printf '%s\n' "${features[@]}" | grep -qx "$f" || fail "meson_options.txt has no feature option $f"
+    done
+    args=()
+    for f in "${features[@]}"; do args+=("-D$f=disabled"); done
+    echo "meson setup ${args[*]}"
+    # The project's default build type (release, -Os) less every optional feature.
+    meson setup build "${args[@]}" >meson-setup.log 2>&1 ||
+        { tail -30 meson-setup.log; fail "meson setup failed"; }
+    ninja -C build >ninja.log 2>&1 || { tail -40 ninja.log; fail "the build failed"; }
+    if grep -q "warning:" ninja.log; then
+        grep -B2 -A4 "warning:" ninja.log | head -40 >&2
+        fail "the build has warnings"
+    fi
 fi
+[ "$phase" = build ] && exit 0
+cd "$work"
 caprun=$work/build/src/cli/caprun
 if ldd "$caprun" | grep -E "libbpf|libsystemd"; then
     fail "caprun links the optional libraries above"
@@ -80,7 +101,8 @@ id=minimal-$$
 cleanup() {
     "$caprun" --root "$root" delete --force "$id" >/dev/null 2>&1 || true
     "$caprun" --root "$root" delete --force "$id-run" >/dev/null 2>&1 || true
-    rm -rf "$work"
+    rm -rf "$bundle" "$root"
+    if $own_work; then rm -rf "$work"; fi
 }
 trap cleanup EXIT
 "$caprun" --root "$root" run -d --bundle "$bundle" --seccomp-profile default "$id" </dev/null >/dev/null 2>&1

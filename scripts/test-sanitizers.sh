@@ -5,20 +5,33 @@
 # that caprun. Any sanitizer report fails the run (halt_on_error; the reports also go to
 # a log that is checked). The probe comes from ./build (a static binary, not sanitized).
 # Prints one line per part: "ok - ..." / "not ok - ...", counted by scripts/test.sh.
+#
+#   scripts/test-sanitizers.sh [--build-only | --test-only]   (scripts/test.sh builds while
+#                                                              the integration suites run)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 build=build-asan
-if [ ! -f "$build/build.ninja" ]; then
-    meson setup "$build" -Db_sanitize=address,undefined -Db_lundef=false -Dprobe=false -Dstatic_deps=false \
-        -Dbuildtype=debugoptimized >"/tmp/caprun-asan-setup.$$.log" 2>&1 ||
-        { cat "/tmp/caprun-asan-setup.$$.log"; rm -f "/tmp/caprun-asan-setup.$$.log"; echo "not ok - sanitizers: meson setup failed"; exit 1; }
-    rm -f "/tmp/caprun-asan-setup.$$.log"
+phase=all
+case "${1:-}" in
+    --build-only) phase=build ;;
+    --test-only) phase=test ;;
+    "") ;;
+    *) echo "test-sanitizers.sh: unknown argument $1" >&2; exit 2 ;;
+esac
+if [ "$phase" != test ]; then
+    if [ ! -f "$build/build.ninja" ]; then
+        meson setup "$build" -Db_sanitize=address,undefined -Db_lundef=false -Dprobe=false -Dstatic_deps=false \
+            -Dbuildtype=debugoptimized >"/tmp/caprun-asan-setup.$$.log" 2>&1 ||
+            { cat "/tmp/caprun-asan-setup.$$.log"; rm -f "/tmp/caprun-asan-setup.$$.log"; echo "not ok - sanitizers: meson setup failed"; exit 1; }
+        rm -f "/tmp/caprun-asan-setup.$$.log"
+    fi
+    if ! ninja -C "$build" src/cli/caprun tests/unit-tests >"$build/ninja.log" 2>&1; then
+        tail -40 "$build/ninja.log"
+        echo "not ok - sanitizers: the ASan+UBSan build failed"
+        exit 1
+    fi
 fi
-if ! ninja -C "$build" src/cli/caprun tests/unit-tests >"$build/ninja.log" 2>&1; then
-    tail -40 "$build/ninja.log"
-    echo "not ok - sanitizers: the ASan+UBSan build failed"
-    exit 1
-fi
+[ "$phase" = build ] && exit 0
 reports=$(mktemp -d /tmp/caprun-asan.XXXXXX)
 trap 'rm -rf "$reports"' EXIT
 # log_path: a report from any caprun process (also the container's init before execve,

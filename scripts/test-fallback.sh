@@ -10,17 +10,8 @@
 #   scripts/test-fallback.sh --test-only DIR  integration suites run, then tests)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-phase=all work=""
-case "${1:-}" in
-    --build-only) phase=build work="$2" ;;
-    --test-only) phase=test work="$2" ;;
-    "") ;;
-    *) echo "test-fallback.sh: unknown argument $1" >&2; exit 2 ;;
-esac
-if [ -z "$work" ]; then
-    work=$(mktemp -d /tmp/caprun-fallback.XXXXXX)
-    trap 'rm -rf "$work"' EXIT
-fi
+extra_name=fallback
+source scripts/extra-build-args.bash "$@"
 if [ "$phase" != test ]; then
     mkdir -p "$work"
     git ls-files -z | tar --null -T - -cf - | tar -xf - -C "$work"

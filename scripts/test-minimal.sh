@@ -11,19 +11,8 @@
 #   scripts/test-minimal.sh --test-only DIR  integration suites run, then tests)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-phase=all work=""
-case "${1:-}" in
-    --build-only) phase=build work="$2" ;;
-    --test-only) phase=test work="$2" ;;
-    "") ;;
-    *) echo "test-minimal.sh: unknown argument $1" >&2; exit 2 ;;
-esac
-own_work=false
-if [ -z "$work" ]; then
-    work=$(mktemp -d /tmp/caprun-minimal.XXXXXX)
-    own_work=true
-    trap 'rm -rf "$work"' EXIT
-fi
+extra_name=minimal
+source scripts/extra-build-args.bash "$@"
 
 fail() {
     echo "minimal: $*" >&2

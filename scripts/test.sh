@@ -164,29 +164,32 @@ extra_built() {
     return 1
 }
 
+# extra_build_test BUILD SCRIPT TAIL OK FAILED: BUILD's tests (SCRIPT --test-only on its
+# directory), the last TAIL lines of their output and one ok/not ok line.
+extra_build_test() {
+    local b="$1" script="$2" lines="$3"
+    extra_built "$b" || return
+    if "${locked[@]}" "$script" --test-only "$extras/$b" >"$log_dir/$b.log" 2>&1; then
+        tail -n "$lines" "$log_dir/$b.log"
+        ok "$4"
+    else
+        tail -n 40 "$log_dir/$b.log"
+        not_ok "$5"
+    fi
+}
+
 # The wraps in subprojects/: a build with every dependency from its wrap, and its unit tests.
 fallback_build() {
-    extra_built fallback || return
-    if "${locked[@]}" ./scripts/test-fallback.sh --test-only "$extras/fallback" >"$log_dir/fallback.log" 2>&1; then
-        tail -n 8 "$log_dir/fallback.log"
-        ok "the build from the wraps passes its unit tests"
-    else
-        tail -n 40 "$log_dir/fallback.log"
-        not_ok "the build from the wraps failed"
-    fi
+    extra_build_test fallback ./scripts/test-fallback.sh 8 \
+        "the build from the wraps passes its unit tests" "the build from the wraps failed"
 }
 
 # The build without any optional dependency (no eBPF tracer, no systemd driver): no
 # warnings, its unit tests, and the missing features reported as missing.
 minimal_build() {
-    extra_built minimal || return
-    if "${locked[@]}" ./scripts/test-minimal.sh --test-only "$extras/minimal" >"$log_dir/minimal.log" 2>&1; then
-        tail -n 6 "$log_dir/minimal.log"
-        ok "the build without optional dependencies passes and reports what it lacks"
-    else
-        tail -n 40 "$log_dir/minimal.log"
-        not_ok "the build without optional dependencies failed"
-    fi
+    extra_build_test minimal ./scripts/test-minimal.sh 6 \
+        "the build without optional dependencies passes and reports what it lacks" \
+        "the build without optional dependencies failed"
 }
 
 # The libFuzzer targets (fuzz/), a bounded number of executions each: one test per target.

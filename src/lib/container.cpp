@@ -109,6 +109,7 @@ Prepared prepare(const RuntimeContext& g, const CreateOptions& o) {
     // A joined mount namespace is prepared and pivoted like a new one, as runc and crun do.
     p.rootfs = planRootfs(p.spec, p.bundle, o.noPivot, p.ns.newUserNamespace(), p.ns.newCgroup,
                           p.ns.has(NamespaceKind::Mount));
+    for (const auto& w : p.rootfs.warnings) log::warn(w);
     planMountLabel(p.spec.linux->mountLabel, PlatformFacts::probe(), p.rootfs);
     // Without CAP_SYS_ADMIN (rootless) the runtime cannot join the init's mount namespace to
     // open bind sources: the init, whose ids are the caller's, opens them itself, as runc

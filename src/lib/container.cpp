@@ -28,6 +28,7 @@
 #include "caprun/json.hpp"
 #include "caprun/keyring.hpp"
 #include "caprun/lifecycle.hpp"
+#include "caprun/lost_container.hpp"
 #include "caprun/hooks.hpp"
 #include "caprun/process_kernel.hpp"
 #include "caprun/process_plan.hpp"
@@ -374,6 +375,9 @@ Created createInternal(const RuntimeContext& g, const CreateOptions& o, bool for
     st.seccompProfile = prep.seccompProfile;
     st.terminal = proc.terminal;
     st.poststop = prep.spec.hooks.poststop;
+    // Before anything can fail: delete --force finds the processes by it if state.json is lost.
+    sys::writeFileAtomically(store.containerDir(o.id) + "/handle", serializeHandle(handleOf(st)),
+                             0600, "writing the container's handle");
 
     auto childFailure = [&](const std::string& fallback) -> Error { return Error(fallback); };
 

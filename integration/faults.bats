@@ -204,9 +204,10 @@ running() {
 @test "faults: delete --force of a lost state.json in a linux.cgroupsPath cgroup kills the init, then removes the state" {
     # The default cgroup is not where this container is: only the handle create keeps next
     # to state.json, or the exec FIFO the created init holds, can find it.
-    cfg --arg p "/caprun-it/$ID" '.process.args = ["/bin/sleep", "1000"] | .linux.cgroupsPath = $p'
+    cfg '.process.args = ["/bin/sleep", "1000"]'
     local kind pid h
     for kind in empty garbage missing nohandle; do
+        cfg --arg p "/caprun-it/$ID-$kind" '.linux.cgroupsPath = $p'
         caprun create --bundle "$BUNDLE" "$ID-$kind"
         pid=$(caprun state "$ID-$kind" | jq -r .pid)
         case $kind in

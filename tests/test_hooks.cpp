@@ -123,12 +123,15 @@ bool running(pid_t pid) {
 TEST_CASE("a hook past its timeout is killed and reported, with everything it forked") {
     TempDir tmp;
     std::string pids = tmp.path + "/pids";
-    // The hook would sleep far longer than its 1 s timeout, in itself and in a child.
-    HookResult r = runHook(
-        sh("echo $$ >" + pids + "; sleep 600 & echo $! >>" + pids + "; sleep 600; wait", {}, 1),
-        "{}");
+    // The hook would sleep far longer than its 1 s timeout, in a background and a foreground
+    // child (sleep N & sleep N; wait); each writes its pid so that the test can look for it
+    // (and remove it even when failing).
+    HookResult r = runHook(sh("echo $$ >" + pids + "; sleep 600 & echo $! >>" + pids +
+                                  "; sh -c 'echo $$ >>" + pids + "; exec sleep 600'; wait",
+                              {}, 1),
+                           "{}");
     std::vector<pid_t> started = pidsIn(pids);
-    REQUIRE(started.size() == 2);
+    REQUIRE(started.size() == 3);
     for (pid_t p : started) {
         CHECK_FALSE(running(p));
         if (running(p)) ::kill(p, SIGKILL);  // leave nothing behind even when failing

@@ -261,3 +261,26 @@ host_hugepage_sizes() {
     [ ! -e "$ROOT/$ID" ]
     teardown_cgroup_parent
 }
+
+@test "cgroups: a realtime process.scheduler needs linux.resources.cpu.realtimeRuntime where RT group scheduling is on; with it, it runs" {
+    [ -e /sys/fs/cgroup/cpu/cpu.rt_runtime_us ] || skip "no realtime group scheduling on this kernel"
+    cfg --arg p "/caprun-it/$ID" '.linux.cgroupsPath = $p
+        | .process.scheduler = {"policy": "SCHED_FIFO", "priority": 1}
+        | .process.capabilities.bounding += ["CAP_SYS_NICE"] | .process.capabilities.effective += ["CAP_SYS_NICE"]
+        | .process.capabilities.permitted += ["CAP_SYS_NICE"]
+        | .process.args = ["/bin/awk", "{print \"policy \" $41}", "/proc/self/stat"]'
+    run_to_file create --bundle "$BUNDLE" "$ID"
+    [ "$status" -ne 0 ]
+    [[ "$output" == *"process.scheduler: SCHED_FIFO needs a realtime budget in the container's cpu cgroup"*"set linux.resources.cpu.realtimeRuntime"* ]]
+    [ ! -e "$ROOT/$ID" ]
+    run caprun check
+    [ "$status" -ne 0 ]
+    [[ "$output" == *"Cgroups:     ERROR: config.json: process.scheduler: SCHED_FIFO needs a realtime budget"* ]]
+    # With the budget the config asks for, the process runs SCHED_FIFO (policy 1).
+    cfg '.linux.resources.cpu = {"realtimeRuntime": 10000, "realtimePeriod": 1000000}'
+    run caprun run "$ID"
+    echo "$output"
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"policy 1"* ]]
+    rmdir /sys/fs/cgroup/*/caprun-it 2>/dev/null || true
+}

@@ -39,6 +39,7 @@ explain_json() {
 }
 
 @test "explain: delete_module without CAP_SYS_MODULE is the kernel's check; the fix in every caller's words" {
+    [ -e /proc/modules ] || skip "this kernel has no loadable modules (the next test covers it)"
     cfg '.process.args = ["/bin/probe", "syscalls", "delete_module"]'
     run "$CAPRUN" explain --bundle "$BUNDLE" delete_module
     echo "$output"
@@ -65,6 +66,23 @@ explain_json() {
     [ "$(jq -r '.syscalls[0].cause' <<<"$json")" = none ]
     run -0 caprun run --seccomp-profile default "$ID"
     [ "$(json_get .delete_module "$(probe_json)")" = "$(delete_module_past_permission)" ]
+}
+
+@test "explain: on a kernel without loadable modules delete_module says so first, and no --cap-add" {
+    [ ! -e /proc/modules ] || skip "this kernel has loadable modules (the previous test covers it)"
+    cfg '.process.args = ["/bin/probe", "syscalls", "delete_module"]'
+    run -0 "$CAPRUN" explain --bundle "$BUNDLE" delete_module
+    echo "$output"
+    [[ "$output" == *"result [kernel lacks it]: this kernel has no loadable module support (no /proc/modules): delete_module cannot succeed whatever the capabilities"* ]]
+    [[ "$output" != *"--cap-add"* ]]
+    [[ "$output" != *"fix: add CAP_SYS_MODULE"* ]]
+    json=$(explain_json explain --bundle "$BUNDLE" --seccomp-profile default delete_module)
+    [ "$(jq -r '.syscalls[0].cause' <<<"$json")" = "kernel lacks it" ]
+    [ "$(jq -r '.syscalls[0].fixes | length' <<<"$json")" = 0 ]
+    # And the kernel indeed answers ENOSYS once the capability gets the call past seccomp.
+    add_caps CAP_SYS_MODULE
+    run -0 caprun run --seccomp-profile default "$ID"
+    [ "$(json_get .delete_module "$(probe_json)")" = ENOSYS ]
 }
 
 @test "explain: get_mempolicy under the built-in profile without CAP_SYS_NICE is the seccomp rule" {

@@ -195,3 +195,36 @@ leftovers_of() {
         return 1
     fi
 }
+
+# True while pid $1 exists and is not a zombie.
+running() {
+    [ -r "/proc/$1/stat" ] && [ "$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)" != Z ]
+}
+
+@test "faults: delete --force of a lost state.json in a linux.cgroupsPath cgroup kills the init, then removes the state" {
+    # The default cgroup is not where this container is: only the handle create keeps next
+    # to state.json, or the exec FIFO the created init holds, can find it.
+    cfg '.process.args = ["/bin/sleep", "1000"]'
+    local kind pid h
+    for kind in empty garbage missing nohandle; do
+        cfg --arg p "/caprun-it/$ID-$kind" '.linux.cgroupsPath = $p'
+        caprun create --bundle "$BUNDLE" "$ID-$kind"
+        pid=$(caprun state "$ID-$kind" | jq -r .pid)
+        case $kind in
+            empty) : >"$ROOT/$ID-$kind/state.json" ;;
+            garbage) printf '\x00\x01not json' >"$ROOT/$ID-$kind/state.json" ;;
+            missing) rm "$ROOT/$ID-$kind/state.json" ;;
+            nohandle) rm "$ROOT/$ID-$kind/state.json" "$ROOT/$ID-$kind/handle" ;;
+        esac
+        run caprun delete --force "$ID-$kind"
+        echo "# $kind: delete --force: status $status: $output" >&3
+        if running "$pid"; then kill -9 "$pid"; echo "init $pid of $ID-$kind survived" >&2; return 1; fi
+        [ "$status" -eq 0 ]
+        [[ "$output" == *"killed pid $pid"* ]]
+        [ ! -e "$ROOT/$ID-$kind" ]
+        for h in /sys/fs/cgroup/*/; do
+            [ ! -d "$h/caprun-it/$ID-$kind" ]
+        done
+    done
+    rmdir /sys/fs/cgroup/*/caprun-it 2>/dev/null || true
+}

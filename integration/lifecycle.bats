@@ -331,3 +331,27 @@ PY
     caprun delete --force "$ID"
     rmdir /sys/fs/cgroup/*/caprun-it 2>/dev/null || true
 }
+
+@test "lifecycle: delete --force of a container frozen in another v1 freezer thaws it, kills it, removes it" {
+    [ -d /sys/fs/cgroup/freezer ] || skip "no v1 freezer hierarchy"
+    sleeper
+    caprun create --bundle "$BUNDLE" "$ID"
+    caprun start "$ID"
+    pid=$(caprun state "$ID" | jq -r .pid)
+    local ice="/sys/fs/cgroup/freezer/caprun-it-ice-$ID"
+    mkdir "$ice"
+    echo "$pid" >"$ice/cgroup.procs"
+    echo FROZEN >"$ice/freezer.state"
+    for i in $(seq 1 100); do [ "$(cat "$ice/freezer.state")" = FROZEN ] && break; sleep 0.05; done
+    run caprun delete --force "$ID"
+    echo "$output"
+    local st=$status
+    if [ -d "/proc/$pid" ] && [ "$(awk '{print $3}' "/proc/$pid/stat")" != Z ]; then
+        echo THAWED >"$ice/freezer.state"; kill -9 "$pid"
+    fi
+    for i in $(seq 1 100); do rmdir "$ice" 2>/dev/null && break; sleep 0.05; done
+    [ "$st" -eq 0 ]
+    [[ "$output" == *"thawed $ice/freezer.state"* ]]
+    [ ! -e "$ROOT/$ID" ]
+    [ ! -d "$ice" ]
+}

@@ -93,3 +93,17 @@ requested_mask() {
     [ "$(json_get .CapInh)" = "$(requested_mask inheritable)" ]
     [ "$(json_get .CapAmb)" = "$(requested_mask ambient)" ]
 }
+
+@test "userns: the device nodes bound from the host are nosuid,noexec (as crun makes them)" {
+    userns_config
+    cfg '.process.args = ["/bin/sh", "-c", "grep -E \" /dev/(null|zero|full|tty|random|urandom) \" /proc/self/mountinfo"]'
+    run caprun run "$ID"
+    [ "$status" -eq 0 ]
+    local dev line opts
+    for dev in null zero full tty random urandom; do
+        line=$(grep " /dev/$dev " <<<"$output")
+        opts=$(awk '{print $6}' <<<"$line")
+        [[ ",$opts," == *,nosuid,* ]]
+        [[ ",$opts," == *,noexec,* ]]
+    done
+}

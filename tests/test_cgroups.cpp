@@ -378,6 +378,39 @@ TEST_CASE("hugetlb: page sizes from /sys/kernel/mm/hugepages; a size the host la
                          doctest::Contains("\"2mb\" is not a huge page size"), Error);
 }
 
+TEST_CASE("realtime policy: refused without a budget where realtime group scheduling needs one") {
+    Spec s;
+    s.process = Process{};
+    s.process->scheduler = Scheduler{};
+    s.process->scheduler->policy = "SCHED_FIFO";
+    s.process->scheduler->priority = 1;
+    s.linux = Linux{};
+    const std::string why = realtimeBudgetRefusal(s, true, true);
+    CHECK(why ==
+          "config.json: process.scheduler: SCHED_FIFO needs a realtime budget in the "
+          "container's cpu cgroup: this kernel has realtime group scheduling, where a new cpu "
+          "cgroup starts with cpu.rt_runtime_us 0 and the kernel refuses every realtime policy "
+          "in it; set linux.resources.cpu.realtimeRuntime (microseconds per "
+          "linux.resources.cpu.realtimePeriod, e.g. 10000 per 1000000)");
+    // No cgroup of its own, or a kernel without RT group scheduling: the policy just applies.
+    CHECK(realtimeBudgetRefusal(s, false, true).empty());
+    CHECK(realtimeBudgetRefusal(s, true, false).empty());
+    // A budget of 0 is none.
+    s.linux->resources = Resources{};
+    s.linux->resources->cpu = CpuResources{};
+    s.linux->resources->cpu->realtimeRuntime = 0;
+    CHECK(realtimeBudgetRefusal(s, true, true) == why);
+    s.linux->resources->cpu->realtimeRuntime = 10000;
+    CHECK(realtimeBudgetRefusal(s, true, true).empty());
+    // Not a realtime policy.
+    s.linux->resources.reset();
+    s.process->scheduler->policy = "SCHED_BATCH";
+    CHECK(realtimeBudgetRefusal(s, true, true).empty());
+    s.process->scheduler->policy = "SCHED_RR";
+    CHECK(realtimeBudgetRefusal(s, true, true).find("SCHED_RR needs a realtime budget") !=
+          std::string::npos);
+}
+
 TEST_CASE("realtime budget: ancestors get what the container needs, top first") {
     const std::string what = "linux.resources.cpu.realtimeRuntime";
     // Root as on this machine (kernel.sched_rt_runtime_us 950000), another cgroup holding

@@ -15,6 +15,7 @@
 #include "caprun/cap_plan.hpp"
 #include "caprun/error.hpp"
 #include "caprun/explain.hpp"
+#include "caprun/kernel_facilities.hpp"
 #include "caprun/seccomp_profile.hpp"
 #include "caprun/seccomp_resolve.hpp"
 
@@ -148,6 +149,53 @@ TEST_CASE("story 1: delete_module without CAP_SYS_MODULE") {
         CHECK(e.fixes[0].because.size() == 2);  // the seccomp gate and the kernel check
         CHECK(e.otherFix.empty());
     }
+}
+
+TEST_CASE("delete_module on a kernel without loadable modules: said first, no capability offered") {
+    Spec s = spec(kDockerCaps);
+    HostFacts noModules = host(all40);
+    noModules.missingFacilities = {"modules"};
+    CapabilityPlan p = planCapabilities(s, noModules, kLenient, {});
+    const std::string lacks =
+        "this kernel has no loadable module support (no /proc/modules): delete_module cannot "
+        "succeed whatever the capabilities (the kernel answers ENOSYS where the seccomp filter "
+        "lets it through)";
+    for (const auto& sel : {noSeccomp(s), builtin(s)}) {
+        auto e = explain1(s, p, sel, "delete_module");
+        CHECK(e.cause == "kernel lacks it");
+        CHECK(e.kernelLacks == lacks);
+        CHECK(e.outcome.rfind(lacks + "; as configured, ", 0) == 0);
+        CHECK(e.fixes.empty());
+        const std::string text = explainText({e}, p);
+        CHECK(text.find("--cap-add") == std::string::npos);
+        CHECK(text.find("result [kernel lacks it]: " + lacks) != std::string::npos);
+        CHECK(explainJson({e}, p).find("\"kernelLacks\"") != std::string::npos);
+    }
+    // The same host with modules: the capability again (story 1).
+    CapabilityPlan withModules = planCapabilities(s, host(all40), kLenient, {});
+    auto e = explain1(s, withModules, noSeccomp(s), "delete_module");
+    CHECK(e.cause == "capability");
+    CHECK(e.kernelLacks.empty());
+    REQUIRE(e.fixes.size() == 1);
+    CHECK(e.fixes[0].cap == "CAP_SYS_MODULE");
+    // Another facility's syscall is not affected by the missing modules.
+    CHECK(explain1(s, p, noSeccomp(s), "reboot").kernelLacks.empty());
+    // The trace's fix for a denied capability in it says the same.
+    auto fixes = fixesForDeniedCaps(s, p, "delete_module", {"CAP_SYS_MODULE"}, "traced");
+    REQUIRE(fixes.size() == 1);
+    CHECK(fixes[0].kind == CapFix::Kind::KernelLacks);
+    CHECK(fixes[0].lines == std::vector<std::string>{lacks});
+}
+
+TEST_CASE("kernel facilities: absent exactly when their witness file is") {
+    auto missing = probeMissingFacilities([](const std::string& path) {
+        return path != "/proc/modules" && path != "/sys/kernel/kexec_loaded";
+    });
+    CHECK(missing == std::vector<std::string>{"modules", "kexec"});
+    CHECK(probeMissingFacilities([](const std::string&) { return true; }).empty());
+    CHECK(missingFacilityNote({"kexec"}, "kexec_file_load").has_value());
+    CHECK_FALSE(missingFacilityNote({"kexec"}, "delete_module").has_value());
+    CHECK_FALSE(missingFacilityNote({}, "delete_module").has_value());
 }
 
 TEST_CASE("story 2: get_mempolicy under the built-in profile without CAP_SYS_NICE") {

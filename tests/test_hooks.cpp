@@ -1,4 +1,5 @@
 #include <doctest/doctest.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -6,6 +7,7 @@
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <vector>
 
 #include "caprun/error.hpp"
 #include "caprun/hooks.hpp"
@@ -101,16 +103,68 @@ TEST_CASE("failures name the hook kind, the path and what happened") {
         doctest::Contains("must be absolute"), Error);
 }
 
-TEST_CASE("a hook past its timeout is killed and reported") {
-    // The hook would sleep far longer than its 1 s timeout.
-    HookResult r = runHook(sh("sleep 600", {}, 1), "{}");
+// The pids a hook script wrote to `file`, one a line.
+std::vector<pid_t> pidsIn(const std::string& file) {
+    std::vector<pid_t> out;
+    std::ifstream in(file);
+    for (long p; in >> p;) out.push_back(static_cast<pid_t>(p));
+    return out;
+}
+
+// True while `pid` exists and is not a zombie.
+bool running(pid_t pid) {
+    std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+    std::string line;
+    if (!std::getline(stat, line)) return false;
+    auto close = line.rfind(')');
+    return close != std::string::npos && close + 2 < line.size() && line[close + 2] != 'Z';
+}
+
+TEST_CASE("a hook past its timeout is killed and reported, with everything it forked") {
+    TempDir tmp;
+    std::string pids = tmp.path + "/pids";
+    // The hook would sleep far longer than its 1 s timeout, in a background and a foreground
+    // child (sleep N & sleep N; wait); each writes its pid so that the test can look for it
+    // (and remove it even when failing).
+    HookResult r = runHook(sh("echo $$ >" + pids + "; sleep 600 & echo $! >>" + pids +
+                                  "; sh -c 'echo $$ >>" + pids + "; exec sleep 600'; wait",
+                              {}, 1),
+                           "{}");
+    std::vector<pid_t> started = pidsIn(pids);
+    REQUIRE(started.size() == 3);
+    for (pid_t p : started) {
+        CHECK_FALSE(running(p));
+        if (running(p)) ::kill(p, SIGKILL);  // leave nothing behind even when failing
+    }
     CHECK(r.timedOut);
     CHECK_FALSE(r.exited);
     CHECK(r.status == 9);
-    CHECK_THROWS_WITH_AS(runHooks(HookKind::StartContainer, {sh("sleep 600", {}, 1)}, "{}"),
+    CHECK_THROWS_WITH_AS(runHooks(HookKind::StartContainer, {sh("exec sleep 600", {}, 1)}, "{}"),
                          doctest::Contains("startContainer hook /bin/sh did not finish within its "
                                            "timeout of 1s and was killed"),
                          Error);
+}
+
+TEST_CASE("a failing hook takes what it forked with it; a succeeding one keeps it") {
+    TempDir tmp;
+    std::string pids = tmp.path + "/pids";
+    HookResult failed = runHook(sh("sleep 600 & echo $! >" + pids + "; exit 3"), "{}");
+    CHECK(failed.exited);
+    CHECK(failed.status == 3);
+    std::vector<pid_t> left = pidsIn(pids);
+    REQUIRE(left.size() == 1);
+    CHECK_FALSE(running(left[0]));
+    if (running(left[0])) ::kill(left[0], SIGKILL);
+
+    // A hook may start a helper that outlives it (runc and crun leave those alone too).
+    std::string kept = tmp.path + "/kept";
+    HookResult ok = runHook(sh("sleep 600 & echo $! >" + kept + "; exit 0"), "{}");
+    CHECK(ok.exited);
+    CHECK(ok.status == 0);
+    std::vector<pid_t> helper = pidsIn(kept);
+    REQUIRE(helper.size() == 1);
+    CHECK(running(helper[0]));
+    ::kill(helper[0], SIGKILL);
 }
 
 TEST_CASE("the first failing hook stops the others; poststop runs them all") {

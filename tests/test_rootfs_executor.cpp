@@ -345,7 +345,7 @@ TEST_CASE("rootfs executor: sysfs refused in a user namespace becomes a read-onl
           });
 }
 
-TEST_CASE("rootfs executor: in a user namespace devices are the host's nodes bound") {
+TEST_CASE("rootfs executor: in a user namespace devices are the host's nodes bound nosuid,noexec") {
     RecordingRootfsKernel k;
     typicalImage(k);
     RootfsPlan plan = planFor(withMounts("[]"), true, false);
@@ -353,12 +353,15 @@ TEST_CASE("rootfs executor: in a user namespace devices are the host's nodes bou
     plan.devSymlinks.clear();
     prepareRootfs(plan, k);
     // mknod is not even tried (it is refused there); an empty file is the bind target.
-    CHECK(k.only(kChanges) == Calls{
-                                  R"(mount("", "/", "", MS_REC|MS_SLAVE, ""))",
-                                  R"(mount("/b/rootfs", "/b/rootfs", "", MS_BIND|MS_REC, ""))",
-                                  "unlink rootfs:/dev/null",
-                                  R"(mount("/dev/null", "rootfs:/dev/null", "", MS_BIND, ""))",
-                              });
+    CHECK(k.only(kChanges) ==
+          Calls{
+              R"(mount("", "/", "", MS_REC|MS_SLAVE, ""))",
+              R"(mount("/b/rootfs", "/b/rootfs", "", MS_BIND|MS_REC, ""))",
+              "unlink rootfs:/dev/null",
+              R"(mount("/dev/null", "rootfs:/dev/null", "", MS_BIND, ""))",
+              // nosuid,noexec on the host's node, as crun does.
+              R"(mount("", "rootfs:/dev/null", "", MS_NOSUID|MS_NOEXEC|MS_REMOUNT|MS_BIND, ""))",
+          });
     CHECK(has(k.calls, "openat rootfs:/dev/null O_CREAT"));
 }
 

@@ -1,4 +1,5 @@
 #include <doctest/doctest.h>
+#include <sys/mount.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -340,19 +341,28 @@ TEST_CASE("recursive mount options become mount_setattr attributes") {
     }
 }
 
-TEST_CASE("a bind's unknown options are refused, in check and in the mount planner") {
-    Spec s = parseSpec(config("", R"("mounts":[{"destination":"/d","source":"/tmp",
-                                   "options":["rbind","rro","frobnicate"]},
+TEST_CASE("a bind's filesystem data runs with a note and a warning, in check and the planner") {
+    // runc and crun pass it to mount(2), which ignores data for a bind.
+    Spec s = parseSpec(config("", R"("mounts":[{"destination":"/d","source":"/etc",
+                                   "options":["rbind","ro","mode=755","size=1k"]},
                                   {"destination":"/t","type":"tmpfs","source":"t",
                                    "options":["tmpcopyup","size=1m"]}],)"));
     FieldPlan plan = planSpecFields(s, noLsm());
+    CHECK(find(plan, "mounts[0].options")->verdict == Verdict::Applied);
     CHECK(find(plan, "mounts[0].options")->why ==
-          "\"frobnicate\": not a mount option caprun knows, and a bind mount takes no filesystem "
-          "data");
+          "mount(2) flags; \"mode=755,size=1k\" has no effect: the kernel ignores filesystem "
+          "data for a bind mount (runc and crun ignore it too)");
     CHECK(find(plan, "mounts[1].options")->verdict == Verdict::Applied);
-    CHECK_THROWS_WITH(planRootfs(s, "/b", false, false, false),
-                      "config.json: mounts[0].options: \"frobnicate\": not a mount option caprun "
-                      "knows, and a bind mount takes no filesystem data");
+    RootfsPlan rootfs = planRootfs(s, "/b", false, false, false);
+    const std::string note =
+        "mounts[0].options: \"mode=755,size=1k\" has no effect: the kernel ignores filesystem "
+        "data for a bind mount (runc and crun ignore it too)";
+    CHECK(rootfs.warnings == std::vector<std::string>{note});
+    CHECK(rootfs.notes == std::vector<std::string>{note});
+    REQUIRE(rootfs.mounts.size() == 2);
+    CHECK(rootfs.mounts[0].kind == MountKind::Bind);
+    CHECK(rootfs.mounts[0].options.data.empty());
+    CHECK((rootfs.mounts[0].options.flags & MS_RDONLY) != 0);
 }
 
 TEST_CASE("idmapped mounts: the mapping comes from the mount or the user namespace") {

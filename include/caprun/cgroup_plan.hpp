@@ -72,4 +72,11 @@ struct RtBudgetWrite {
 std::vector<RtBudgetWrite> planRtBudget(const std::vector<RtGroup>& chain, std::uint64_t periodUs,
                                         std::int64_t runtimeUs, const std::string& what);
 
+// Pure: a realtime process.scheduler (SCHED_FIFO, SCHED_RR) in a cpu cgroup of the
+// container's own (ownCpuCgroup) on a kernel with realtime group scheduling
+// (rtGroupScheduling: the v1 cpu hierarchy has cpu.rt_runtime_us) can only run with a budget
+// in that cgroup, which starts with none: without linux.resources.cpu.realtimeRuntime the
+// refusal naming the field, else "".
+std::string realtimeBudgetRefusal(const Spec& spec, bool ownCpuCgroup, bool rtGroupScheduling);
+
 }  // namespace caprun

@@ -58,6 +58,7 @@ struct CapFix {
         RuntimeLacks,      // in the host's bounding set but not the runtime's permitted set
         UserNamespace,     // checked against the initial user namespace; the container has its own
         NotKeptAfterExec,  // no setting of the five sets keeps it after execve for this process
+        KernelLacks,       // the kernel was built without what the syscall needs (ENOSYS)
     };
     std::string cap;  // "CAP_SYS_NICE"
     Kind kind = Kind::Container;
@@ -81,6 +82,9 @@ struct SyscallExplanation {
     // kernel
     std::vector<ExplainedCapCheck> kernelChecks;
     std::string kernelNote;
+    // The kernel was built without the facility the syscall needs (kernel_facilities.hpp):
+    // said first in the outcome, and no capability is suggested.
+    std::string kernelLacks;
     // verdict
     std::string cause;    // "seccomp", "capability", "capability (depending on arguments)",
                           // "seccomp (depending on arguments)", "none"

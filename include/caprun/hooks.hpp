@@ -30,8 +30,10 @@ struct HookResult {
 
 // Runs one hook: fork, execve(path, args (or {path} when empty), env (the runtime's own
 // environment when the hook has no env)), stdin = stateJson,
-// stdout/stderr captured. With a timeout the hook is SIGKILLed when it expires. Throws
-// Error only when the hook cannot be started at all (missing path, fork failure).
+// stdout/stderr captured. The hook leads a process group of its own: when it times out, exits
+// non-zero or is killed, that whole group is SIGKILLed and runHook returns once no member of
+// it is left; a hook that succeeds keeps what it started. Throws Error only when the hook
+// cannot be started at all (missing path, fork failure).
 HookResult runHook(const Hook& hook, std::string_view stateJson);
 
 // Runs `hooks` in order; the first that fails (cannot start, non-zero exit, signal,

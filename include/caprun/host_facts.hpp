@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "caprun/capabilities.hpp"
 #include "caprun/spec.hpp"
@@ -33,6 +34,9 @@ struct HostFacts {
     // Whether the user namespace config.json joins has setgroups denied (a rootless
     // container's, whose gid map was written without CAP_SETGID): probeJoinedSetgroups.
     std::optional<bool> joinedSetgroupsDenied;
+    // Kernel facilities this kernel was built without (kernel_facilities.hpp: "modules", ...);
+    // always this host's, also with a status file.
+    std::vector<std::string> missingFacilities;
 
     // Reads everything from the running process.
     static HostFacts probe();

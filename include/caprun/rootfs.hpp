@@ -79,6 +79,9 @@ struct RootfsPlan {
     std::vector<std::string> maskedPaths, readonlyPaths;
     bool noPivot = false;
     bool inUserNamespace = false;  // mknod and v1 cgroup mounts are refused there: bind
+    // Flags a device bound from the host gets on top of MS_BIND (in a user namespace:
+    // MS_NOSUID|MS_NOEXEC, as crun does; a device node needs neither).
+    unsigned long deviceBindFlags = 0;
     bool newCgroupNamespace = false;
     // False when linux.namespaces has no mount entry: the container shares the runtime's
     // mount namespace (as runc does: its mounts are made there, under the rootfs, and stay
@@ -95,8 +98,11 @@ struct RootfsPlan {
     bool consoleOnDev = false;
     // process.cwd, created (if missing) before the root is made read-only.
     std::string cwd = "/";
-    // What the plan changed so that a new user namespace can make a mount (check prints it).
+    // What the plan changed so that a new user namespace can make a mount, or what of a
+    // mount has no effect (check prints them).
     std::vector<std::string> notes;
+    // The notes create also logs as warnings: what the config asks for and does not get.
+    std::vector<std::string> warnings;
 };
 
 // Pure: the plan for a spec whose bundle directory is `bundle` (absolute).

@@ -1,5 +1,7 @@
 #include "caprun/cgroup_placement.hpp"
 
+#include <unistd.h>
+
 #include "caprun/cgroup_controllers.hpp"
 #include "caprun/cgroup_rootless.hpp"
 #include "caprun/check_report.hpp"
@@ -40,6 +42,16 @@ CgroupPlacement planCgroupPlacement(CgroupManager manager, bool rootless, const 
             p.placed = Cgroup();
             return p;
         }
+        // A realtime policy without a budget would fail at sched_setattr: refused here
+        // (a rootless container without a cgroup of its own stays in the caller's).
+        bool ownCpu = false;
+        for (const auto& [key, dir] : p.placed.paths())
+            ownCpu |= ("," + key + ",").find(",cpu,") != std::string::npos;
+        const CgroupMount* cpu = p.host.v1Mount("cpu");
+        const bool rtGroups =
+            cpu && ::access((cpu->mountPoint + "/cpu.rt_runtime_us").c_str(), F_OK) == 0;
+        if (std::string why = realtimeBudgetRefusal(spec, ownCpu, rtGroups); !why.empty())
+            throw Error(why);
     }
     if (p.host.layout == CgroupLayout::V2 && !unifiedDir.empty()) {
         auto avail = availableControllers(unifiedDir);

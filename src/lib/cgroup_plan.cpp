@@ -408,4 +408,18 @@ std::vector<RtBudgetWrite> planRtBudget(const std::vector<RtGroup>& chain, std::
     return writes;
 }
 
+std::string realtimeBudgetRefusal(const Spec& spec, bool ownCpuCgroup, bool rtGroupScheduling) {
+    if (!ownCpuCgroup || !rtGroupScheduling || !spec.process || !spec.process->scheduler) return "";
+    const std::string& policy = spec.process->scheduler->policy;
+    if (policy != "SCHED_FIFO" && policy != "SCHED_RR") return "";
+    const Resources* r = spec.linux && spec.linux->resources ? &*spec.linux->resources : nullptr;
+    if (r && r->cpu && r->cpu->realtimeRuntime && *r->cpu->realtimeRuntime != 0) return "";
+    return "config.json: process.scheduler: " + policy +
+           " needs a realtime budget in the container's cpu cgroup: this kernel has realtime "
+           "group scheduling, where a new cpu cgroup starts with cpu.rt_runtime_us 0 and the "
+           "kernel refuses every realtime policy in it; set "
+           "linux.resources.cpu.realtimeRuntime (microseconds per "
+           "linux.resources.cpu.realtimePeriod, e.g. 10000 per 1000000)";
+}
+
 }  // namespace caprun

@@ -28,6 +28,7 @@
 #include "caprun/json.hpp"
 #include "caprun/keyring.hpp"
 #include "caprun/lifecycle.hpp"
+#include "caprun/lost_container.hpp"
 #include "caprun/hooks.hpp"
 #include "caprun/process_kernel.hpp"
 #include "caprun/process_plan.hpp"
@@ -109,6 +110,7 @@ Prepared prepare(const RuntimeContext& g, const CreateOptions& o) {
     // A joined mount namespace is prepared and pivoted like a new one, as runc and crun do.
     p.rootfs = planRootfs(p.spec, p.bundle, o.noPivot, p.ns.newUserNamespace(), p.ns.newCgroup,
                           p.ns.has(NamespaceKind::Mount));
+    for (const auto& w : p.rootfs.warnings) log::warn(w);
     planMountLabel(p.spec.linux->mountLabel, PlatformFacts::probe(), p.rootfs);
     // Without CAP_SYS_ADMIN (rootless) the runtime cannot join the init's mount namespace to
     // open bind sources: the init, whose ids are the caller's, opens them itself, as runc
@@ -373,6 +375,9 @@ Created createInternal(const RuntimeContext& g, const CreateOptions& o, bool for
     st.seccompProfile = prep.seccompProfile;
     st.terminal = proc.terminal;
     st.poststop = prep.spec.hooks.poststop;
+    // Before anything can fail: delete --force finds the processes by it if state.json is lost.
+    sys::writeFileAtomically(store.containerDir(o.id) + "/handle", serializeHandle(handleOf(st)),
+                             0600, "writing the container's handle");
 
     auto childFailure = [&](const std::string& fallback) -> Error { return Error(fallback); };
 

@@ -1,6 +1,7 @@
 // `caprun explain`: the seccomp verdict, the kernel's capability checks and the fix for each
 // syscall, over the same plans `check` prints. See include/caprun/explain.hpp.
 #include "caprun/explain.hpp"
+#include "caprun/kernel_facilities.hpp"
 
 #include <seccomp.h>
 
@@ -400,6 +401,17 @@ SyscallExplanation explainOne(const Spec& spec, const CapabilityPlan& plan,
                               "allowed; the container holds every capability the kernel "
                               "checks for it");
     }
+    // Said first: whatever the filter and the capabilities, the call cannot succeed here.
+    if (auto lacks = missingFacilityNote(plan.host.missingFacilities, name)) {
+        e.kernelLacks = *lacks;
+        e.cause = "kernel lacks it";
+        e.outcome = *lacks + "; as configured, " + e.outcome;
+        // What the host lacks stays said; nothing to add to the container is offered.
+        std::erase_if(e.fixes, [](const CapFix& f) {
+            return f.kind != CapFix::Kind::HostLacks && f.kind != CapFix::Kind::RuntimeLacks;
+        });
+        e.otherFix = "none in the container: only a kernel built with it (or another host) can";
+    }
     return e;
 }
 
@@ -443,6 +455,14 @@ std::vector<CapFix> fixesForDeniedCaps(const Spec& spec, const CapabilityPlan& p
                                        const std::vector<std::string>& caps,
                                        const std::string& because) {
     std::vector<CapFix> out;
+    if (auto lacks = missingFacilityNote(plan.host.missingFacilities, syscall)) {
+        CapFix f;
+        f.kind = CapFix::Kind::KernelLacks;
+        f.because = {because};
+        f.lines = {*lacks};
+        out.push_back(std::move(f));
+        return out;
+    }
     const SyscallCapFacts* facts = syscallCapFacts(syscall);
     for (const auto& cap : caps) {
         auto n = capabilityFromName(cap);

@@ -29,6 +29,8 @@ const char* fixKindName(CapFix::Kind k) {
             return "user-namespace";
         case CapFix::Kind::NotKeptAfterExec:
             return "not-kept-after-exec";
+        case CapFix::Kind::KernelLacks:
+            return "kernel-lacks";
     }
     return "";
 }
@@ -229,6 +231,10 @@ std::string explainJson(const std::vector<SyscallExplanation>& all, const Capabi
         str(e.cause);
         w.Key("outcome");
         str(e.outcome);
+        if (!e.kernelLacks.empty()) {
+            w.Key("kernelLacks");
+            str(e.kernelLacks);
+        }
         w.Key("fixes");
         w.StartArray();
         for (const auto& f : e.fixes) {

@@ -24,6 +24,24 @@ int pidfdOpen(pid_t pid) {
     return static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
 }
 
+// Kills the hook's whole process group (the hook leads it, see runHook) and waits until the
+// kernel has no member of it left, so that nothing the hook forked outlives it holding our
+// descriptors. Called while the leader is not yet reaped, so its pid (the group's id) cannot
+// name another group meanwhile. Orphans are reaped by init; give up after ~10 s.
+void killHookGroup(pid_t leader) {
+    ::kill(-leader, SIGKILL);
+}
+
+void waitHookGroupGone(pid_t leader) {
+    for (int i = 0; i < 1000; ++i) {
+        if (::kill(-leader, 0) != 0 && errno == ESRCH) return;
+        ::kill(-leader, SIGKILL);
+        ::usleep(10000);
+    }
+    log::warn("hook process group " + std::to_string(leader) +
+              " still has members 10 s after SIGKILL");
+}
+
 std::string describe(HookKind kind, const Hook& hook, const HookResult& r) {
     std::string what = hookKindName(kind) + " hook " + hook.path;
     if (r.timedOut)
@@ -97,6 +115,9 @@ HookResult runHook(const Hook& hook, std::string_view stateJson) {
     if (pid == 0) {
         // dup2 clears O_CLOEXEC on the new descriptors.
         if (::dup2(in[0], 0) < 0 || ::dup2(out[1], 1) < 0 || ::dup2(out[1], 2) < 0) ::_exit(127);
+        // Its own process group: on timeout or failure everything it forked is killed with
+        // it (runc kills only the hook's own process).
+        ::setpgid(0, 0);
         sigset_t none;
         ::sigemptyset(&none);
         ::sigprocmask(SIG_SETMASK, &none, nullptr);
@@ -105,6 +126,8 @@ HookResult runHook(const Hook& hook, std::string_view stateJson) {
         [[maybe_unused]] auto n = ::write(2, msg, sizeof msg - 1);
         ::_exit(127);
     }
+    // Also here, so the group exists whichever of parent and child runs first.
+    ::setpgid(pid, pid);
     ::close(in[0]);
     ::close(out[1]);
     int writeFd = in[1], readFd = out[0];
@@ -146,7 +169,7 @@ HookResult runHook(const Hook& hook, std::string_view stateJson) {
         int rc = ::poll(fds, static_cast<nfds_t>(n), timeoutMs);
         if (rc < 0 && errno != EINTR) break;
         if (timing && Clock::now() >= deadline && !exited) {
-            ::kill(pid, SIGKILL);
+            killHookGroup(pid);
             result.timedOut = true;
             timing = false;
         }
@@ -172,12 +195,20 @@ HookResult runHook(const Hook& hook, std::string_view stateJson) {
             }
         }
         if (!exited && (pidFd < 0 || (pIdx >= 0 && fds[pIdx].revents != 0))) {
-            int status = 0;
-            pid_t w = ::waitpid(pid, &status, pidFd < 0 ? WNOHANG : 0);
-            if (w == pid) {
+            // Look at the status without reaping: a failed hook's group is killed while the
+            // leader's pid still names it.
+            siginfo_t info{};
+            int w = ::waitid(P_PID, static_cast<id_t>(pid), &info,
+                             WEXITED | WNOWAIT | (pidFd < 0 ? WNOHANG : 0));
+            if (w == 0 && info.si_pid == pid) {
                 exited = true;
-                result.exited = WIFEXITED(status);
-                result.status = WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status);
+                result.exited = info.si_code == CLD_EXITED;
+                result.status = info.si_status;
+                bool failed = result.timedOut || !result.exited || result.status != 0;
+                if (failed) killHookGroup(pid);
+                int status = 0;
+                ::waitpid(pid, &status, 0);
+                if (failed) waitHookGroupGone(pid);
                 // Grandchildren may keep the output pipe open; do not wait for them.
                 if (writeFd >= 0) {
                     ::close(writeFd);
@@ -201,9 +232,10 @@ HookResult runHook(const Hook& hook, std::string_view stateJson) {
     ::close(readFd);
     if (pidFd >= 0) ::close(pidFd);
     if (!exited) {
-        ::kill(pid, SIGKILL);
+        killHookGroup(pid);
         int status;
         ::waitpid(pid, &status, 0);
+        waitHookGroupGone(pid);
         result.exited = false;
         result.status = SIGKILL;
     }

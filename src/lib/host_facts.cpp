@@ -1,4 +1,5 @@
 #include "caprun/host_facts.hpp"
+#include "caprun/kernel_facilities.hpp"
 
 #include <linux/securebits.h>
 #include <sys/capability.h>
@@ -47,6 +48,8 @@ void probeNonCapFacts(HostFacts& h) {
         if (::getrlimit(num, &rl) == 0) h.rlimits[name] = {rl.rlim_cur, rl.rlim_max};
     }
     if (auto l = readFirstLine("/proc/self/oom_score_adj")) h.oomScoreAdj = std::stoi(*l);
+    h.missingFacilities = probeMissingFacilities(
+        [](const std::string& path) { return ::access(path.c_str(), F_OK) == 0; });
 }
 
 }  // namespace

@@ -7,13 +7,17 @@
 #include <algorithm>
 #include <cctype>
 #include <chrono>
+#include <fstream>
+#include <sstream>
 #include <thread>
 
+#include "caprun/cgroup_freezers.hpp"
 #include "caprun/cgroups.hpp"
 #include "caprun/error.hpp"
 #include "caprun/hooks.hpp"
-#include "caprun/log.hpp"
 #include "caprun/intel_rdt.hpp"
+#include "caprun/log.hpp"
+#include "caprun/lost_container.hpp"
 #include "caprun/net_devices.hpp"
 #include "caprun/systemd_bus.hpp"
 #include "caprun/trace_monitor.hpp"
@@ -49,7 +53,9 @@ void waitGone(const ContainerState& s, const Cgroup& cg) {
 }
 
 void killEverything(const ContainerState& s, const Cgroup& cg) {
+    std::vector<pid_t> pids;
     if (!cg.empty()) {
+        pids = cg.pids();
         cg.killAll(SIGKILL);
         // Frozen tasks only die once thawed.
         try {
@@ -58,8 +64,33 @@ void killEverything(const ContainerState& s, const Cgroup& cg) {
             log::debug(std::string("thawing after SIGKILL: ") + e.what());
         }
     }
-    if (processAlive(s.pid, s.pidStartTime)) ::kill(s.pid, SIGKILL);
+    if (processAlive(s.pid, s.pidStartTime)) {
+        ::kill(s.pid, SIGKILL);
+        pids.push_back(s.pid);
+    }
+    // Also a freezer that is not the container's own (someone froze its processes
+    // elsewhere): the SIGKILL stays pending until that one is thawed too, as crun does.
+    if (!pids.empty()) {
+        try {
+            CgroupHost host = detectCgroupHost();
+            for (pid_t p : pids)
+                for (const auto& file : thawFreezersOf(p, host, linuxCgroupKernel()))
+                    log::warn("delete " + s.id + ": thawed " + file + " (pid " + std::to_string(p) +
+                              " was frozen there)");
+        } catch (const Error& e) {
+            log::warn("delete " + s.id + ": " + e.what());
+        }
+    }
     waitGone(s, cg);
+}
+
+// The handle create kept next to state.json (lost_container.hpp); nullopt when unreadable.
+std::optional<ContainerHandle> readHandle(const StateStore& store, const std::string& id) {
+    std::ifstream in(store.containerDir(id) + "/handle");
+    if (!in) return std::nullopt;
+    std::stringstream text;
+    text << in.rdbuf();
+    return parseHandle(text.str());
 }
 
 }  // namespace
@@ -141,19 +172,40 @@ void deleteContainer(const RuntimeContext& g, const std::string& id, bool force)
         if (force) return;
         throw;
     }
-    // Without a readable state.json the pid and cgroup paths are lost. What runs in the
-    // cgroup create gives a container by default (caprun/<id>) is killed there and that
-    // cgroup removed; no pid is guessed, so nothing outside that cgroup is touched.
-    auto removeWithDefaultCgroup = [&] {
-        ContainerState lost;
-        lost.id = id;
-        Cgroup cg = Cgroup::place(detectCgroupHost(), "", id);
+    // Without a readable state.json: every other means of finding the container's processes
+    // (lost_container.hpp). The state goes only when none of them is left; otherwise it stays,
+    // so that a later delete can try again, and the error says what still runs and where.
+    auto removeLost = [&](const std::string& why) {
+        CgroupHost host;
         try {
-            killEverything(lost, cg);
-            cg.destroy();  // the shared caprun/ parent stays, as after a normal delete
-        } catch (const Error& ce) {
-            log::warn("delete --force " + id + ": " + ce.what());
+            host = detectCgroupHost();
+        } catch (const Error& e) {
+            log::warn("delete --force " + id + ": " + e.what());
         }
+        LostContainerSearch search =
+            planLostContainerSearch(id, readHandle(store, id), host, store.execFifoPath(id));
+        if (!search.systemdUnit.empty()) {
+            try {
+                stopSystemdUnit(search.systemdUnit, search.systemdUserBus);
+            } catch (const Error& e) {
+                log::warn("delete --force " + id + ": " + e.what());
+            }
+        }
+        LinuxProcessTable procs;
+        LostContainerOutcome out = killLostContainer(search, host, linuxCgroupKernel(), procs);
+        for (const auto& w : out.warnings) log::warn("delete --force " + id + ": " + w);
+        if (!out.clean()) {
+            std::string left;
+            for (const auto& p : out.stillRunning) left += (left.empty() ? "" : "; ") + p;
+            throw Error("delete --force " + id + ": " + why +
+                        ", and still running after SIGKILL: " + left + "; its state directory " +
+                        store.containerDir(id) + " is kept");
+        }
+        std::string killed;
+        for (const auto& p : out.killed) killed += (killed.empty() ? "" : ", ") + p;
+        log::warn("delete --force " + id + ": " + why + "; " +
+                  (killed.empty() ? "no process of it found" : "killed " + killed) +
+                  "; removing its state");
         stopTraceMonitor(store.containerDir(id));
         store.remove(id);
     };
@@ -165,7 +217,7 @@ void deleteContainer(const RuntimeContext& g, const std::string& id, bool force)
             store.remove(id);
             throw Error("container " + id + " does not exist");
         }
-        removeWithDefaultCgroup();
+        removeLost("it has no state.json");
         return;
     }
     ContainerState s;
@@ -173,9 +225,7 @@ void deleteContainer(const RuntimeContext& g, const std::string& id, bool force)
         s = store.load(id);
     } catch (const Error& e) {
         if (!force) throw;
-        log::warn("delete --force " + id + ": " + e.what() +
-                  "; killing what runs in its default cgroup and removing its state");
-        removeWithDefaultCgroup();
+        removeLost(e.what());
         return;
     }
     ContainerStatus status = liveStatus(s);

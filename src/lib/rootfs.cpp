@@ -252,7 +252,8 @@ int openParentDir(RootfsKernel& k, int rootFd, const std::string& parent, const 
     return dir;
 }
 
-void createDevice(RootfsKernel& k, int rootFd, const PlannedDevice& d, bool bind) {
+void createDevice(RootfsKernel& k, int rootFd, const PlannedDevice& d, bool bind,
+                  unsigned long flags) {
     auto [parent, name] = splitParent(d.path);
     std::string what = "creating the device " + d.path;
     Fd dir(k, openParentDir(k, rootFd, parent, what));
@@ -279,6 +280,13 @@ void createDevice(RootfsKernel& k, int rootFd, const PlannedDevice& d, bool bind
     if (target.fd < 0) throwSys(what + ": opening its bind target", -target.fd);
     mountOrThrow(k, d.path, fdPath(target.fd), "", MS_BIND, "",
                  what + ": binding the host's " + d.path);
+    if (flags == 0) return;
+    // A bind ignores flags but MS_REC; the remount sets them, keeping what the kernel locked.
+    Fd again(k, k.openAt(dir.fd, name, O_PATH | O_NOFOLLOW, 0));
+    if (again.fd < 0) throwSys(what + ": opening its bind", -again.fd);
+    mountOrThrow(k, "", fdPath(again.fd), "",
+                 MS_BIND | MS_REMOUNT | flags | k.lockedMountFlags(again.fd), "",
+                 what + ": remounting the host's " + d.path);
 }
 
 void createSymlink(RootfsKernel& k, int rootFd, const std::string& link,
@@ -372,7 +380,8 @@ void prepareRootfs(const RootfsPlan& plan, RootfsKernel& k, const MountSourceOpe
         executeMount(k, root.fd, m, plan, source.fd);
     }
     barrier();
-    for (const auto& d : plan.devices) createDevice(k, root.fd, d, plan.inUserNamespace);
+    for (const auto& d : plan.devices)
+        createDevice(k, root.fd, d, plan.inUserNamespace, plan.deviceBindFlags);
     for (const auto& [link, target] : plan.devSymlinks) createSymlink(k, root.fd, link, target);
 }
 

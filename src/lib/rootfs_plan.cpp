@@ -107,6 +107,7 @@ RootfsPlan planRootfs(const Spec& spec, const std::string& bundle, bool noPivot,
     plan.readonly = spec.root.readonly;
     plan.noPivot = noPivot;
     plan.inUserNamespace = newUserNamespace;
+    if (newUserNamespace) plan.deviceBindFlags = MS_NOSUID | MS_NOEXEC;
     plan.newCgroupNamespace = newCgroupNamespace;
     plan.rootPropagation = MS_SLAVE | MS_REC;
     if (spec.linux && !spec.linux->rootfsPropagation.empty()) {
@@ -129,10 +130,15 @@ RootfsPlan planRootfs(const Spec& spec, const std::string& bundle, bool noPivot,
         if (pm.options.bind || m.type == "bind") {
             pm.kind = MountKind::Bind;
             pm.options.bind = true;
-            if (!pm.options.data.empty())
-                throw Error("config.json: " + m.jsonPath + ".options: \"" + pm.options.data +
-                            "\": not a mount option caprun knows, and a bind mount takes no "
-                            "filesystem data");
+            // The kernel ignores data for a bind (runc and crun pass it and it has no
+            // effect): run it, but say so rather than drop it silently.
+            if (!pm.options.data.empty()) {
+                plan.warnings.push_back(m.jsonPath + ".options: \"" + pm.options.data +
+                                        "\" has no effect: the kernel ignores filesystem data "
+                                        "for a bind mount (runc and crun ignore it too)");
+                plan.notes.push_back(plan.warnings.back());
+                pm.options.data.clear();
+            }
             if (pm.options.tmpcopyup)
                 throw Error("config.json: " + m.jsonPath +
                             ".options: tmpcopyup applies to tmpfs mounts, not to a bind");

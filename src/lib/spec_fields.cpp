@@ -136,10 +136,10 @@ FieldDecision dMountOptions(const Spec& s, const PlatformFacts&, const PresentFi
         MountOptions o = parseMountOptions(m.options);
         bool bind = o.bind || m.type == "bind";
         if (bind && !o.data.empty())
-            return decision(f, R,
-                            "\"" + o.data +
-                                "\": not a mount option caprun knows, and a bind mount "
-                                "takes no filesystem data");
+            return decision(f, A,
+                            "mount(2) flags; \"" + o.data +
+                                "\" has no effect: the kernel ignores filesystem data for a "
+                                "bind mount (runc and crun ignore it too)");
         if (bind && o.tmpcopyup)
             return decision(f, R, "tmpcopyup applies to tmpfs mounts, not to a bind");
         bool userns = false;

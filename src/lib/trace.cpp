@@ -1,5 +1,6 @@
 // Attribution of traced EPERM/EACCES failures and their report. See include/caprun/trace.hpp.
 #include "caprun/trace.hpp"
+#include "caprun/kernel_facilities.hpp"
 
 #include <seccomp.h>
 
@@ -106,6 +107,11 @@ TraceFinding EpermReport::attribute(const TraceEvent& e) const {
 
 const TraceFinding* EpermReport::add(const TraceEvent& e) {
     TraceFinding f = attribute(e);
+    // Said first: no setting of the container can make the call work on this kernel.
+    if (auto lacks = missingFacilityNote(plan_.host.missingFacilities, f.syscall)) {
+        f.detail = *lacks + "; " + f.detail;
+        std::erase_if(f.fixes, [](const CapFix& x) { return x.kind != CapFix::Kind::KernelLacks; });
+    }
     for (auto& old : findings_)
         if (old.syscall == f.syscall && old.cause == f.cause && old.caps == f.caps) {
             ++old.count;

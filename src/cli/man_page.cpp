@@ -1,5 +1,6 @@
 #include "man_page.hpp"
 
+#include <cctype>
 #include <iostream>
 #include <sstream>
 
@@ -104,7 +105,9 @@ std::string commandManPage(const CommandEntry& command, const CommandHelp& help)
         out += (first ? "caprun [global options] " : "") + roffEscape(line) + "\n";
         first = false;
     }
-    out += ".fi\n.SH DESCRIPTION\n" + roffEscape(command.summary) + ".\n";
+    std::string sentence = command.summary;
+    sentence[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(sentence[0])));
+    out += ".fi\n.SH DESCRIPTION\n" + roffEscape(sentence) + ".\n";
     if (!more.empty()) out += ".PP\n" + paragraphs(more);
     out += ".SH OPTIONS\n" + optionsSection(help.options);
     out += ".SH SEE ALSO\n\\fBcaprun\\fR(8) for the global options\n";

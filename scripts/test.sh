@@ -47,6 +47,16 @@ else
     failed=$((failed + 1))
 fi
 
+# The Debian package and meson install (one more compilation, the package's): one test per
+# check it prints.
+echo "== Debian package and meson install (scripts/test-package.sh)"
+./scripts/test-package.sh > "$log_dir/package.log" 2>&1
+cat "$log_dir/package.log"
+p=$(grep -cE '^ok - ' "$log_dir/package.log")
+f=$(grep -cE '^not ok - ' "$log_dir/package.log")
+if [ "$p" -eq 0 ] && [ "$f" -eq 0 ]; then f=1; fi
+passed=$((passed + p)); failed=$((failed + f))
+
 # Every C/C++ file of the repository is clang-formatted (.clang-format): one test.
 echo "== clang-format"
 unformatted=$(git ls-files '*.cpp' '*.hpp' '*.c' '*.h' | while read -r f; do

@@ -20,6 +20,30 @@ teardown() {
     [[ "${lines[2]}" =~ ^spec:\ 1\.[0-9]+\.[0-9]+$ ]]
     [[ "${lines[3]}" =~ ^libseccomp:\ [0-9]+\.[0-9]+\.[0-9]+$ ]]
     [[ "${lines[4]}" =~ ^libcap:\ [0-9]+\.[0-9]+$ ]]
+    [ "${#lines[@]}" -eq 6 ]  # and the features line, below
+}
+
+@test "--version lists the features built in, crun-style, and caprun features agrees" {
+    run -0 "$CAPRUN" --version
+    local line="${lines[5]}" features f sign
+    [[ "$line" =~ ^[+-][A-Z]+( [+-][A-Z]+)*$ ]]
+    [ "$(tr ' ' '\n' <<<"$line" | cut -c2- | tr '\n' ' ')" = "SYSTEMD SELINUX APPARMOR CAP SECCOMP BPF CRIU " ]
+    run -0 "$CAPRUN" features
+    features="$output"
+    [ "$(jq -r '.annotations["run.caprun.build-features"]' <<<"$features")" = "$line" ]
+    # Each sign agrees with what features reports of that part.
+    sign=$(jq -r 'if .linux.cgroup.systemd then "+" else "-" end' <<<"$features")
+    [[ " $line " == *" ${sign}SYSTEMD "* ]]
+    sign=$(jq -r 'if (.annotations["run.caprun.trace-eperm"] | startswith("missing: this caprun was built without")) then "-" else "+" end' <<<"$features")
+    [[ " $line " == *" ${sign}BPF "* ]]
+    sign=$(jq -r 'if .linux.seccomp.enabled then "+" else "-" end' <<<"$features")
+    [[ " $line " == *" ${sign}SECCOMP "* ]]
+    sign=$(jq -r 'if (.linux.capabilities | length) > 0 then "+" else "-" end' <<<"$features")
+    [[ " $line " == *" ${sign}CAP "* ]]
+    # No checkpoint/restore: --criu is accepted and ignored.
+    [[ " $line " == *" -CRIU "* ]]
+    run -0 "$CAPRUN" --help
+    [[ "$output" == *"--criu"*"ignored"* ]]
 }
 
 @test "--help lists every subcommand and global option" {

@@ -13,7 +13,12 @@ build_pkgs=(g++ clang-format meson ninja-build pkg-config cmake git libseccomp-d
             # lld 16 links caprun with its start-up functions together (src/cli/meson.build)
             lld-16)
 test_pkgs=(busybox-static bats libcap2-bin jq strace runc crun hyperfine iproute2 uidmap
-           containerd docker.io podman systemd-container)
+           containerd docker.io podman systemd-container
+           # the Debian package (scripts/test-package.sh): its build, lintian, and
+           # bash-completion's .pc file for where the bash completion goes
+           debhelper lintian bash-completion
+           # the completion and man page tests (integration/install.bats), callers_doc.bats
+           zsh fish man-db python3-yaml)
 
 missing=()
 for p in "${build_pkgs[@]}" "${test_pkgs[@]}"; do

@@ -56,6 +56,13 @@ jq -e '.annotations["run.caprun.trace-eperm"] | startswith("missing: this caprun
 jq -e '.linux.cgroup.systemd == false' \
     <<<"$features_json" >/dev/null || fail "features reports systemd on: $features_json"
 
+# --version's feature line shows what is left out, and features reports the same line.
+version_features=$("$caprun" --version | tail -1)
+[ "$version_features" = "-SYSTEMD +SELINUX +APPARMOR +CAP +SECCOMP -BPF -CRIU" ] ||
+    fail "--version's features are not those of a build without systemd and the tracer: $version_features"
+jq -e --arg line "$version_features" '.annotations["run.caprun.build-features"] == $line' \
+    <<<"$features_json" >/dev/null || fail "features' run.caprun.build-features is not --version's: $features_json"
+
 help=$("$caprun" trace --help)
 grep -q "eBPF tracer: MISSING — this caprun was built without eBPF tracing" <<<"$help" ||
     fail "trace --help does not say the tracer is missing: $help"
@@ -73,7 +80,7 @@ set -e
 grep -q "trace: this caprun was built without eBPF tracing" <<<"$out" ||
     fail "trace does not say the tracer is missing: $out"
 
-echo "ok - features, trace --help, run --help and trace say the tracer is not built"
+echo "ok - --version (-SYSTEMD -BPF), features, trace --help, run --help and trace say the tracer is not built"
 
 # With a real container (root, busybox): trace ID falls back to the plan, run --trace-eperm
 # runs the container and says why there is no report.

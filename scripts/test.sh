@@ -118,6 +118,16 @@ unit_tests_unprivileged() {
     count_doctest "$log_dir/unit-nobody.log" $?
 }
 
+# The Debian package and meson install (one more compilation, the package's): one test per
+# check it prints.
+echo "== Debian package and meson install (scripts/test-package.sh)"
+./scripts/test-package.sh > "$log_dir/package.log" 2>&1
+cat "$log_dir/package.log"
+p=$(grep -cE '^ok - ' "$log_dir/package.log")
+f=$(grep -cE '^not ok - ' "$log_dir/package.log")
+if [ "$p" -eq 0 ] && [ "$f" -eq 0 ]; then f=1; fi
+passed=$((passed + p)); failed=$((failed + f))
+
 # Every C/C++ file of the repository is clang-formatted (.clang-format): one test.
 clang_format() {
     local unformatted

@@ -97,6 +97,10 @@ struct SyscallExplanation {
 // nearest known names.
 void validateSyscallNames(const std::vector<std::string>& names);
 
+// Every syscall name explain accepts, sorted: libseccomp's for the native architecture plus
+// syscall_caps' table (what shell completion offers).
+const std::vector<std::string>& knownSyscallNames();
+
 // Up to `n` known syscall names nearest to `name` (edit distance), nearest first.
 std::vector<std::string> nearestSyscallNames(const std::string& name, std::size_t n = 3);
 

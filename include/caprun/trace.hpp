@@ -75,6 +75,10 @@ std::string traceFindingJson(const TraceFinding& f);  // one line
 // Whether this build has the eBPF tracer; `why` says what is missing when not.
 bool traceAvailable(std::string* why);
 
+// Whether the tracer was compiled in at all (traceAvailable also needs the running kernel's
+// BTF): what `caprun --version` reports as +BPF.
+bool traceBuilt();
+
 // The loaded and attached BPF program, filtered to the cgroup v2 directory `cgroupDir` (and
 // its descendants). The constructor throws Error saying exactly why it cannot (built
 // without libbpf, no BTF, not allowed to load BPF, lockdown, no cgroup v2 directory).

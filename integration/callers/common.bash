@@ -4,6 +4,19 @@
 
 source "$BATS_TEST_DIRNAME/../lib.bash"
 
+# The snippet NAME of docs/callers.md: the fenced block after its "<!-- snippet: NAME -->"
+# line. The tests configure their callers with it, so the doc shows what was run. Fails
+# when the doc has no such snippet.
+doc_snippet() {
+    local doc="$BATS_TEST_DIRNAME/../../docs/callers.md" text
+    text="$(awk -v marker="<!-- snippet: $1 -->" '
+        $0 == marker { found = 1; next }
+        found && /^```/ { if (inside) exit; inside = 1; next }
+        inside { print }' "$doc")"
+    [ -n "$text" ] || { echo "docs/callers.md has no snippet $1" >&2; return 1; }
+    printf '%s\n' "$text"
+}
+
 # Waits (bounded) until "$@" succeeds.
 wait_until() {
     local i

@@ -18,22 +18,18 @@ setup_file() {
     done
     make_rootfs "$T/rootfs"
     export CGROUPS_BEFORE="$(cgroup_dirs)"
-    # Two more runtime entries choose the capability policy per container, as a user would
-    # in /etc/docker/daemon.json. They run caprun as on a host without CAP_SYS_RESOURCE
-    # (capsh drops it), whatever this machine has.
+    # The runtimes of docs/callers.md's daemon.json: caprun, and two entries that choose the
+    # capability policy per container. The test points them at this build, the policy
+    # entries run as on a host without CAP_SYS_RESOURCE (capsh drops it), whatever this
+    # machine has.
     make_poorer_runtime "$T/caprun-no-sys-resource" cap_sys_resource
-    cat >"$T/daemon.json" <<EOT
-{
-  "runtimes": {
-    "caprun-strict": {"path": "$T/caprun-no-sys-resource", "runtimeArgs": ["--cap-policy=strict"]},
-    "caprun-lenient": {"path": "$T/caprun-no-sys-resource", "runtimeArgs": ["--cap-policy=lenient"]}
-  }
-}
-EOT
+    doc_snippet docker/daemon.json | jq --arg caprun "$CAPRUN" --arg poor "$T/caprun-no-sys-resource" '
+        .runtimes.caprun.path = $caprun |
+        .runtimes["caprun-strict"].path = $poor | .runtimes["caprun-lenient"].path = $poor' \
+        >"$T/daemon.json"
     dockerd --config-file "$T/daemon.json" --data-root "$T/data" --exec-root "$T/exec" \
         --pidfile "$T/docker.pid" -H "unix://$SOCK" --bridge=none --iptables=false \
-        --ip6tables=false --ip-masq=false --storage-driver vfs \
-        --add-runtime "caprun=$CAPRUN" >"$T/dockerd.log" 2>&1 3>&- &
+        --ip6tables=false --ip-masq=false --storage-driver vfs >"$T/dockerd.log" 2>&1 3>&- &
     echo $! >"$T/dockerd.pid"
     wait_until docker -H "unix://$SOCK" version
     tar -C "$T/rootfs" -c . | docker -H "unix://$SOCK" import - caprun-test:1 >/dev/null

@@ -24,6 +24,11 @@ setup_file() {
     export CALLER_OWN_CGROUPS='/libpod_parent(/conmon)?$'
     # caprun as on a host without CAP_SYS_RESOURCE (capsh drops it), whatever this has.
     make_poorer_runtime "$T/caprun-no-sys-resource" cap_sys_resource
+    # caprun named in containers.conf as docs/callers.md says, pointed at this build; pm
+    # selects it by that name.
+    doc_snippet podman/containers.conf | sed "s|\"/usr/bin/caprun\"|\"$CAPRUN\"|" >"$T/containers.conf"
+    grep -qF "\"$CAPRUN\"" "$T/containers.conf"
+    export CONTAINERS_CONF="$T/containers.conf"
 }
 
 # After each test: no container's cgroup left.
@@ -58,7 +63,7 @@ new_state_dirs() {
 
 pm() {
     timeout 120 podman --root "$T/storage" --runroot "$T/runroot" --tmpdir "$T/tmp" \
-        --cgroup-manager cgroupfs --events-backend file --runtime "${RUNTIME:-$CAPRUN}" \
+        --cgroup-manager cgroupfs --events-backend file --runtime "${RUNTIME:-caprun}" \
         "$@"
 }
 

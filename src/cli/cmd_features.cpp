@@ -10,6 +10,7 @@
 #include <cctype>
 #include <iostream>
 
+#include "caprun/build_features.hpp"
 #include "caprun/lsm.hpp"
 #include "caprun/mount_attr.hpp"
 #include "caprun/platform_facts.hpp"
@@ -157,6 +158,9 @@ int cmdFeatures(const GlobalOptions&, const Args& args) {
     w.String(libseccomp.c_str());
     w.Key("run.caprun.version");
     w.String(CAPRUN_VERSION);
+    // The same list as `caprun --version`'s last line.
+    w.Key("run.caprun.build-features");
+    w.String(buildFeaturesLine().c_str());
     w.Key("run.caprun.cap-policy.values");
     w.String("strict,lenient");
     // caprun trace / run --trace-eperm: built with eBPF support, or why not.

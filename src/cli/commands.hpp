@@ -13,6 +13,50 @@ namespace caprun::cli {
 
 using Args = std::vector<std::string>;
 
+// One option as --help shows it: what man pages and shell completion are made from.
+struct OptionHelp {
+    std::string longName;   // "bundle"
+    std::string shortName;  // "b", or ""
+    std::string parameter;  // "arg (=text)" as --help prints it, "" for a flag
+    std::string description;
+    bool takesValue() const { return !parameter.empty(); }
+};
+std::vector<OptionHelp> optionsHelp(const boost::program_options::options_description& desc);
+
+// A subcommand's --help as data: its usage text (what follows "caprun [global options] ")
+// and options.
+struct CommandHelp {
+    std::string usage;
+    std::vector<OptionHelp> options;
+};
+
+// While a CommandHelpCapture lives, printHelpIfAsked records the usage and options it would
+// print in `help` instead of printing them: running a command with "--help" then describes
+// it from the very tables its parser uses.
+class CommandHelpCapture {
+  public:
+    CommandHelpCapture();
+    ~CommandHelpCapture();
+    CommandHelpCapture(const CommandHelpCapture&) = delete;
+    CommandHelpCapture& operator=(const CommandHelpCapture&) = delete;
+    CommandHelp help;
+};
+
+using CommandFn = int (*)(const GlobalOptions&, const Args&);
+
+// A subcommand with its one-line meaning.
+struct CommandEntry {
+    const char* name;
+    const char* summary;
+    CommandFn fn;
+};
+
+// Every subcommand, in the order --help lists them (main.cpp).
+const std::vector<CommandEntry>& commandTable();
+
+// Runs the command with "--help" under a CommandHelpCapture.
+CommandHelp describeCommand(const CommandEntry& c);
+
 // A subcommand's option description with --help already in it.
 boost::program_options::options_description commandOptions(const std::string& cmd);
 

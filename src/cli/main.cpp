@@ -7,26 +7,24 @@
 #include <string>
 #include <vector>
 
+#include "caprun/build_features.hpp"
 #include "caprun/error.hpp"
 #include "caprun/log.hpp"
 #include "caprun_config.h"
 #include "commands.hpp"
+#include "complete.hpp"
+#include "man_page.hpp"
 #include "git_commit.h"
 
 namespace {
 
-using caprun::cli::Args;
-using CommandFn = int (*)(const caprun::GlobalOptions&, const Args&);
+using caprun::cli::CommandEntry;
 
-struct Command {
-    const char* name;
-    const char* summary;
-    CommandFn fn;
-};
+}  // namespace
 
 // Every subcommand with its one-line meaning, in the order --help lists them.
-const std::vector<Command>& commands() {
-    static const std::vector<Command> table = {
+const std::vector<CommandEntry>& caprun::cli::commandTable() {
+    static const std::vector<CommandEntry> table = {
         {"spec", "write a default config.json into a bundle", caprun::cli::cmdSpec},
         {"check", "validate a bundle and show what would run and why (the plan)",
          caprun::cli::cmdCheck},
@@ -55,18 +53,23 @@ const std::vector<Command>& commands() {
     return table;
 }
 
+namespace {
+
+using caprun::cli::commandTable;
+
 void printVersion() {
     const scmp_version* sv = seccomp_version();
     std::printf("caprun version %s\ncommit: %s\nspec: %s\nlibseccomp: %u.%u.%u\nlibcap: %d.%d\n",
                 CAPRUN_VERSION, CAPRUN_GIT_COMMIT, CAPRUN_SPEC_VERSION, sv->major, sv->minor,
                 sv->micro, LIBCAP_MAJOR, LIBCAP_MINOR);
+    std::printf("%s\n", caprun::buildFeaturesLine().c_str());
 }
 
 void printUsage() {
     std::cout << "caprun: an OCI container runtime that applies Linux capabilities right\n\n"
                  "Usage: caprun [global options] <command> [command options] [arguments]\n\n"
                  "Commands:\n";
-    for (const auto& c : commands()) {
+    for (const auto& c : commandTable()) {
         std::string name = c.name;
         name.resize(12, ' ');
         std::cout << "  " << name << c.summary << "\n";
@@ -95,8 +98,12 @@ int main(int argc, char** argv) {
         printUsage();
         return g.help ? 0 : 1;
     }
-    const Command* cmd = nullptr;
-    for (const auto& c : commands())
+    // Hidden commands, not in --help: the build makes the man pages with __man and the shell
+    // completion scripts ask __complete.
+    if (g.command == "__man") return caprun::cli::printManPage(g.commandArgs);
+    if (g.command == "__complete") return caprun::cli::printCompletions(g.commandArgs);
+    const CommandEntry* cmd = nullptr;
+    for (const auto& c : commandTable())
         if (g.command == c.name) cmd = &c;
     if (cmd == nullptr) {
         std::cerr << "caprun: unknown command \"" << g.command << "\" (see caprun --help)\n";

@@ -41,8 +41,7 @@ std::string lowerCase(std::string s) {
     return s;
 }
 
-// libseccomp's names for the native architecture, plus the table's.
-const std::vector<std::string>& knownSyscallNames() {
+const std::vector<std::string>& syscallNameTable() {
     static const std::vector<std::string> names = [] {
         std::set<std::string> s;
         for (int nr = 0; nr < 1024; ++nr) {
@@ -416,6 +415,10 @@ SyscallExplanation explainOne(const Spec& spec, const CapabilityPlan& plan,
 }
 
 }  // namespace
+
+const std::vector<std::string>& knownSyscallNames() {
+    return syscallNameTable();
+}
 
 std::vector<std::string> nearestSyscallNames(const std::string& name, std::size_t n) {
     std::vector<std::pair<std::size_t, std::string>> scored;

@@ -12,6 +12,10 @@ const char* kMissing =
     "installed, or use `caprun explain`";
 }
 
+bool traceBuilt() {
+    return false;
+}
+
 bool traceAvailable(std::string* why) {
     if (why) *why = kMissing;
     return false;

@@ -7,6 +7,7 @@
 #include <algorithm>
 
 #include "caprun/cap_plan.hpp"
+#include "caprun/check_report.hpp"
 #include "caprun/check_verdict.hpp"
 #include "caprun/seccomp_profile.hpp"
 #include "caprun/seccomp_resolve.hpp"
@@ -161,4 +162,25 @@ TEST_CASE("verdict: many drops and gaps are summed up within twelve lines") {
     CHECK(anyLineStarts(lines, "Dropped: CAP_CHOWN "));
     CHECK(anyLineStarts(lines, "Dropped: 11 more capabilities"));
     CHECK(anyLineStarts(lines, "Seccomp "));
+}
+
+TEST_CASE("verdict: the JSON member holds the same data") {
+    Planned p = planNice();
+    const CheckVerdict v =
+        makeCheckVerdict(p.lenient, p.seccomp, {CapPolicy::Strict, {p.strict.shortfallMessage()}},
+                         {CapPolicy::Lenient, {}});
+    CheckReport r;
+    addVerdict(r, v);
+    const auto& j = r.json["verdict"];
+    CHECK(std::string(j["policy"].GetString()) == "lenient");
+    CHECK_FALSE(j["strict"]["starts"].GetBool());
+    CHECK(std::string(j["strict"]["refusals"][0].GetString()) == p.strict.shortfallMessage());
+    CHECK(j["lenient"]["starts"].GetBool());
+    CHECK(j["lenient"]["refusals"].Size() == 0);
+    CHECK(j["granted"].Size() == 3);
+    REQUIRE(j["dropped"].Size() == 1);
+    CHECK(std::string(j["dropped"][0]["cap"].GetString()) == "CAP_SYS_NICE");
+    CHECK(j["dropped"][0]["sets"].Size() == 3);
+    CHECK(std::string(j["seccompGaps"][0]["dropped"][0].GetString()) == "CAP_SYS_NICE");
+    CHECK(j["seccompGaps"].Size() == v.seccompGaps.size());
 }

@@ -49,6 +49,12 @@ const std::vector<std::string>& likelyHitSyscalls();
 CheckVerdict makeCheckVerdict(const CapabilityPlan& plan, const ResolvedSeccomp& seccomp,
                               PolicyOutcome strict, PolicyOutcome lenient);
 
+struct CheckReport;
+
+// The same verdict as check's "verdict" JSON member: strict and lenient ({starts, refusals}),
+// granted, dropped ([{cap, sets, reason}]), seccompGaps ([{caps, dropped, syscalls}]).
+void addVerdict(CheckReport& report, const CheckVerdict& v);
+
 constexpr std::size_t kMaxVerdictLines = 12;
 
 // The block as lines (at most kMaxVerdictLines, each without its newline). With `colour`,

@@ -169,6 +169,7 @@ int cmdCheck(const GlobalOptions& g, const Args& args) {
                                                   outcomeFor(CapPolicy::Lenient));
 
     if (format == "json") {
+        addVerdict(report, verdict);
         std::cout << renderJson(report);
     } else {
         // Colour only for a terminal, and never when NO_COLOR is set (no-color.org).

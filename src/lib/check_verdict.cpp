@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "caprun/check_report.hpp"
+
 namespace caprun {
 
 namespace {
@@ -193,6 +195,49 @@ std::vector<std::string> verdictLines(const CheckVerdict& v, bool colour) {
     lines.insert(lines.end(), gapLines.begin(), gapLines.end());
     lines.insert(lines.end(), refusalLines.begin(), refusalLines.end());
     return lines;
+}
+
+void addVerdict(CheckReport& report, const CheckVerdict& v) {
+    auto& al = report.alloc();
+    auto strings = [&](const std::vector<std::string>& list) {
+        rapidjson::Value a(rapidjson::kArrayType);
+        for (const auto& s : list) a.PushBack(jsonString(report, s), al);
+        return a;
+    };
+    rapidjson::Value out(rapidjson::kObjectType);
+    out.AddMember("policy", rapidjson::StringRef(capPolicyName(v.inForce.policy)), al);
+    out.AddMember("policySource", jsonString(report, v.inForce.source), al);
+    for (const auto* o : {&v.strict, &v.lenient}) {
+        rapidjson::Value j(rapidjson::kObjectType);
+        j.AddMember("starts", o->starts(), al);
+        j.AddMember("refusals", strings(o->refusals), al);
+        out.AddMember(rapidjson::StringRef(capPolicyName(o->policy)), j, al);
+    }
+    out.AddMember("granted", strings(v.granted), al);
+    rapidjson::Value dropped(rapidjson::kArrayType);
+    for (const auto& d : v.dropped)
+        for (const auto& part : d.parts) {
+            rapidjson::Value j(rapidjson::kObjectType);
+            j.AddMember("cap", jsonString(report, d.name), al);
+            std::vector<std::string> sets;
+            for (auto k : kAllCapSets)
+                if (std::find(part.sets.begin(), part.sets.end(), k) != part.sets.end())
+                    sets.push_back(capSetName(k));
+            j.AddMember("sets", strings(sets), al);
+            j.AddMember("reason", jsonString(report, part.reason), al);
+            dropped.PushBack(j, al);
+        }
+    out.AddMember("dropped", dropped, al);
+    rapidjson::Value gaps(rapidjson::kArrayType);
+    for (const auto& g : v.seccompGaps) {
+        rapidjson::Value j(rapidjson::kObjectType);
+        j.AddMember("caps", strings(g.caps), al);
+        j.AddMember("dropped", strings(g.droppedCaps), al);
+        j.AddMember("syscalls", strings(g.syscalls), al);
+        gaps.PushBack(j, al);
+    }
+    out.AddMember("seccompGaps", gaps, al);
+    report.set("verdict", std::move(out));
 }
 
 }  // namespace caprun

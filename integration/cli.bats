@@ -137,7 +137,7 @@ teardown() {
     [ "$status" -eq 1 ]
     [[ "$output" == *"does not exist"* ]]
     [ "$(wc -l < "$TMP/log.json")" -eq 1 ]
-    grep -qE '^\{"level":"error","msg":"bundle directory [^"]+ does not exist","time":"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]+Z"\}$' "$TMP/log.json"
+    grep -qE '^\{"level":"error","msg":"bundle directory [^"]+ does not exist: pass --bundle DIR, the directory holding config.json and the rootfs","time":"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]+Z"\}$' "$TMP/log.json"
 }
 
 @test "check --host-status: plans for another host; strict fails with run's message; JSON keys" {
@@ -146,13 +146,13 @@ teardown() {
     sed -i 's/"CAP_KILL",/"CAP_KILL", "CAP_SYS_MODULE", "CAP_BPF",/g' "$TMP/config.json"
     # A Talos-like host without CAP_SYS_MODULE and CAP_SYS_BOOT, on a kernel with 41 caps.
     printf 'Name:\tx\nCapInh:\t0000000000000000\nCapPrm:\t000001ffffbeffff\nCapEff:\t000001ffffbeffff\nCapBnd:\t000001ffffbeffff\nCapAmb:\t0000000000000000\n' > "$TMP/status"
-    run "$CAPRUN" --host-status "$TMP/status" check --bundle "$TMP"
+    run "$CAPRUN" --host-status "$TMP/status" check --verbose --bundle "$TMP"
     [ "$status" -eq 0 ]
     [[ "$output" == *"Host (host status file $TMP/status): CapBnd=000001ffffbeffff"* ]]
     [[ "$output" == *"CAP_SYS_MODULE (bounding, effective, permitted): not in the runtime's bounding set; the host does not offer it (CapBnd=000001ffffbeffff)"* ]]
     [[ "$output" != *"CAP_BPF (bounding"* ]]
     # The same host on an older kernel: CAP_BPF is unknown there.
-    run -0 "$CAPRUN" --host-status "$TMP/status" --host-cap-last 37 check --bundle "$TMP"
+    run -0 "$CAPRUN" --host-status "$TMP/status" --host-cap-last 37 check --verbose --bundle "$TMP"
     [[ "$output" == *"CAP_BPF (bounding, effective, permitted): unknown to this kernel (cap_last_cap=37)"* ]]
     run "$CAPRUN" --cap-policy strict --host-status "$TMP/status" check --bundle "$TMP" --format json
     [ "$status" -eq 1 ]

@@ -183,7 +183,7 @@ explain_json() {
         [[ "$output" != *privileged* ]]
     done
     # check's warning lists the syscalls that will fail and says it is the host.
-    run "$CAPRUN" --host-status "$st" check --bundle "$BUNDLE" --seccomp-profile default
+    run "$CAPRUN" --host-status "$st" check --verbose --bundle "$BUNDLE" --seccomp-profile default
     echo "$output"
     [ "$status" -eq 0 ]
     [[ "$output" == *"this runtime runs without CAP_SYS_MODULE in its bounding set — inside another container or on a host that removes it"* ]]
@@ -241,7 +241,7 @@ explain_json() {
 @test "check: a +ep file forcing a capability outside the bounding set fails execve with EPERM" {
     cfg '.process.args = ["/bin/probe", "caps"]'
     setcap cap_sys_time+ep "$BUNDLE/rootfs/bin/probe"
-    run -0 "$CAPRUN" check --bundle "$BUNDLE"
+    run -0 "$CAPRUN" check --verbose --bundle "$BUNDLE"
     [[ "$output" == *"execve of /bin/probe fails with EPERM: its file capabilities have the effective bit and force CAP_SYS_TIME"* ]]
     # The init's execve fails: exit status 127, with the kernel's errno.
     run -127 caprun run "$ID"
@@ -249,7 +249,7 @@ explain_json() {
     [[ "$output" == *"Operation not permitted"* ]]
     # In bounding, it runs.
     cfg '.process.capabilities.bounding += ["CAP_SYS_TIME"]'
-    run -0 "$CAPRUN" check --bundle "$BUNDLE"
+    run -0 "$CAPRUN" check --verbose --bundle "$BUNDLE"
     [[ "$output" != *"fails with EPERM"* ]]
     run caprun run "$ID"
     [ "$status" -eq 0 ]

@@ -85,7 +85,7 @@ device_is_home() {
 @test "a name taken in the container, or no network namespace of its own, is refused" {
     # Without a network namespace: refused in planning, and check says why.
     cfg '.linux.namespaces |= map(select(.type != "network"))'
-    run caprun check
+    run caprun check --verbose
     [ "$status" -ne 0 ]
     grep -q "^  refused  linux.netDevices: the container shares the runtime's network namespace" <<<"$output"
     run caprun run "$ID"
@@ -94,7 +94,7 @@ device_is_home() {
     ip -n "$NS" -o link show vx0
     # An invalid name: refused with its JSON path.
     cfg '.linux.namespaces += [{"type": "network"}] | .linux.netDevices = {"vx0": {"name": "a/b"}}'
-    run caprun check
+    run caprun check --verbose
     [ "$status" -ne 0 ]
     grep -q "^  refused  linux.netDevices: vx0.name: \"a/b\" has a '/'" <<<"$output"
     # The container's own loopback is called lo: moving a device in as lo fails, rolled back.

@@ -130,7 +130,7 @@ has_cap_bit() {
     [ "$(jq -r .caps.uid <<<"$probe")" = 0 ]
     [ -z "$(ls -A "$XDG/caprun" | grep -v '^seccomp-cache$' || true)" ]
     # The text says why there is no cgroup.
-    run -0 rl_caprun check
+    run -0 rl_caprun check --verbose
     [[ "$output" == *"Cgroups:     none: rootless, and this user has no writable (delegated) cgroup"* ]]
 }
 
@@ -254,7 +254,7 @@ has_cap_bit() {
 
 @test "rootless: resource limits without a delegated cgroup: strict refuses before anything exists, lenient warns" {
     cfg '.linux.resources = {memory: {limit: 67108864}}'
-    run rl_caprun --cap-policy strict check
+    run rl_caprun --cap-policy strict check --verbose
     [ "$status" -ne 0 ]
     [[ "$output" == *"rootless: this user has no writable (delegated) cgroup, so linux.resources cannot be applied"* ]]
     run rl_caprun --cap-policy strict run "$ID"
@@ -291,7 +291,7 @@ has_cap_bit() {
 @test "rootless: CAP_SYS_TIME granted in the user namespace changes nothing outside, and check and explain say so" {
     cfg '.process.capabilities.bounding += ["CAP_SYS_TIME"] | .process.capabilities.effective += ["CAP_SYS_TIME"] |
          .process.capabilities.permitted += ["CAP_SYS_TIME"]'
-    run rl_caprun check
+    run rl_caprun check --verbose
     [ "$status" -eq 0 ]
     [[ "$output" == *"CAP_SYS_TIME is granted but has no effect outside the user namespace"* ]]
     run rl_caprun explain --bundle "$BUNDLE" settimeofday

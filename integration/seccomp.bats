@@ -113,7 +113,7 @@ teardown() {
     [[ "$stderr" == *CAP_SYS_NICE* ]]
     [[ "$stderr" == *"get_mempolicy"* ]]
     # check, on the same poorer host, names the reason for the rule.
-    run capsh --drop=cap_sys_nice -- -c 'cd "$1" && exec "$2" check --seccomp-profile default' \
+    run capsh --drop=cap_sys_nice -- -c 'cd "$1" && exec "$2" check --verbose --seccomp-profile default' \
         capsh "$BUNDLE" "$CAPRUN"
     [ "$status" -eq 0 ]
     [[ "$output" == *"get_mempolicy, mbind, set_mempolicy, set_mempolicy_home_node, migrate_pages, move_pages: allowed only with CAP_SYS_NICE — not granted (dropped: not in host bounding set)"* ]]

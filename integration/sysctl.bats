@@ -110,7 +110,7 @@ refused() {
     local before
     before=$(host_value vm.swappiness)
     cfg --arg v "$before" '.linux.sysctl = {"net.ipv4.ip_forward": "1", "vm.swappiness": $v}'
-    run caprun check
+    run caprun check --verbose
     echo "$output"
     [ "$status" -ne 0 ]
     [[ "$output" == *"net.ipv4.ip_forward = 1  accepted: written in the container's new network namespace"* ]]

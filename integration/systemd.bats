@@ -225,7 +225,7 @@ slice_controllers() {
     [ "$(jq -r .systemdCgroup.cgroupPath <<<"$output")" = /kubepods.slice/kubepods-besteffort.slice/cri-containerd-abc.scope ]
     [ "$(jq -r '.systemdCgroup.properties[] | select(.name == "TasksMax") | .value' <<<"$output")" = 5 ]
     [ "$(jq -r '.systemdCgroup.properties[] | select(.name == "Delegate") | .value' <<<"$output")" = yes ]
-    run -0 "$CAPRUN" --systemd-cgroup check --bundle "$BUNDLE"
+    run -0 "$CAPRUN" --systemd-cgroup check --verbose --bundle "$BUNDLE"
     [[ "$output" == *"unit:      cri-containerd-abc.scope"* ]]
     [[ "$output" == *"TasksMax=5"* ]]
 }

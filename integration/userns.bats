@@ -45,7 +45,7 @@ requested_mask() {
     # Whatever this host lacks, inside the namespace it is offered, so it is dropped.
     [ "$(json_get '.capabilities.boundingDrop | index("CAP_SYS_RESOURCE") != null' "$plan")" = true ]
     [ "$(json_get '.capabilities.boundingDrop | index("CAP_KILL") == null' "$plan")" = true ]
-    run -0 caprun check
+    run -0 caprun check --verbose
     [[ "$output" == *"Dropped from bounding: "*CAP_SYS_RESOURCE* ]]
     run caprun run "$ID"
     [ "$status" -eq 0 ]

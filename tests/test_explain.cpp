@@ -316,7 +316,18 @@ TEST_CASE("story 5: a host that lacks the capability, under both policies") {
         CHECK(anyLine(f, "no container setting can help"));
         CHECK(anyLine(f, "this runtime runs without CAP_SYS_MODULE in its bounding set"));
         CHECK(anyLine(f, pol.policy == CapPolicy::Strict ? "strict" : "lenient"));
+        // Not the container's own --cap-add (it already asks): the wrapper's, in each caller's
+        // words.
         CHECK(!anyLine(f, "docker run --cap-add"));
+        CHECK(anyLine(f,
+                      "docker: the outer container that runs caprun (docker-in-docker) needs "
+                      "--cap-add SYS_MODULE"));
+        CHECK(anyLine(f,
+                      "Kubernetes: the pod that runs caprun (a DinD or kind node) needs "
+                      "securityContext.capabilities.add: [\"SYS_MODULE\"]"));
+        CHECK(
+            anyLine(f, "podman: the outer container that runs caprun needs --cap-add SYS_MODULE"));
+        CHECK(anyLine(f, "CapabilityBoundingSet= must include CAP_SYS_MODULE"));
         CHECK(e.kernelChecks[0].anyOf[0].state == "dropped");
         CHECK(!e.kernelChecks[0].anyOf[0].hostOffers);
         noPrivileged({e}, p);

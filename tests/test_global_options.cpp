@@ -151,3 +151,23 @@ TEST_CASE("global options: --rootless routes the default state root, --root wins
     CHECK(g.rootlessMode);
     CHECK(g.root == "/run/user/0/caprun");
 }
+
+TEST_CASE("an unknown option or command: the nearest name is suggested when it is a likely typo") {
+    CHECK_THROWS_WITH(parse({"--cap-polcy", "strict", "list"}),
+                      "unknown global option --cap-polcy: did you mean --cap-policy? (see caprun "
+                      "--help)");
+    namespace po = boost::program_options;
+    po::options_description d("t");
+    d.add_options()("bundle", po::value<std::string>(), "")("format", po::value<std::string>(), "");
+    CHECK_THROWS_WITH(caprun::parseCommandLine("check", {"--bundel", "x"}, d),
+                      "check: unknown option --bundel: did you mean --bundle? (see caprun check "
+                      "--help)");
+    CHECK(caprun::didYouMeanOption("--fromat=json", d) == ": did you mean --format?");
+    CHECK(caprun::didYouMeanOption("--frobnicate", d).empty());
+    const std::vector<std::string> commands = {"check", "create", "exec", "spec"};
+    CHECK(caprun::nearestName("chek", commands) == "check");
+    CHECK(caprun::nearestName("crate", commands) == "create");
+    CHECK(caprun::nearestName("exce", commands) == "exec");  // two edits, short name
+    CHECK(caprun::nearestName("frobnicate", commands).empty());
+    CHECK(caprun::nearestName("x", {}).empty());
+}

@@ -7,6 +7,7 @@
 using caprun::decideRootless;
 using caprun::isInitialUserNamespaceMap;
 using caprun::RootlessFacts;
+using caprun::rootlessSetupRefusal;
 
 namespace {
 const char* kInitial = "         0          0 4294967295\n";
@@ -75,4 +76,13 @@ TEST_CASE("uid_map text: one mapping per well-formed line") {
     CHECK(m[1].hostID == 100000);
     CHECK(m[1].size == 65536);
     CHECK(caprun::parseIdMapText("0 0 4294967295\n")[0].size == 4294967295U);
+}
+
+TEST_CASE("rootless: create as a user needs a user namespace in config.json, as runc says") {
+    CHECK(rootlessSetupRefusal(0, false).empty());
+    CHECK(rootlessSetupRefusal(1000, true).empty());
+    CHECK(rootlessSetupRefusal(1000, false) ==
+          "running as uid 1000 (not root) needs a user namespace in config.json, and this "
+          "bundle has none: run caprun as root, or make a rootless bundle with `caprun spec "
+          "--rootless`");
 }

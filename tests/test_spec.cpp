@@ -266,7 +266,10 @@ TEST_CASE("spec: bundle loading has a distinct message per failure") {
     TempDir t;
     const std::string b = t.path.string();
     CHECK_THROWS_WITH(caprun::loadBundleSpec(b + "/nope"),
-                      ("bundle directory " + b + "/nope does not exist").c_str());
+                      ("bundle directory " + b +
+                       "/nope does not exist: pass --bundle DIR, the directory holding "
+                       "config.json and the rootfs")
+                          .c_str());
     CHECK_THROWS_WITH(caprun::loadBundleSpec(b),
                       ("config.json: not found in bundle " + b +
                        " (create one with `caprun spec --bundle " + b + "`)")

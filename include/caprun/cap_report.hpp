@@ -27,6 +27,10 @@ rapidjson::Value capabilityPlanJson(const CapabilityPlan& plan,
 // The human-readable section: header lines, the table, rlimit/oom decisions, warnings.
 std::string capabilityPlanText(const CapabilityPlan& plan, const CapDropNote& note = nullptr);
 
+// The brief section (check without --verbose): policy and host in one line, capabilities
+// grouped by the sets they are requested in, granted in and hold after exec, shortfalls.
+std::string capabilityPlanBrief(const CapabilityPlan& plan);
+
 // Appends the text and sets the "capabilities" member of the report.
 void addCapabilitySection(CheckReport& report, const CapabilityPlan& plan,
                           const CapDropNote& note = nullptr);

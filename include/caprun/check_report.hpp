@@ -1,5 +1,7 @@
 // What `caprun check` prints: a readable text and the same data as one JSON object. Each
-// concern (spec summary, capability plan, seccomp filter) adds its own section.
+// concern (spec summary, capability plan, seccomp filter) adds its own section, in full
+// (`text`, check --verbose) and in brief (`brief`, the default under the verdict block of
+// check_verdict.hpp).
 #pragma once
 
 #include <rapidjson/document.h>
@@ -17,6 +19,7 @@ struct CheckReport {
     CheckReport() { json.SetObject(); }
     rapidjson::Document json;  // top-level object; sections add members
     std::string text;          // human-readable, sections appended in order
+    std::string brief;         // the same sections in a few lines each (no per-item lists)
     rapidjson::Document::AllocatorType& alloc() { return json.GetAllocator(); }
     // Adds (or replaces) a top-level member.
     void set(const std::string& key, rapidjson::Value value);

@@ -43,4 +43,9 @@ RootlessDecision decideRootless(const std::string& option, const RootlessFacts& 
 // rootless. Throws Error when rootless and XDG_RUNTIME_DIR is unset.
 std::string defaultStateRootFor(const RootlessDecision& d, const RootlessFacts& facts);
 
+// create/run as a user that is not root need a user namespace (new or joined) in
+// config.json, as runc requires: without one every namespace and mount fails with EPERM
+// deep in the setup. The refusal says what to do; "" when `euid` is 0 or there is one.
+std::string rootlessSetupRefusal(unsigned euid, bool userNamespace);
+
 }  // namespace caprun

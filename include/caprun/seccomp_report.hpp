@@ -40,5 +40,7 @@ SeccompVerdict seccompVerdictFor(const ResolvedSeccomp& r, const std::string& sy
 // `caprun check` rendering: text lines, and a JSON object (the value of the "seccomp" key).
 std::string renderSeccompText(const ResolvedSeccomp& r);
 std::string renderSeccompJson(const ResolvedSeccomp& r);
+// check's brief: the source, the rule counts and the default action, and the warnings.
+std::string renderSeccompBrief(const ResolvedSeccomp& r);
 
 }  // namespace caprun

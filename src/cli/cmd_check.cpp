@@ -1,10 +1,14 @@
 // caprun check: load and validate a bundle, and show what would run and why.
+#include <unistd.h>
+
+#include <cstdlib>
 #include <iostream>
 
 #include "caprun/cap_plan.hpp"
 #include "caprun/cap_report.hpp"
 #include "caprun/cgroup_placement.hpp"
 #include "caprun/check_report.hpp"
+#include "caprun/check_verdict.hpp"
 #include "caprun/container_process.hpp"
 #include "caprun/log.hpp"
 #include "caprun/namespaces.hpp"
@@ -29,13 +33,14 @@ int cmdCheck(const GlobalOptions& g, const Args& args) {
     desc.add_options()
         ("bundle,b", po::value<std::string>()->default_value("."), "bundle directory holding config.json")
         ("format,f", po::value<std::string>()->default_value("text"), "output format: text or json")
+        ("verbose", "text: every section in full (each field, mount, capability, seccomp rule, cgroup path) under the verdict")
         ("seccomp-profile", po::value<std::string>(), "seccomp profile: a JSON file (dockerd's format), \"default\" (built in) or \"unconfined\"; replaces config.json's linux.seccomp");
     // clang-format on
     auto cl = parseCommandLine("check", args, desc);
-    if (printHelpIfAsked(
-            cl,
-            "check [--bundle DIR] [--format text|json] [--seccomp-profile PATH|default|unconfined]",
-            desc))
+    if (printHelpIfAsked(cl,
+                         "check [--bundle DIR] [--format text|json] [--verbose] [--seccomp-profile "
+                         "PATH|default|unconfined]",
+                         desc))
         return 0;
     expectPositionals("check", cl, 0, 0, "");
     const std::string format = cl.vm["format"].as<std::string>();
@@ -64,6 +69,7 @@ int cmdCheck(const GlobalOptions& g, const Args& args) {
     } catch (const Error& e) {
         rootfsRefusal = e.what();
         report.text += "Mounts:      ERROR: " + rootfsRefusal + "\n";
+        report.brief += "Mounts:      ERROR: " + rootfsRefusal + "\n";
     }
 
     // Seccomp gates are evaluated against the bounding set the capability planner grants.
@@ -106,6 +112,7 @@ int cmdCheck(const GlobalOptions& g, const Args& args) {
         } catch (const Error& e) {
             cgroupRefusal = e.what();
             report.text += "Cgroups:     ERROR: " + cgroupRefusal + "\n";
+            report.brief += "Cgroups:     ERROR: " + cgroupRefusal + "\n";
             rapidjson::Value err(rapidjson::kObjectType);
             err.AddMember("error", jsonString(report, cgroupRefusal), report.alloc());
             report.set("cgroups", std::move(err));
@@ -119,10 +126,65 @@ int cmdCheck(const GlobalOptions& g, const Args& args) {
                                       detectSystemdHostFacts(g.rootlessMode)));
     }
 
-    if (format == "json")
+    // The verdict: what create refuses under each policy, from the same planners. The
+    // policy-independent refusals come first, in the order create meets them.
+    std::vector<std::string> common;
+    if (fields.refuses()) common.push_back(fields.refusalMessage());
+    if (sysctl.refused()) common.push_back(sysctl.error());
+    if (!rootfsRefusal.empty()) common.push_back(rootfsRefusal);
+    auto outcomeFor = [&](CapPolicy policy) {
+        PolicyOutcome out{policy, common};
+        if (policy == capPlan.policy.policy) {
+            if (plan && !plan->refusal.empty()) out.refusals.push_back(plan->refusal);
+            if (!plan && capPlan.refusesToStart())
+                out.refusals.push_back(capPlan.shortfallMessage(note));
+            if (!cgroupRefusal.empty()) out.refusals.push_back(cgroupRefusal);
+            return out;
+        }
+        const std::string name = capPolicyName(policy);
+        try {
+            if (!fields.refuses()) {
+                ProcessRequest other = request;
+                other.capPolicy = name;
+                const ProcessPlan p =
+                    planProcess(spec, *spec.process, other, host, PlatformFacts::probe());
+                if (!p.refusal.empty()) out.refusals.push_back(p.refusal);
+            } else if (CapabilityPlan c = planForContainer(spec, name, rootfs, host);
+                       c.refusesToStart()) {
+                out.refusals.push_back(c.shortfallMessage(note));
+            }
+        } catch (const Error& e) {
+            out.refusals.push_back(e.what());
+        }
+        if (!systemdDriver && spec.linux) {
+            try {
+                planCgroupPlacement(selectCgroupManager(g), g.rootlessMode, spec, "<id>", name);
+            } catch (const Error& e) {
+                out.refusals.push_back(e.what());
+            }
+        }
+        return out;
+    };
+    const CheckVerdict verdict = makeCheckVerdict(capPlan, seccomp, outcomeFor(CapPolicy::Strict),
+                                                  outcomeFor(CapPolicy::Lenient));
+
+    if (format == "json") {
+        addVerdict(report, verdict);
         std::cout << renderJson(report);
-    else
-        std::cout << report.text;
+    } else {
+        // Colour only for a terminal, and never when NO_COLOR is set (no-color.org).
+        const char* noColor = std::getenv("NO_COLOR");
+        const bool colour = isatty(STDOUT_FILENO) == 1 && (noColor == nullptr || *noColor == '\0');
+        for (const auto& line : verdictLines(verdict, colour)) std::cout << line << "\n";
+        std::cout << "\n";
+        if (cl.vm.count("verbose")) {
+            std::cout << report.text;
+        } else {
+            std::cout << report.brief
+                      << "(check --verbose: every field, mount, capability, seccomp rule and "
+                         "cgroup; --format json: all of it as data)\n";
+        }
+    }
     // A refused field fails check as it fails create/run.
     if (fields.refuses()) throw Error(fields.refusalMessage());
     // check fails exactly as create/run would: a refused sysctl, strict policy's shortfall.

@@ -74,7 +74,46 @@ std::string checkChoice(const std::string& option, const std::string& value,
                      list);
 }
 
+std::size_t editDistance(const std::string& a, const std::string& b) {
+    std::vector<std::size_t> row(b.size() + 1);
+    for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
+    for (std::size_t i = 1; i <= a.size(); ++i) {
+        std::size_t diag = row[0];
+        row[0] = i;
+        for (std::size_t j = 1; j <= b.size(); ++j) {
+            const std::size_t up = row[j];
+            row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (a[i - 1] == b[j - 1] ? 0 : 1)});
+            diag = up;
+        }
+    }
+    return row[b.size()];
+}
+
 }  // namespace
+
+std::string nearestName(const std::string& typed, const std::vector<std::string>& candidates) {
+    std::string best;
+    std::size_t bestDistance = 0;
+    for (const auto& c : candidates) {
+        const std::size_t d = editDistance(typed, c);
+        if (best.empty() || d < bestDistance) {
+            best = c;
+            bestDistance = d;
+        }
+    }
+    return bestDistance <= std::max<std::size_t>(2, typed.size() / 3) ? best : "";
+}
+
+std::string didYouMeanOption(const std::string& typed, const po::options_description& desc) {
+    std::vector<std::string> names;
+    for (const auto& o : desc.options())
+        if (!o->long_name().empty()) names.push_back(o->long_name());
+    std::string bare = typed;
+    bare.erase(0, bare.find_first_not_of('-'));
+    bare = bare.substr(0, bare.find('='));
+    const std::string best = nearestName(bare, names);
+    return best.empty() ? "" : ": did you mean --" + best + "?";
+}
 
 const po::options_description& globalOptionsDescription() {
     static const po::options_description d = buildGlobalDescription();
@@ -124,7 +163,8 @@ GlobalOptions parseGlobalOptions(const std::vector<std::string>& argv) {
             vm);
         po::notify(vm);
     } catch (const po::unknown_option& e) {
-        throw UsageError("unknown global option " + e.get_option_name() + " (see caprun --help)");
+        throw UsageError("unknown global option " + e.get_option_name() +
+                         didYouMeanOption(e.get_option_name(), desc) + " (see caprun --help)");
     } catch (const po::error& e) {
         throw UsageError(optionErrorText(e) + " (see caprun --help)");
     }
@@ -214,7 +254,8 @@ CommandLine parseCommandLine(const std::string& cmd, const std::vector<std::stri
             out.vm);
         po::notify(out.vm);
     } catch (const po::unknown_option& e) {
-        throw UsageError(cmd + ": unknown option " + e.get_option_name() + " (see caprun " + cmd +
+        throw UsageError(cmd + ": unknown option " + e.get_option_name() +
+                         didYouMeanOption(e.get_option_name(), desc) + " (see caprun " + cmd +
                          " --help)");
     } catch (const po::error& e) {
         throw UsageError(cmd + ": " + optionErrorText(e) + " (see caprun " + cmd + " --help)");

@@ -35,6 +35,16 @@ struct GlobalOptions : RuntimeContext {
     std::vector<std::string> commandArgs;  // everything after the subcommand
 };
 
+// The candidate nearest to `typed` by edit distance (the first of equals), if it is near
+// enough to be a typo of it (at most 2 edits, or a third of the length); else "". For
+// "did you mean" in errors about an unknown command or option.
+std::string nearestName(const std::string& typed, const std::vector<std::string>& candidates);
+
+// "unknown option --bundel" made actionable: "; did you mean --bundle?" for the nearest long
+// option of `desc` ("" when it has none).
+std::string didYouMeanOption(const std::string& typed,
+                             const boost::program_options::options_description& desc);
+
 // Parses argv up to and including the subcommand name. Throws UsageError naming the
 // option and the allowed values on a bad value, or what was not understood.
 GlobalOptions parseGlobalOptions(const std::vector<std::string>& argv);

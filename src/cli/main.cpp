@@ -106,7 +106,12 @@ int main(int argc, char** argv) {
     for (const auto& c : commandTable())
         if (g.command == c.name) cmd = &c;
     if (cmd == nullptr) {
-        std::cerr << "caprun: unknown command \"" << g.command << "\" (see caprun --help)\n";
+        std::vector<std::string> names;
+        for (const auto& c : commands()) names.push_back(c.name);
+        const std::string near = caprun::nearestName(g.command, names);
+        std::cerr << "caprun: unknown command \"" << g.command << "\""
+                  << (near.empty() ? "" : ": did you mean \"" + near + "\"?")
+                  << " (see caprun --help)\n";
         return 1;
     }
     // Rootless without XDG_RUNTIME_DIR or --root: only the commands that keep no state run.

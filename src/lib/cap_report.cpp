@@ -2,6 +2,7 @@
 
 #include "caprun/check_report.hpp"
 
+#include <algorithm>
 #include <iomanip>
 #include <set>
 #include <sstream>
@@ -248,9 +249,51 @@ rapidjson::Value capabilityPlanJson(const CapabilityPlan& plan, Alloc& al,
     return out;
 }
 
+std::string capabilityPlanBrief(const CapabilityPlan& plan) {
+    const HostFacts& h = plan.host;
+    std::ostringstream t;
+    t << "Capability policy: " << capPolicyName(plan.policy.policy) << " (from "
+      << plan.policy.source << "); host (" << h.source << ") CapBnd=" << capMaskHex(h.caps.bounding)
+      << " CapEff=" << capMaskHex(h.caps.effective)
+      << (plan.userNamespace ? "; user namespace" : "") << "\n";
+    // Capabilities with the same sets requested, granted and after exec share one line.
+    CapMask any = 0;
+    for (auto k : kAllCapSets) any |= plan.requested[k] | plan.predicted[k];
+    std::vector<std::pair<std::string, std::vector<std::string>>> rows;
+    for (int cap : capsIn(any)) {
+        const std::string key = letters(plan.requested, cap) + " > " + letters(plan.granted, cap) +
+                                " > " + letters(plan.predicted, cap);
+        auto it =
+            std::find_if(rows.begin(), rows.end(), [&](const auto& r) { return r.first == key; });
+        if (it == rows.end()) it = rows.insert(rows.end(), {key, {}});
+        it->second.push_back(capabilityName(cap));
+    }
+    if (!plan.capabilitiesObject) t << "Capabilities: none requested (no process.capabilities)\n";
+    if (!rows.empty()) {
+        t << "Capabilities (requested > granted > after exec, in B E I P A):\n";
+        for (const auto& [key, names] : rows) {
+            t << "  " << key << "  ";
+            for (std::size_t i = 0; i < names.size(); ++i) t << (i ? " " : "") << names[i];
+            t << "\n";
+        }
+    }
+    if (plan.executable.path.empty())
+        t << "Executable: (not inspected: " << plan.executable.note << ")\n";
+    for (const auto& rl : plan.rlimits)
+        if (rl.shortfall)
+            t << "Limit " << rl.type << ": soft " << rl.soft << ", hard " << rl.hard
+              << (plan.policy.policy == CapPolicy::Strict ? "  REFUSED" : "  clamped") << "\n";
+    if (plan.oomScoreAdj && plan.oomScoreAdj->shortfall)
+        t << "oom_score_adj: " << plan.oomScoreAdj->value
+          << (plan.policy.policy == CapPolicy::Strict ? "  REFUSED" : "  clamped") << "\n";
+    for (const auto& w : plan.predictionWarnings) t << "warning: " << w << "\n";
+    return t.str();
+}
+
 void addCapabilitySection(CheckReport& report, const CapabilityPlan& plan,
                           const CapDropNote& note) {
     report.text += capabilityPlanText(plan, note);
+    report.brief += capabilityPlanBrief(plan);
     report.set("capabilities", capabilityPlanJson(plan, report.alloc(), note));
 }
 

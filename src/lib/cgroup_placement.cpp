@@ -96,6 +96,14 @@ void addCgroupSection(CheckReport& r, const CgroupPlacement& p) {
     obj.AddMember("rootlessSkipped", p.rootlessSkipped, al);
     obj.AddMember("warning", jsonString(r, p.warning), al);
     r.text += text;
+    // Brief: the manager line, the number of directories, the warning and note.
+    std::string brief = text.substr(0, text.find('\n') + 1);
+    if (p.manager == CgroupManager::Cgroupfs && !p.rootlessSkipped && !brief.empty())
+        brief.insert(brief.size() - 1,
+                     ", " + std::to_string(p.placed.paths().size()) + " directories");
+    if (!p.warning.empty()) brief += "  warning: " + p.warning + "\n";
+    if (devicesNote) brief += "  note: devices: " + rootlessDevicesNote() + "\n";
+    r.brief += brief;
     r.set("cgroups", std::move(obj));
 }
 

@@ -26,6 +26,36 @@ std::string joinWords(const std::vector<std::string>& v, const std::string& sep 
     return out;
 }
 
+// The spec summary in four lines: bundle and root, process, namespaces, mount points.
+std::string specSummaryBrief(const Spec& spec, const std::string& bundle) {
+    std::string t = "Bundle:      " + bundle + " (ociVersion " + spec.ociVersion + "), root " +
+                    spec.root.path + (spec.root.readonly ? " (read-only)" : "") + "\n";
+    if (spec.process) {
+        const Process& p = *spec.process;
+        t += "Process:     " + joinWords(p.args) + " in " + p.cwd + " as uid " +
+             std::to_string(p.user.uid) + " gid " + std::to_string(p.user.gid) +
+             (p.terminal ? ", terminal" : "") + (p.noNewPrivileges ? ", no_new_privs" : "") + "\n";
+    } else {
+        t += "Process:     (none: config.json has no process; create/run need one)\n";
+    }
+    std::vector<std::string> created, joined;
+    if (spec.linux)
+        for (const auto& ns : spec.linux->namespaces)
+            (ns.path.empty() ? created : joined)
+                .push_back(ns.path.empty() ? ns.type : ns.type + " " + ns.path);
+    t += "Namespaces:  ";
+    if (created.empty() && joined.empty()) t += "(none: everything shared with the host)";
+    if (!created.empty()) t += "new " + joinWords(created, ", ");
+    if (!joined.empty())
+        t += std::string(created.empty() ? "" : "; ") + "joined " + joinWords(joined, ", ");
+    t += "\n";
+    std::vector<std::string> dests;
+    for (const auto& m : spec.mounts) dests.push_back(m.destination);
+    t += "Mounts:      " + std::to_string(spec.mounts.size()) +
+         (dests.empty() ? "" : ": " + joinWords(dests)) + "\n";
+    return t;
+}
+
 }  // namespace
 
 void CheckReport::set(const std::string& key, rapidjson::Value value) {
@@ -142,6 +172,7 @@ void addSpecSummary(CheckReport& r, const Spec& spec, const std::string& bundle)
     }
     r.set("mounts", std::move(mounts));
     r.text += t.str();
+    r.brief += specSummaryBrief(spec, bundle);
 }
 
 void addSysctlSection(CheckReport& r, const SysctlPlan& plan) {
@@ -173,12 +204,26 @@ void addSysctlSection(CheckReport& r, const SysctlPlan& plan) {
     }
     r.set("sysctl", std::move(section));
     r.text += t.str();
+    // Brief: nothing without sysctls; else the counts and each refusal.
+    if (!plan.decisions.empty()) {
+        std::size_t accepted = 0;
+        std::string refused;
+        for (const auto& d : plan.decisions) {
+            if (d.allowed)
+                ++accepted;
+            else
+                refused += "  " + d.key + " = " + d.value + "  REFUSED: " + d.reason + "\n";
+        }
+        r.brief += "Sysctls:     " + std::to_string(accepted) + " accepted, " +
+                   std::to_string(plan.decisions.size() - accepted) + " refused\n" + refused;
+    }
 }
 
 void addRootfsNotes(CheckReport& r, const RootfsPlan& plan) {
     rapidjson::Value notes(rapidjson::kArrayType);
     for (const auto& n : plan.notes) {
         r.text += "Mount note:  " + n + "\n";
+        r.brief += "Mount note:  " + n + "\n";
         notes.PushBack(jsonString(r, n), r.alloc());
     }
     r.set("mountNotes", std::move(notes));
@@ -190,6 +235,7 @@ void addSeccompSection(CheckReport& report, const ResolvedSeccomp& r) {
     d.Parse(js.c_str(), js.size());
     report.set("seccomp", rapidjson::Value(d, report.alloc()));
     report.text += renderSeccompText(r);
+    report.brief += renderSeccompBrief(r);
 }
 
 std::string renderJson(const CheckReport& report) {

@@ -24,6 +24,7 @@
 #include "caprun/container_process.hpp"
 #include "caprun/create_rollback.hpp"
 #include "caprun/error.hpp"
+#include "caprun/rootless.hpp"
 #include "caprun/runtime_context.hpp"
 #include "caprun/json.hpp"
 #include "caprun/keyring.hpp"
@@ -100,6 +101,9 @@ Prepared prepare(const RuntimeContext& g, const CreateOptions& o) {
         throw Error(fields.refusalMessage());
     traceEpermAnnotated(p.spec.annotations);  // a value not true/false is refused here
     p.ns = planNamespaces(p.spec);
+    if (std::string r = rootlessSetupRefusal(::geteuid(), p.ns.has(NamespaceKind::User));
+        !r.empty())
+        throw Error(r);
     HostFacts host = HostFacts::probe();
     host.joinedSetgroupsDenied = probeJoinedSetgroups(p.spec);
     p.ns.idMapWrite = planIdMapWrite(p.ns.uidMappings, p.ns.gidMappings, host);
@@ -117,9 +121,14 @@ Prepared prepare(const RuntimeContext& g, const CreateOptions& o) {
     // rootless does.
     if (!(host.caps.effective & capBit(CAP_SYS_ADMIN))) p.rootfs.sourcesFromRuntime = false;
     struct stat st {};
+    if (::stat(p.rootfs.rootfs.c_str(), &st) < 0 && errno == ENOENT)
+        throw Error("config.json: root.path: the rootfs " + p.rootfs.rootfs +
+                    " does not exist: create it and put the container's filesystem in it (an "
+                    "unpacked image), or set root.path to such a directory");
     if (::stat(p.rootfs.rootfs.c_str(), &st) < 0 || !S_ISDIR(st.st_mode))
         throw Error("config.json: root.path: the rootfs " + p.rootfs.rootfs +
-                    " is not a directory");
+                    " is not a directory: set root.path to the directory holding the "
+                    "container's filesystem");
     // Capability policy and plan, rlimits, seccomp: strict policy fails here.
     p.seccompProfile = o.seccompProfile;
     if (p.seccompProfile && *p.seccompProfile != "default" && *p.seccompProfile != "unconfined")

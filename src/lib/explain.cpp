@@ -155,11 +155,18 @@ void fillFix(CapFix& f, const Spec& spec, const CapabilityPlan& plan, bool needs
                 " in its bounding set (CapBnd=" + capMaskHex(h.caps.bounding) + ", " + h.source +
                 ") — inside another container or on a host that removes it",
             "the host must offer " + f.cap +
-                " to the runtime: start the outer container (docker-in-docker) or the daemon that "
-                "runs caprun with it in its bounding set (e.g. the outer container's --cap-add " +
-                shortCap(f.cap) +
-                ", the node's machine configuration, a systemd unit's "
-                "CapabilityBoundingSet=)",
+                " to the runtime: whatever starts caprun (or the daemon calling it) must keep it "
+                "in its bounding set",
+            // In the words of what usually wraps the runtime: the outer container, pod or unit.
+            "docker: the outer container that runs caprun (docker-in-docker) needs --cap-add " +
+                shortCap(f.cap),
+            "Kubernetes: the pod that runs caprun (a DinD or kind node) needs "
+            "securityContext.capabilities.add: [\"" +
+                shortCap(f.cap) + "\"]",
+            "podman: the outer container that runs caprun needs --cap-add " + shortCap(f.cap),
+            "a host service (containerd, dockerd, kubelet): its systemd unit's "
+            "CapabilityBoundingSet= must include " +
+                f.cap + "; on Talos, the machine configuration",
             policyLine};
         return;
     }

@@ -246,6 +246,12 @@ void addProcessSection(CheckReport& report, const ProcessPlan& plan) {
     value.CopyFrom(doc, report.alloc());
     report.set("processPlan", std::move(value));
     report.text += processPlanText(plan);
+    // Brief: whether it may start (the refusal itself is in the verdict) and where seccomp goes.
+    report.brief += "process plan (" +
+                    std::string(plan.role == ProcessRole::Init ? "init" : "exec") + ", " +
+                    plan.policy + " policy): " + (plan.refusal.empty() ? "may start" : "refused") +
+                    "; no_new_privs " + (plan.noNewPrivileges ? "yes" : "no") +
+                    "; seccomp installed " + seccompInstallPointName(plan.seccompAt) + "\n";
 }
 
 }  // namespace caprun

@@ -61,4 +61,11 @@ std::string defaultStateRootFor(const RootlessDecision& d, const RootlessFacts& 
     return *facts.xdgRuntimeDir + "/caprun";
 }
 
+std::string rootlessSetupRefusal(unsigned euid, bool userNamespace) {
+    if (euid == 0 || userNamespace) return "";
+    return "running as uid " + std::to_string(euid) +
+           " (not root) needs a user namespace in config.json, and this bundle has none: run "
+           "caprun as root, or make a rootless bundle with `caprun spec --rootless`";
+}
+
 }  // namespace caprun

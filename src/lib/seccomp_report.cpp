@@ -151,6 +151,20 @@ std::string renderSeccompText(const ResolvedSeccomp& r) {
     return out;
 }
 
+std::string renderSeccompBrief(const ResolvedSeccomp& r) {
+    std::string out = "seccomp: " + r.source.describe() + "\n";
+    if (!r.enabled) return out + "  no filter is installed\n";
+    std::size_t in = r.includedRuleCount(), gatedOut = 0;
+    for (const auto& rule : r.rules)
+        if (rule.gated() && !rule.included) ++gatedOut;
+    out += "  " + std::to_string(r.rules.size()) + " rules: " + std::to_string(in) +
+           " in the filter, " + std::to_string(r.rules.size() - in) + " left out (" +
+           std::to_string(gatedOut) + " for a capability not granted); default action " +
+           defaultActionText(r) + "\n";
+    for (const auto& w : r.warnings) out += "  warning: " + w + "\n";
+    return out;
+}
+
 std::string renderSeccompJson(const ResolvedSeccomp& r) {
     rapidjson::StringBuffer buf;
     rapidjson::Writer<rapidjson::StringBuffer> w(buf);

@@ -500,7 +500,10 @@ Spec loadBundleSpec(const std::string& bundleDir) {
     struct stat st {};
     if (::stat(bundleDir.c_str(), &st) != 0) {
         int err = errno;
-        if (err == ENOENT) throw Error("bundle directory " + bundleDir + " does not exist");
+        if (err == ENOENT)
+            throw Error("bundle directory " + bundleDir +
+                        " does not exist: pass --bundle DIR, the directory holding "
+                        "config.json and the rootfs");
         throwSys("opening bundle directory " + bundleDir, err);
     }
     if (!S_ISDIR(st.st_mode)) throw Error("bundle " + bundleDir + " is not a directory");

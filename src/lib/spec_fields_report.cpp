@@ -52,6 +52,17 @@ void addFieldSection(CheckReport& r, const FieldPlan& plan) {
         t << "\n";
     }
     r.text += t.str();
+    // Brief: the counts, then every refused field (each also fails check).
+    std::map<Verdict, std::size_t> counts;
+    for (const auto& d : plan.fields) ++counts[d.verdict];
+    std::string b = "Fields:      " + std::to_string(plan.fields.size()) + " set: ";
+    const Verdict all[] = {Verdict::Applied, Verdict::Refused, Verdict::Ignored};
+    for (std::size_t i = 0; i < 3; ++i)
+        b += (i ? ", " : "") + std::to_string(counts[all[i]]) + " " + verdictName(all[i]);
+    b += "\n";
+    for (const auto& d : plan.fields)
+        if (d.verdict == Verdict::Refused) b += "  refused  " + d.path + ": " + d.why + "\n";
+    r.brief += b;
 }
 
 }  // namespace caprun

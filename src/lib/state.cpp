@@ -420,7 +420,11 @@ ContainerLock StateStore::createDir(const std::string& id) {
     mkdirIfMissing(root_, 0711);
     std::string dir = containerDir(id);
     if (::mkdir(dir.c_str(), 0711) != 0) {
-        if (errno == EEXIST) throw Error("container " + id + " already exists");
+        if (errno == EEXIST)
+            throw Error("container " + id +
+                        " already exists: choose another id, or remove it "
+                        "with `caprun --root " +
+                        root_ + " delete --force " + id + "`");
         throwErrno("creating the state directory " + dir);
     }
     try {

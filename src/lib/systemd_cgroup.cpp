@@ -501,6 +501,10 @@ void addSystemdCgroupSection(CheckReport& r, const SystemdCgroupPlan& plan) {
     o.AddMember("notes", notes, r.alloc());
     r.set("systemdCgroup", std::move(o));
     r.text += t.str();
+    std::string brief = "Cgroup (systemd driver): unit " + plan.unit + " in " + plan.slice + ", " +
+                        std::to_string(plan.properties.size()) + " properties\n";
+    for (const auto& n : plan.notes) brief += "  note: " + n + "\n";
+    r.brief += brief;
 }
 
 }  // namespace caprun

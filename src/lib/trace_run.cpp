@@ -19,6 +19,9 @@ EpermReport reportForContainer(const RuntimeContext& g, const ContainerState& st
     Spec spec = loadBundleSpec(st.bundle);
     CapabilityPlan plan =
         planForContainer(spec, capPolicyFor(g.capPolicy, st), st.rootfs, HostFacts::probe());
+    // The policy create resolved is passed on as an option: say where it really came from.
+    if (!g.capPolicy && !st.capPolicy.empty())
+        plan.policy.source = "container " + st.id + "'s create";
     SelectedSeccomp sel = selectSeccomp(spec, st.seccompProfile);
     return EpermReport(std::move(spec), std::move(plan), std::move(sel));
 }

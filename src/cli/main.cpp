@@ -107,7 +107,7 @@ int main(int argc, char** argv) {
         if (g.command == c.name) cmd = &c;
     if (cmd == nullptr) {
         std::vector<std::string> names;
-        for (const auto& c : commands()) names.push_back(c.name);
+        for (const auto& c : commandTable()) names.push_back(c.name);
         const std::string near = caprun::nearestName(g.command, names);
         std::cerr << "caprun: unknown command \"" << g.command << "\""
                   << (near.empty() ? "" : ": did you mean \"" + near + "\"?")

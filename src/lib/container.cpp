@@ -49,6 +49,7 @@
 #include "caprun/sys/atomic_write.hpp"
 #include "caprun/sys/unique_fd.hpp"
 #include "caprun/sysctl.hpp"
+#include "caprun/record.hpp"
 #include "caprun/trace.hpp"
 #include "caprun/systemd_bus.hpp"
 
@@ -566,6 +567,19 @@ int runContainer(const RuntimeContext& g, const CreateOptions& o, bool detach, b
     std::unique_ptr<EpermRunTrace> trace;
     bool traceOn = o.traceEperm || traceEpermAnnotated(c.state.annotations);
     if (traceOn) trace = EpermRunTrace::start(g, c.state);
+    std::unique_ptr<RecordTracer> recorder;
+    if (!o.recordDir.empty()) {
+        try {
+            auto cg = c.state.cgroupPaths.find("unified");
+            recorder = std::make_unique<RecordTracer>(
+                cg == c.state.cgroupPaths.end() ? std::string() : cg->second);
+        } catch (...) {
+            killAndReap(c.pid);
+            lock.release();
+            deleteContainer(g, o.id, true);
+            throw;
+        }
+    }
     installForwarders(c.pid, c.consoleMaster.fd >= 0);
     int status = 0;
     try {
@@ -588,6 +602,14 @@ int runContainer(const RuntimeContext& g, const CreateOptions& o, bool detach, b
     }
     stopForwarding();
     if (trace) trace->finish();
+    if (recorder) {
+        try {
+            writeRecordOutput(o.recordDir, recorder->collect());
+        } catch (...) {
+            if (!keep) deleteContainer(g, o.id, true);
+            throw;
+        }
+    }
     // The container ended: delete it like `caprun delete` (what is left in its cgroup is
     // killed, poststop hooks run, the cgroup and the state directory are removed), unless
     // --keep leaves that to a later `delete`.

@@ -226,3 +226,16 @@ TEST_CASE("explain: a syscall the recorded profile denies is \"not in the record
     CHECK(e[0].otherFix.find("caprun record --merge") != std::string::npos);
     CHECK(e[1].outcome.find("not in the recorded profile") == std::string::npos);
 }
+
+TEST_CASE("the annotation run.caprun.record: absolute, writable, or planning fails naming it") {
+    CHECK_FALSE(recordAnnotationDir({{"other", "x"}}).has_value());
+    CHECK_THROWS_WITH(recordAnnotationDir({{kRecordAnnotation, "rel/dir"}}),
+                      "config.json: annotations[\"run.caprun.record\"]: \"rel/dir\" is not an "
+                      "absolute path");
+    CHECK_THROWS_WITH(recordAnnotationDir({{kRecordAnnotation, "/proc/self/status"}}),
+                      "config.json: annotations[\"run.caprun.record\"]: \"/proc/self/status\": "
+                      "exists and is not a directory");
+    CHECK_THROWS_WITH(recordAnnotationDir({{kRecordAnnotation, "/nonexistent-caprun/x"}}),
+                      doctest::Contains("\"/nonexistent-caprun/x\": its parent directory "
+                                        "/nonexistent-caprun does not exist"));
+}

@@ -4,6 +4,8 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
+#include <optional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -56,6 +58,17 @@ class RecordTracer {
   private:
     std::unique_ptr<Impl> impl_;
 };
+
+// The annotation run.caprun.record=/abs/dir: under create/start (containerd's and podman's
+// shims, a CRI pod) the container is recorded by a detached `caprun record --attach` that
+// writes DIR when the container exits; under run, in-process as record does.
+inline constexpr const char* kRecordAnnotation = "run.caprun.record";
+
+// The annotation's directory (nullopt without it), checked as planning does: absolute, a
+// directory that can be written, and a host where record can run. Throws Error naming the
+// annotation otherwise.
+std::optional<std::string> recordAnnotationDir(
+    const std::map<std::string, std::string>& annotations);
 
 // Writes capabilities.json, seccomp.json, securityContext.yaml, run-flags.txt, report.txt and
 // recording.json (the events, for --merge) into `dir` (created if absent).

@@ -99,6 +99,7 @@ Prepared prepare(const RuntimeContext& g, const CreateOptions& o) {
     if (FieldPlan fields = planSpecFields(p.spec, PlatformFacts::probe()); fields.refuses())
         throw Error(fields.refusalMessage());
     traceEpermAnnotated(p.spec.annotations);  // a value not true/false is refused here
+    recordAnnotationDir(p.spec.annotations);  // a relative or unwritable directory too
     p.ns = planNamespaces(p.spec);
     HostFacts host = HostFacts::probe();
     host.joinedSetgroupsDenied = probeJoinedSetgroups(p.spec);
@@ -528,10 +529,17 @@ void releaseInit(StateStore& store, ContainerState& st) {
 
 namespace {
 
-// The annotation run.caprun.trace-eperm under create (and run -d): the detached tracer,
-// attached before the init is released. prepare() refused a value that is not true/false.
-void traceIfAnnotated(const RuntimeContext& g, StateStore& store, Created& c) {
-    if (traceEpermAnnotated(c.state.annotations)) startTraceMonitor(g, store, c.state);
+// The annotations run.caprun.trace-eperm and run.caprun.record under create (and run -d);
+// a recorder that cannot attach takes the container with it.
+void monitorIfAnnotated(const RuntimeContext& g, StateStore& store, Created& c,
+                        ContainerLock& lock) {
+    try {
+        startAnnotatedMonitors(g, store, c.state);
+    } catch (...) {
+        lock.release();
+        deleteContainer(g, c.state.id, true);
+        throw;
+    }
 }
 
 }  // namespace
@@ -540,7 +548,7 @@ void createContainer(const RuntimeContext& g, const CreateOptions& o) {
     StateStore store(g.root);
     ContainerLock lock;
     Created c = createInternal(g, o, false, store, lock);
-    traceIfAnnotated(g, store, c);
+    monitorIfAnnotated(g, store, c, lock);
 }
 
 void startContainer(const RuntimeContext& g, const std::string& id) {
@@ -559,7 +567,7 @@ int runContainer(const RuntimeContext& g, const CreateOptions& o, bool detach, b
     ContainerLock lock;
     Created c = createInternal(g, o, !detach, store, lock);
     if (detach) {
-        traceIfAnnotated(g, store, c);
+        monitorIfAnnotated(g, store, c, lock);
         releaseInit(store, c.state);
         return 0;
     }
@@ -568,7 +576,9 @@ int runContainer(const RuntimeContext& g, const CreateOptions& o, bool detach, b
     bool traceOn = o.traceEperm || traceEpermAnnotated(c.state.annotations);
     if (traceOn) trace = EpermRunTrace::start(g, c.state);
     std::unique_ptr<RecordTracer> recorder;
-    if (!o.recordDir.empty()) {
+    const std::string recordDir =
+        o.recordDir.empty() ? recordAnnotationDir(c.state.annotations).value_or("") : o.recordDir;
+    if (!recordDir.empty()) {
         try {
             auto cg = c.state.cgroupPaths.find("unified");
             recorder = std::make_unique<RecordTracer>(
@@ -604,7 +614,7 @@ int runContainer(const RuntimeContext& g, const CreateOptions& o, bool detach, b
     if (trace) trace->finish();
     if (recorder) {
         try {
-            writeRecordOutput(o.recordDir, recorder->collect());
+            writeRecordOutput(recordDir, recorder->collect());
         } catch (...) {
             if (!keep) deleteContainer(g, o.id, true);
             throw;

@@ -114,6 +114,26 @@ void checkRecordOutput(const std::string& dir) {
     if (::access(parent.c_str(), W_OK) != 0) throwErrno(what + ": cannot create it in " + parent);
 }
 
+std::optional<std::string> recordAnnotationDir(
+    const std::map<std::string, std::string>& annotations) {
+    auto it = annotations.find(kRecordAnnotation);
+    if (it == annotations.end()) return std::nullopt;
+    const std::string where = std::string("config.json: annotations[\"") + kRecordAnnotation +
+                              "\"]: \"" + it->second + "\"";
+    if (it->second.empty() || it->second[0] != '/') throw Error(where + " is not an absolute path");
+    try {
+        checkRecordOutput(it->second);
+    } catch (const Error& e) {
+        std::string why = e.what();
+        const std::string prefix = "record --output " + it->second + ": ";
+        if (why.rfind(prefix, 0) == 0) why.erase(0, prefix.size());
+        throw Error(where + ": " + why);
+    }
+    if (std::string missing = recordPrerequisitesMissingHere(); !missing.empty())
+        throw Error(where + ": cannot record here: " + missing);
+    return it->second;
+}
+
 void writeRecordOutput(const std::string& dir, const Recording& r) {
     if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST)
         throwErrno("record: creating the output directory " + dir);

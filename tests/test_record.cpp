@@ -172,10 +172,12 @@ TEST_CASE("record: the code of the no-audit check functions from /proc/kallsyms"
         "ffffffff81000340 D some_data\n"
         "ffffffff81000400 T cap_vm_enough_memory\n"
         "ffffffff81000480 T cap_mmap_addr\n"
+        "ffffffff81000500 T security_vm_enough_memory_mm\n"
+        "ffffffff81000580 T security_mmap_addr\n"
         "ffffffff81900000 t ns_capable_noaudit.cold\n"
         "ffffffff81900040 t other.cold\n";
     const auto r = noauditCheckRanges(ks);
-    REQUIRE(r.size() == 5);
+    REQUIRE(r.size() == 6);
     auto covers = [&](std::uint64_t a) {
         return std::any_of(r.begin(), r.end(),
                            [&](const AddressRange& x) { return a >= x.lo && a < x.hi; });
@@ -183,6 +185,8 @@ TEST_CASE("record: the code of the no-audit check functions from /proc/kallsyms"
     CHECK(covers(0xffffffff81000110));
     CHECK(covers(0xffffffff81000310));  // data symbols do not end functions
     CHECK(covers(0xffffffff81000440));
+    CHECK(covers(0xffffffff81000510));
+    CHECK_FALSE(covers(0xffffffff81000590));
     CHECK(covers(0xffffffff81900010));
     CHECK_FALSE(covers(0xffffffff81000010));  // ns_capable audits
     CHECK_FALSE(covers(0xffffffff81000210));

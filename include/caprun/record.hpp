@@ -39,9 +39,11 @@ struct AddressRange {
     std::uint64_t lo = 0, hi = 0;
 };
 std::vector<AddressRange> noauditCheckRanges(const std::string& kallsyms);
+// security_vm_enough_memory_mm: cap_vm_enough_memory tail-calls cap_capable, so the check
+// returns straight into the LSM hook's caller, which makes only no-audit checks.
 inline constexpr const char* kNoauditCheckFunctions[] = {
     "ns_capable_noaudit", "has_ns_capability_noaudit", "has_capability_noaudit",
-    "cap_vm_enough_memory"};
+    "cap_vm_enough_memory", "security_vm_enough_memory_mm"};
 
 // The loaded and attached recorder, filtered to the cgroup v2 directory `cgroupDir`. Throws
 // Error saying why it cannot (built without libbpf, no BTF, not allowed to load BPF).

@@ -130,7 +130,8 @@ int BPF_PROG(on_sys_exit, struct pt_regs* regs, long ret) {
 // capability:cap_capable tracepoint does not carry `opts`, and fexit on cap_capable is not
 // allowed everywhere, so a check is no-audit when one of the kernel functions that make them
 // (ns_capable_noaudit, has_ns_capability_noaudit, has_capability_noaudit,
-// cap_vm_enough_memory: [lo, hi) from /proc/kallsyms, set before load) is on its stack.
+// cap_vm_enough_memory, security_vm_enough_memory_mm: [lo, hi) from /proc/kallsyms, set
+// before load) is on its stack.
 #define REC_NOAUDIT_RANGES 8
 #define REC_STACK_DEPTH 12
 const volatile __u64 noaudit_lo[REC_NOAUDIT_RANGES] = {};

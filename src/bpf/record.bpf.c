@@ -130,12 +130,17 @@ int BPF_PROG(on_sys_exit, struct pt_regs* regs, long ret) {
 // capability:cap_capable tracepoint does not carry `opts`, and fexit on cap_capable is not
 // allowed everywhere, so a check is no-audit when one of the kernel functions that make them
 // (ns_capable_noaudit, has_ns_capability_noaudit, has_capability_noaudit,
-// cap_vm_enough_memory, security_vm_enough_memory_mm: [lo, hi) from /proc/kallsyms, set
-// before load) is on its stack.
-#define REC_NOAUDIT_RANGES 8
+// cap_vm_enough_memory, security_vm_enough_memory_mm: [lo, hi) from /proc/kallsyms) is on
+// its stack.
 #define REC_STACK_DEPTH 12
-const volatile __u64 noaudit_lo[REC_NOAUDIT_RANGES] = {};
-const volatile __u64 noaudit_hi[REC_NOAUDIT_RANGES] = {};
+// Filled by user space after load (while libbpf parsed the kernel's BTF, it read
+// /proc/kallsyms), before attach.
+struct {
+    __uint(type, BPF_MAP_TYPE_ARRAY);
+    __uint(max_entries, 1);
+    __type(key, __u32);
+    __type(value, struct rec_noaudit_ranges);
+} noaudit SEC(".maps");
 
 struct stack_buf {
     __u64 ip[REC_STACK_DEPTH];
@@ -151,13 +156,15 @@ static __always_inline int from_noaudit_caller(void* ctx) {
     __u32 zero = 0;
     struct stack_buf* b = bpf_map_lookup_elem(&stack_scratch, &zero);
     if (!b) return 0;
+    struct rec_noaudit_ranges* nr = bpf_map_lookup_elem(&noaudit, &zero);
+    if (!nr) return 0;
     long n = bpf_get_stack(ctx, b->ip, sizeof(b->ip), 0);
     if (n <= 0) return 0;
     for (int i = 0; i < REC_STACK_DEPTH; i++) {
         if (i * 8 >= n) break;
         __u64 ip = b->ip[i];
         for (int r = 0; r < REC_NOAUDIT_RANGES; r++)
-            if (ip >= noaudit_lo[r] && ip < noaudit_hi[r]) return 1;
+            if (ip >= nr->lo[r] && ip < nr->hi[r]) return 1;
     }
     return 0;
 }

@@ -22,3 +22,10 @@ struct rec_cap_key {
     int nr;  // the syscall the check happened in, -1 outside any syscall
     unsigned int flags;
 };
+
+// The code of the kernel's no-audit capability check functions, [lo, hi) each.
+#define REC_NOAUDIT_RANGES 8
+struct rec_noaudit_ranges {
+    unsigned long long lo[REC_NOAUDIT_RANGES];
+    unsigned long long hi[REC_NOAUDIT_RANGES];
+};

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <future>
 
 #include "caprun/error.hpp"
 #include "caprun/record.hpp"
@@ -64,16 +65,9 @@ RecordTracer::RecordTracer(const std::string& cgroupDir) : impl_(std::make_uniqu
     libbpf_set_print(nullptr);
     impl_->skel = record__open();
     if (!impl_->skel) throwErrno("record: opening the eBPF program");
-    const auto ranges = noauditCheckRanges(sys::readFile("/proc/kallsyms"));
-    constexpr std::size_t slots = sizeof impl_->skel->rodata->noaudit_lo / sizeof(__u64);
-    if (ranges.size() > slots)
-        throw Error("record: " + std::to_string(ranges.size()) +
-                    " code ranges of no-audit capability checks, more than the program's " +
-                    std::to_string(slots));
-    for (std::size_t i = 0; i < ranges.size(); ++i) {
-        impl_->skel->rodata->noaudit_lo[i] = ranges[i].lo;
-        impl_->skel->rodata->noaudit_hi[i] = ranges[i].hi;
-    }
+    // /proc/kallsyms takes the kernel ~40 ms to list: read while libbpf parses the BTF.
+    auto ranges = std::async(std::launch::async,
+                             [] { return noauditCheckRanges(sys::readFile("/proc/kallsyms")); });
     if (int rc = record__load(impl_->skel); rc != 0)
         throwSys(
             "record: loading the eBPF program (fexit on cap_capable, sys_enter/sys_exit, "
@@ -83,6 +77,19 @@ RecordTracer::RecordTracer(const std::string& cgroupDir) : impl_(std::make_uniqu
     if (bpf_map_update_elem(bpf_map__fd(impl_->skel->maps.target_cgroup), &zero, &impl_->cgroupFd,
                             BPF_ANY) != 0)
         throwErrno("record: filtering on the cgroup " + cgroupDir);
+    const std::vector<AddressRange> noaudit = ranges.get();
+    rec_noaudit_ranges v{};
+    constexpr std::size_t slots = sizeof v.lo / sizeof v.lo[0];
+    if (noaudit.size() > slots)
+        throw Error("record: " + std::to_string(noaudit.size()) +
+                    " code ranges of no-audit capability checks, more than the program's " +
+                    std::to_string(slots));
+    for (std::size_t i = 0; i < noaudit.size(); ++i) {
+        v.lo[i] = noaudit[i].lo;
+        v.hi[i] = noaudit[i].hi;
+    }
+    if (bpf_map_update_elem(bpf_map__fd(impl_->skel->maps.noaudit), &zero, &v, BPF_ANY) != 0)
+        throwErrno("record: handing the no-audit check ranges to the eBPF program");
     if (int rc = record__attach(impl_->skel); rc != 0)
         throwSys("record: attaching the eBPF program", -rc);
 }

@@ -144,6 +144,25 @@ report_syscalls_of() {
     [[ "$output" == *"): mknodat failed with EPERM — capability: the kernel checked CAP_MKNOD"* ]]
 }
 
+@test "record: a process started with caprun exec is recorded too" {
+    request_nine
+    cfg '.process.args = ["/bin/sh", "-c", "touch /tmp/ready; while [ ! -e /tmp/go ]; do sleep 0.1; done"]'
+    caprun_bg record --output "$TMP/rec" "$ID"
+    local runner=$RUNNER i
+    for i in $(seq 150); do
+        [ -e "$BUNDLE/rootfs/tmp/ready" ] && break
+        sleep 0.1
+    done
+    run -0 caprun exec "$ID" /bin/probe syscalls chroot
+    [ "$output" = '{"chroot":"OK"}' ]
+    touch "$BUNDLE/rootfs/tmp/go"
+    wait "$runner"
+    # The init's shell never needed a capability: CAP_SYS_CHROOT is the exec'd probe's.
+    [ "$(jq -c .bounding "$TMP/rec/capabilities.json")" = '["CAP_SYS_CHROOT"]' ]
+    run -0 report_syscalls_of CAP_SYS_CHROOT "$TMP/rec"
+    [ "$output" = chroot ]
+}
+
 @test "record: a non-root user running a program with file capabilities" {
     request_nine
     cp "$BUNDLE/rootfs/bin/probe" "$BUNDLE/rootfs/bin/probe-raw"

@@ -80,7 +80,20 @@ set -e
 grep -q "trace: this caprun was built without eBPF tracing" <<<"$out" ||
     fail "trace does not say the tracer is missing: $out"
 
-echo "ok - --version (-SYSTEMD -BPF), features, trace --help, run --help and trace say the tracer is not built"
+# record refuses before anything exists: no container state, no output directory.
+help=$("$caprun" record --help)
+grep -q "eBPF recorder: MISSING — this caprun was built without eBPF tracing" <<<"$help" ||
+    fail "record --help does not say the recorder is missing: $help"
+set +e
+out=$("$caprun" --root "$root" record --bundle "$work" --output "$work/recorded" some-id 2>&1)
+rc=$?
+set -e
+[ "$rc" -ne 0 ] || fail "record exited 0 without a tracer: $out"
+grep -q "record: cannot record here: this caprun was built without eBPF tracing" <<<"$out" ||
+    fail "record does not say the tracer is missing: $out"
+[ ! -e "$work/recorded" ] && [ ! -e "$root/some-id" ] || fail "record left something behind"
+
+echo "ok - --version (-SYSTEMD -BPF), features, trace --help, run --help, trace and record say the tracer is not built"
 
 # With a real container (root, busybox): trace ID falls back to the plan, run --trace-eperm
 # runs the container and says why there is no report.

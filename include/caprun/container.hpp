@@ -47,6 +47,7 @@ struct CreateOptions {
     unsigned preserveFds = 0;
     std::optional<std::string> seccompProfile;  // --seccomp-profile PATH|default
     bool traceEperm = false;  // run --trace-eperm (or the annotation run.caprun.trace-eperm)
+    std::string recordDir;    // record --output: what the workload used is written there
 };
 
 // The request create (and run) plans the container's init with; check plans with the same.

@@ -88,8 +88,12 @@ class EpermTracer {
     ~EpermTracer();
     EpermTracer(const EpermTracer&) = delete;
     EpermTracer& operator=(const EpermTracer&) = delete;
-    // Waits up to `timeoutMs` for events and hands each to `onEvent`; returns how many.
+    // Waits up to `timeoutMs` (-1: until events or wake()) for events and hands each to
+    // `onEvent`; returns how many.
     int poll(int timeoutMs, const std::function<void(const TraceEvent&)>& onEvent);
+    // Ends a poll() waiting in another thread now, rather than at its timeout (an eventfd in
+    // the same epoll set as the ring buffer): run's poller stops without a 100 ms tick.
+    void wake();
 
     struct Impl;  // libbpf's objects; opaque here
 

@@ -31,8 +31,30 @@ std::vector<std::string> traceMonitorArgs(const RuntimeContext& g, const std::st
 void startTraceMonitor(const RuntimeContext& g, const StateStore& store, const ContainerState& st,
                        int readyTimeoutMs = 15000);
 
-// Stops the container's tracer if it still runs: SIGTERM, then SIGKILL after `graceMs`.
-// Waits until it is gone. Nothing to do without the file or when its pid is another process.
-void stopTraceMonitor(const std::string& containerDir, int graceMs = 5000);
+// create's detached processes for the annotations: the tracer of run.caprun.trace-eperm
+// (never fails create) and the recorder of run.caprun.record (throws Error when it cannot
+// attach: a recording asked for is never silently skipped).
+void startAnnotatedMonitors(const RuntimeContext& g, const StateStore& store,
+                            const ContainerState& st);
+
+// The file in <root>/<id>/ of the recorder of the annotation run.caprun.record.
+inline constexpr const char* kRecordMonitorFile = "record.pid";
+
+// The detached recorder's command line: `record --attach --output DIR --ready-fd 3 ID`.
+std::vector<std::string> recordMonitorArgs(const RuntimeContext& g, const std::string& exe,
+                                           const std::string& id, const std::string& dir);
+
+// Starts the detached process `args` (argv[0] unused: it runs /proc/self/exe) for `st`, its
+// pid in <root>/<id>/<pidFileName>, and waits until it says "ready". Returns why it is not
+// attached ("" when it is); `what` names it in messages ("tracer", "recorder").
+std::string startMonitor(const RuntimeContext& g, const StateStore& store, const ContainerState& st,
+                         const std::vector<std::string>& args, const char* pidFileName,
+                         const std::string& what, int readyTimeoutMs = 15000);
+
+// Stops the container's tracer (or the process of `pidFileName`) if it still runs: SIGTERM,
+// then SIGKILL after `graceMs`. Waits until it is gone. Nothing to do without the file or
+// when its pid is another process.
+void stopTraceMonitor(const std::string& containerDir, int graceMs = 5000,
+                      const char* pidFileName = kTraceMonitorFile);
 
 }  // namespace caprun

@@ -78,6 +78,7 @@ int cmdSpec(const GlobalOptions& g, const Args& args);
 int cmdCheck(const GlobalOptions& g, const Args& args);
 int cmdExplain(const GlobalOptions& g, const Args& args);
 int cmdTrace(const GlobalOptions& g, const Args& args);
+int cmdRecord(const GlobalOptions& g, const Args& args);
 
 // create and run share their options (bundle, pid-file, console-socket, ...).
 void addCreateOptions(boost::program_options::options_description& desc);

@@ -32,6 +32,10 @@ const std::vector<CommandEntry>& caprun::cli::commandTable() {
          caprun::cli::cmdExplain},
         {"trace", "stream a container's EPERM/EACCES failures with their cause (eBPF)",
          caprun::cli::cmdTrace},
+        {"record",
+         "run a container and write the capabilities and seccomp profile its workload used "
+         "(eBPF)",
+         caprun::cli::cmdRecord},
         {"run", "create and start a container, wait for it in the foreground", caprun::cli::cmdRun},
         {"create", "create a container, its process blocked before user code",
          caprun::cli::cmdCreate},

@@ -51,6 +51,7 @@
 #include "caprun/sys/atomic_write.hpp"
 #include "caprun/sys/unique_fd.hpp"
 #include "caprun/sysctl.hpp"
+#include "caprun/record.hpp"
 #include "caprun/trace.hpp"
 #include "caprun/systemd_bus.hpp"
 
@@ -100,6 +101,7 @@ Prepared prepare(const RuntimeContext& g, const CreateOptions& o) {
     if (FieldPlan fields = planSpecFields(p.spec, PlatformFacts::probe()); fields.refuses())
         throw Error(fields.refusalMessage());
     traceEpermAnnotated(p.spec.annotations);  // a value not true/false is refused here
+    recordAnnotationDir(p.spec.annotations);  // a relative or unwritable directory too
     p.ns = planNamespaces(p.spec);
     if (std::string r = rootlessSetupRefusal(::geteuid(), p.ns.has(NamespaceKind::User));
         !r.empty())
@@ -541,10 +543,17 @@ void releaseInit(StateStore& store, ContainerState& st) {
 
 namespace {
 
-// The annotation run.caprun.trace-eperm under create (and run -d): the detached tracer,
-// attached before the init is released. prepare() refused a value that is not true/false.
-void traceIfAnnotated(const RuntimeContext& g, StateStore& store, Created& c) {
-    if (traceEpermAnnotated(c.state.annotations)) startTraceMonitor(g, store, c.state);
+// The annotations run.caprun.trace-eperm and run.caprun.record under create (and run -d);
+// a recorder that cannot attach takes the container with it.
+void monitorIfAnnotated(const RuntimeContext& g, StateStore& store, Created& c,
+                        ContainerLock& lock) {
+    try {
+        startAnnotatedMonitors(g, store, c.state);
+    } catch (...) {
+        lock.release();
+        deleteContainer(g, c.state.id, true);
+        throw;
+    }
 }
 
 }  // namespace
@@ -553,7 +562,7 @@ void createContainer(const RuntimeContext& g, const CreateOptions& o) {
     StateStore store(g.root);
     ContainerLock lock;
     Created c = createInternal(g, o, false, store, lock);
-    traceIfAnnotated(g, store, c);
+    monitorIfAnnotated(g, store, c, lock);
 }
 
 void startContainer(const RuntimeContext& g, const std::string& id) {
@@ -572,7 +581,7 @@ int runContainer(const RuntimeContext& g, const CreateOptions& o, bool detach, b
     ContainerLock lock;
     Created c = createInternal(g, o, !detach, store, lock);
     if (detach) {
-        traceIfAnnotated(g, store, c);
+        monitorIfAnnotated(g, store, c, lock);
         releaseInit(store, c.state);
         return 0;
     }
@@ -580,6 +589,21 @@ int runContainer(const RuntimeContext& g, const CreateOptions& o, bool detach, b
     std::unique_ptr<EpermRunTrace> trace;
     bool traceOn = o.traceEperm || traceEpermAnnotated(c.state.annotations);
     if (traceOn) trace = EpermRunTrace::start(g, c.state);
+    std::unique_ptr<RecordTracer> recorder;
+    const std::string recordDir =
+        o.recordDir.empty() ? recordAnnotationDir(c.state.annotations).value_or("") : o.recordDir;
+    if (!recordDir.empty()) {
+        try {
+            auto cg = c.state.cgroupPaths.find("unified");
+            recorder = std::make_unique<RecordTracer>(
+                cg == c.state.cgroupPaths.end() ? std::string() : cg->second);
+        } catch (...) {
+            killAndReap(c.pid);
+            lock.release();
+            deleteContainer(g, o.id, true);
+            throw;
+        }
+    }
     installForwarders(c.pid, c.consoleMaster.fd >= 0);
     int status = 0;
     try {
@@ -602,6 +626,14 @@ int runContainer(const RuntimeContext& g, const CreateOptions& o, bool detach, b
     }
     stopForwarding();
     if (trace) trace->finish();
+    if (recorder) {
+        try {
+            writeRecordOutput(recordDir, recorder->collect());
+        } catch (...) {
+            if (!keep) deleteContainer(g, o.id, true);
+            throw;
+        }
+    }
     // The container ended: delete it like `caprun delete` (what is left in its cgroup is
     // killed, poststop hooks run, the cgroup and the state directory are removed), unless
     // --keep leaves that to a later `delete`.

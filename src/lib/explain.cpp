@@ -2,6 +2,7 @@
 // syscall, over the same plans `check` prints. See include/caprun/explain.hpp.
 #include "caprun/explain.hpp"
 #include "caprun/kernel_facilities.hpp"
+#include "caprun/record_plan.hpp"
 
 #include <seccomp.h>
 
@@ -252,6 +253,14 @@ ExplainedRule explainedRule(const ResolvedSeccomp& r, std::size_t i, const std::
     return e;
 }
 
+// A profile `caprun record` wrote: its allow rule carries record's comment.
+bool isRecordedProfile(const SelectedSeccomp& selected) {
+    if (!selected.filter) return false;
+    for (const auto& r : selected.filter->syscalls)
+        if (r.comment.rfind(kRecordedProfileMarker, 0) == 0) return true;
+    return false;
+}
+
 SyscallExplanation explainOne(const Spec& spec, const CapabilityPlan& plan,
                               const SelectedSeccomp& selected, const SeccompHost& host,
                               const ResolvedSeccomp& r, const std::string& name) {
@@ -377,7 +386,13 @@ SyscallExplanation explainOne(const Spec& spec, const CapabilityPlan& plan,
         e.cause = v.kind == "notify" ? "seccomp agent" : v.kind == "trace" ? "tracer" : "seccomp";
         e.outcome = v.phrase + ": the seccomp filter's " + v.decidedBy +
                     " decides before the kernel checks anything";
-        if (!gateFixFound && (v.kind == "errno" || v.kind == "kill" || v.kind == "trap"))
+        if (!v.rule && isRecordedProfile(selected)) {
+            e.outcome = v.phrase + ": not in the recorded profile (" + e.seccompSource +
+                        "): the run caprun record watched never made it";
+            e.otherFix =
+                "record a run that makes it, and merge it into this profile (caprun record "
+                "--merge --output DIR DIR1 DIR2), or allow it in the profile by hand";
+        } else if (!gateFixFound && (v.kind == "errno" || v.kind == "kill" || v.kind == "trap"))
             e.otherFix =
                 "no capability changes the filter's decision: only another seccomp profile can "
                 "(caprun --seccomp-profile FILE or the annotation run.caprun.seccomp-profile, "

@@ -207,6 +207,7 @@ void deleteContainer(const RuntimeContext& g, const std::string& id, bool force)
                   (killed.empty() ? "no process of it found" : "killed " + killed) +
                   "; removing its state");
         stopTraceMonitor(store.containerDir(id));
+        stopTraceMonitor(store.containerDir(id), 5000, kRecordMonitorFile);
         store.remove(id);
     };
     if (!store.exists(id)) {
@@ -214,6 +215,7 @@ void deleteContainer(const RuntimeContext& g, const std::string& id, bool force)
         // made the cgroup. Nothing else can refer to it; remove it (as runc does).
         if (!force) {
             stopTraceMonitor(store.containerDir(id));
+            stopTraceMonitor(store.containerDir(id), 5000, kRecordMonitorFile);
             store.remove(id);
             throw Error("container " + id + " does not exist");
         }
@@ -236,9 +238,11 @@ void deleteContainer(const RuntimeContext& g, const std::string& id, bool force)
     // Created containers are deleted without --force (runc does too): the init has not run
     // user code yet. Anything still alive in the cgroup goes with it.
     killEverything(s, cg);
-    // The detached tracer (annotation run.caprun.trace-eperm) writes its report now that the
-    // container's processes are gone, and exits.
+    // The detached tracer (annotation run.caprun.trace-eperm) writes its report, and the
+    // recorder (run.caprun.record) its directory, now that the container's processes are
+    // gone, and exit.
     stopTraceMonitor(store.containerDir(id));
+    stopTraceMonitor(store.containerDir(id), 5000, kRecordMonitorFile);
     if (!s.intelRdtGroup.empty()) {
         LinuxCgroupKernel resctrl;
         for (const auto& w : leaveIntelRdt(

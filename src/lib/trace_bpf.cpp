@@ -4,10 +4,13 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <fcntl.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdint>
 #include <cstdarg>
 #include <cstdio>
 #include <fstream>
@@ -78,8 +81,12 @@ struct EpermTracer::Impl {
     trace_eperm* skel = nullptr;
     ring_buffer* rb = nullptr;
     int cgroupFd = -1;
+    int wakeFd = -1;   // eventfd: wake() ends a poll at once
+    int epollFd = -1;  // the ring buffer's epoll fd and wakeFd
     const std::function<void(const TraceEvent&)>* onEvent = nullptr;
     ~Impl() {
+        if (epollFd >= 0) ::close(epollFd);
+        if (wakeFd >= 0) ::close(wakeFd);
         if (rb) ring_buffer__free(rb);
         if (skel) trace_eperm__destroy(skel);
         if (cgroupFd >= 0) ::close(cgroupFd);
@@ -131,16 +138,36 @@ EpermTracer::EpermTracer(const std::string& cgroupDir) : impl_(std::make_unique<
     impl_->rb =
         ring_buffer__new(bpf_map__fd(impl_->skel->maps.events), handleEvent, impl_.get(), nullptr);
     if (!impl_->rb) throwErrno("trace: opening the eBPF ring buffer");
+    impl_->wakeFd = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (impl_->wakeFd < 0) throwErrno("trace: creating the poller's eventfd");
+    impl_->epollFd = ::epoll_create1(EPOLL_CLOEXEC);
+    if (impl_->epollFd < 0) throwErrno("trace: creating the poller's epoll set");
+    for (int fd : {ring_buffer__epoll_fd(impl_->rb), impl_->wakeFd}) {
+        epoll_event ev{};
+        ev.events = EPOLLIN;
+        ev.data.fd = fd;
+        if (::epoll_ctl(impl_->epollFd, EPOLL_CTL_ADD, fd, &ev) != 0)
+            throwErrno("trace: adding to the poller's epoll set");
+    }
 }
 
 EpermTracer::~EpermTracer() = default;
 
 int EpermTracer::poll(int timeoutMs, const std::function<void(const TraceEvent&)>& onEvent) {
+    // Our own epoll set (libbpf's holds only its rings): ring data or wake(), whichever first.
+    epoll_event evs[2];
+    if (::epoll_wait(impl_->epollFd, evs, 2, timeoutMs) < 0 && errno != EINTR)
+        throwErrno("trace: waiting for the eBPF ring buffer");
     impl_->onEvent = &onEvent;
-    int n = ring_buffer__poll(impl_->rb, timeoutMs);
+    int n = ring_buffer__consume(impl_->rb);
     impl_->onEvent = nullptr;
     if (n < 0 && n != -EINTR) throwSys("trace: reading the eBPF ring buffer", -n);
     return n < 0 ? 0 : n;
+}
+
+void EpermTracer::wake() {
+    const std::uint64_t one = 1;
+    [[maybe_unused]] ssize_t n = ::write(impl_->wakeFd, &one, sizeof one);
 }
 
 }  // namespace caprun

@@ -17,6 +17,8 @@
 
 #include "caprun/error.hpp"
 #include "caprun/log.hpp"
+#include "caprun/record.hpp"
+#include "caprun/trace.hpp"
 #include "caprun/state.hpp"
 #include "caprun/sys/atomic_write.hpp"
 #include "caprun/sys/read_file.hpp"
@@ -102,18 +104,27 @@ std::vector<std::string> traceMonitorArgs(const RuntimeContext& g, const std::st
     return a;
 }
 
-void startTraceMonitor(const RuntimeContext& g, const StateStore& store, const ContainerState& st,
-                       int readyTimeoutMs) {
-    const std::string pidFile = store.containerDir(st.id) + "/" + kTraceMonitorFile;
+std::vector<std::string> recordMonitorArgs(const RuntimeContext& g, const std::string& exe,
+                                           const std::string& id, const std::string& dir) {
+    std::vector<std::string> a = traceMonitorArgs(g, exe, id);
+    a.resize(a.size() - 5);  // the global options only
+    a.insert(a.end(),
+             {"record", "--attach", "--output", dir, "--ready-fd", std::to_string(kReadyFd), id});
+    return a;
+}
+
+std::string startMonitor(const RuntimeContext& g, const StateStore& store, const ContainerState& st,
+                         const std::vector<std::string>& args, const char* pidFileName,
+                         const std::string& what, int readyTimeoutMs) {
+    const std::string pidFile = store.containerDir(st.id) + "/" + pidFileName;
     try {
         // Everything the child needs is made before fork: it only calls async-signal-safe
         // functions until execve.
-        const std::vector<std::string> args = traceMonitorArgs(g, "caprun", st.id);
         std::vector<char*> argv;
         for (const auto& s : args) argv.push_back(const_cast<char*>(s.c_str()));
         argv.push_back(nullptr);
         int p[2];
-        if (::pipe2(p, O_CLOEXEC) != 0) throwErrno("creating the tracer's readiness pipe");
+        if (::pipe2(p, O_CLOEXEC) != 0) throwErrno("creating the " + what + " readiness pipe");
         UniqueFd readEnd(p[0]);
         // Both above the fds the child rearranges (0-3), whatever the caller left open.
         UniqueFd w(aboveStdio(p[1]));
@@ -121,7 +132,7 @@ void startTraceMonitor(const RuntimeContext& g, const StateStore& store, const C
         const int devNullFd = devNull.fd;
         const bool keepStderr = g.logFile.empty() && stderrIsTerminalOrFile();
         pid_t pid = ::fork();
-        if (pid < 0) throwErrno("forking the tracer");
+        if (pid < 0) throwErrno("forking the " + what);
         if (pid == 0) {
             sigset_t none;
             sigemptyset(&none);
@@ -142,35 +153,58 @@ void startTraceMonitor(const RuntimeContext& g, const StateStore& store, const C
         const auto start = processStartTime(pid);
         sys::writeFileAtomically(pidFile,
                                  std::to_string(pid) + " " + std::to_string(start.value_or(0)),
-                                 0600, "trace-eperm: recording the tracer's pid");
+                                 0600, "recording the " + what + "'s pid");
         auto said = readReady(readEnd.fd, readyTimeoutMs);
         if (said && *said == "ready\n") {
-            log::debug("trace-eperm: tracer " + std::to_string(pid) + " attached to container " +
-                       st.id);
-            return;  // it outlives create; delete stops it
+            log::debug(what + " " + std::to_string(pid) + " attached to container " + st.id);
+            return {};  // it outlives create; delete stops it
         }
+        std::string msg;
         if (!said) {
             ::kill(pid, SIGKILL);
-            log::warn("trace-eperm: the tracer did not attach within " +
-                      std::to_string(readyTimeoutMs / 1000) + " s; container " + st.id +
-                      " runs untraced");
+            msg = "the " + what + " did not attach within " +
+                  std::to_string(readyTimeoutMs / 1000) + " s";
         } else {
-            std::string msg = *said;
+            msg = *said;
             while (!msg.empty() && msg.back() == '\n') msg.pop_back();
-            log::warn(msg.empty() ? "trace-eperm: the tracer exited before attaching" : msg);
+            if (msg.empty()) msg = "the " + what + " exited before attaching";
         }
         while (::waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
         }
         ::unlink(pidFile.c_str());
+        return msg;
     } catch (const std::exception& e) {
         ::unlink(pidFile.c_str());
-        log::warn(std::string("trace-eperm: ") + e.what() + "; container " + st.id +
-                  " runs untraced");
+        return e.what();
     }
 }
 
-void stopTraceMonitor(const std::string& containerDir, int graceMs) {
-    const std::string file = containerDir + "/" + kTraceMonitorFile;
+void startTraceMonitor(const RuntimeContext& g, const StateStore& store, const ContainerState& st,
+                       int readyTimeoutMs) {
+    std::string why = startMonitor(g, store, st, traceMonitorArgs(g, "caprun", st.id),
+                                   kTraceMonitorFile, "tracer", readyTimeoutMs);
+    if (why.empty()) return;
+    if (why.rfind("trace-eperm: ", 0) != 0) why = "trace-eperm: " + why;
+    log::warn(why + (why.find("falling back") == std::string::npos
+                         ? "; container " + st.id + " runs untraced"
+                         : std::string()));
+}
+
+void startAnnotatedMonitors(const RuntimeContext& g, const StateStore& store,
+                            const ContainerState& st) {
+    // prepare() refused a trace-eperm value that is not true/false, and a record directory
+    // that is relative or cannot be written.
+    if (traceEpermAnnotated(st.annotations)) startTraceMonitor(g, store, st);
+    if (auto dir = recordAnnotationDir(st.annotations)) {
+        const std::string why =
+            startMonitor(g, store, st, recordMonitorArgs(g, "caprun", st.id, *dir),
+                         kRecordMonitorFile, "recorder");
+        if (!why.empty()) throw Error("annotation " + std::string(kRecordAnnotation) + ": " + why);
+    }
+}
+
+void stopTraceMonitor(const std::string& containerDir, int graceMs, const char* pidFileName) {
+    const std::string file = containerDir + "/" + pidFileName;
     std::string text;
     if (sys::readFileInto(file, text) != 0) return;
     std::istringstream in(text);
@@ -184,7 +218,7 @@ void stopTraceMonitor(const std::string& containerDir, int graceMs) {
     // SIGTERM: it drains its ring buffer and writes the summary, then exits.
     if (::syscall(SYS_pidfd_send_signal, pidfd.fd, SIGTERM, nullptr, 0) != 0) return;
     if (waitExit(pidfd.fd, graceMs)) return;
-    log::warn("trace-eperm: the tracer " + std::to_string(pid) +
+    log::warn(std::string(pidFileName) + ": process " + std::to_string(pid) +
               " did not stop on SIGTERM; killing it");
     ::syscall(SYS_pidfd_send_signal, pidfd.fd, SIGKILL, nullptr, 0);
     waitExit(pidfd.fd, 2000);

@@ -33,4 +33,6 @@ int EpermTracer::poll(int, const std::function<void(const TraceEvent&)>&) {
     return 0;
 }
 
+void EpermTracer::wake() {}
+
 }  // namespace caprun

@@ -103,7 +103,7 @@ std::unique_ptr<EpermRunTrace> EpermRunTrace::start(const RuntimeContext& g,
         };
         while (!im.stop.load()) {
             try {
-                im.tracer->poll(100, add);
+                im.tracer->poll(-1, add);  // finish() wakes it
             } catch (const std::exception&) {
                 return;
             }
@@ -115,6 +115,7 @@ std::unique_ptr<EpermRunTrace> EpermRunTrace::start(const RuntimeContext& g,
 EpermRunTrace::~EpermRunTrace() {
     if (impl_ && impl_->poller.joinable()) {
         impl_->stop = true;
+        impl_->tracer->wake();
         impl_->poller.join();
     }
 }
@@ -123,6 +124,7 @@ void EpermRunTrace::finish() {
     Impl& im = *impl_;
     if (!im.tracer) return;
     im.stop = true;
+    im.tracer->wake();
     if (im.poller.joinable()) im.poller.join();
     const std::function<void(const TraceEvent&)> add = [&im](const TraceEvent& e) {
         im.report->add(e);

@@ -13,7 +13,9 @@ build_pkgs=(g++ clang-format meson ninja-build pkg-config cmake git libseccomp-d
             # lld 16 links caprun with its start-up functions together (src/cli/meson.build)
             lld-16)
 test_pkgs=(busybox-static bats libcap2-bin jq strace runc crun hyperfine iproute2 uidmap
-           containerd docker.io podman systemd-container)
+           containerd docker.io podman systemd-container
+           # the bridge + host-local CNI plugins of a pod's network (callers/kubernetes.bats)
+           containernetworking-plugins)
 
 missing=()
 for p in "${build_pkgs[@]}" "${test_pkgs[@]}"; do

@@ -28,58 +28,8 @@ setup_file() {
     export HOST_NET_BEFORE="$(host_network)"
     [ -d /run/containerd ] && export RUN_CONTAINERD_EXISTED=1 || export RUN_CONTAINERD_EXISTED=0
     [ -d /var/lib/cni ] && export VAR_LIB_CNI_EXISTED=1 || export VAR_LIB_CNI_EXISTED=0
-    mkdir -p "$T/cni-conf" "$T/logs"
-    local handler
-    handler="$(doc_handler_config "$CAPRUN" "$CAPRUN_ROOT" false)"
-    grep -qF "[plugins.\"io.containerd.grpc.v1.cri\".containerd.runtimes.$HANDLER]" <<<"$handler"
-    cat >"$T/config.toml" <<EOT
-version = 2
-root = "$T/root"
-state = "$T/state"
-disabled_plugins = ["io.containerd.snapshotter.v1.btrfs", "io.containerd.snapshotter.v1.zfs",
-  "io.containerd.snapshotter.v1.devmapper", "io.containerd.snapshotter.v1.aufs"]
-[grpc]
-  address = "$SOCK"
-[ttrpc]
-  address = "$SOCK.ttrpc"
-[debug]
-  address = "$T/debug.sock"
-[plugins."io.containerd.grpc.v1.cri"]
-  sandbox_image = "$PAUSE_IMAGE"
-  stream_server_address = "127.0.0.1"
-  stream_server_port = "0"
-  netns_mounts_under_state_dir = true
-  enable_selinux = false
-  [plugins."io.containerd.grpc.v1.cri".cni]
-    bin_dir = "/usr/lib/cni"
-    conf_dir = "$T/cni-conf"
-  [plugins."io.containerd.grpc.v1.cri".containerd]
-    snapshotter = "overlayfs"
-    default_runtime_name = "runc"
-  [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]
-    runtime_type = "io.containerd.runc.v2"
-  [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]
-    BinaryName = "/usr/sbin/runc"
-    Root = "$RUNC_ROOT"
-$handler
-EOT
-    cat >"$T/cni-conf/10-caprun-test.conflist" <<EOT
-{
-  "cniVersion": "0.4.0",
-  "name": "caprun-test",
-  "plugins": [
-    {"type": "bridge", "bridge": "cnicaprun0", "isGateway": true, "ipMasq": false,
-     "ipam": {"type": "host-local", "dataDir": "$T/cni-ipam",
-              "ranges": [[{"subnet": "10.233.71.0/24"}]], "routes": [{"dst": "0.0.0.0/0"}]}}
-  ]
-}
-EOT
-    : >"$T/crictl.yaml"
-    # The node: no CAP_SYS_MODULE in its bounding set, and its own network namespace (lo up,
-    # for the CRI streaming server on 127.0.0.1).
-    capsh --drop=cap_sys_module -- -c "exec unshare --net sh -c 'ip link set lo up && exec containerd --config \"\$0\"' '$T/config.toml'" \
-        >"$T/containerd.log" 2>&1 3>&- &
-    echo $! >"$T/containerd.pid"
+    write_k8s_config "$T" "$CAPRUN" "$CAPRUN_ROOT" /usr/sbin/runc "$RUNC_ROOT" false
+    start_k8s_node "$T" cap_sys_module
     wait_until ctr --address "$SOCK" version
     make_k8s_images "$T" "$SOCK"
 }
@@ -113,15 +63,11 @@ host_network() {
     iptables-save 2>/dev/null | grep -v '^#'
 }
 
-cri() {
-    nsenter --net="/proc/$(cat "$T/containerd.pid")/ns/net" \
-        "$CRICTL" --config "$T/crictl.yaml" --runtime-endpoint "unix://$SOCK" \
-        --image-endpoint "unix://$SOCK" --timeout 60s "$@"
-}
 
 check_nothing_left() {
     local left=""
-    [ -d "$CAPRUN_ROOT/k8s.io" ] && left="$(ls -A "$CAPRUN_ROOT/k8s.io")"
+    # (seccomp-cache is caprun's cache of compiled filters, kept for the next container.)
+    [ -d "$CAPRUN_ROOT/k8s.io" ] && left="$(ls -A "$CAPRUN_ROOT/k8s.io" | grep -vx seccomp-cache || true)"
     [ -z "$left" ] || { echo "caprun state left: $left" >&2; return 1; }
     left="$(grep -F " $T/state/" /proc/self/mountinfo || true)"
     [ -z "$left" ] || { echo "mounts left: $left" >&2; return 1; }
@@ -359,8 +305,10 @@ mask_bits() {
     id="$output"
     masks_as_checked "$id"
     [ "$(status_field "$id" Seccomp)" = 2 ]
-    run -0 cri exec -s "$id" /bin/probe syscalls unshare
-    [ "$(jq -r .unshare <<<"$output")" = EPERM ]
+    # (get_mempolicy needs no capability; the default profile allows it only with
+    # CAP_SYS_NICE, which containerd's default set lacks.)
+    run -0 cri exec -s "$id" /bin/probe syscalls get_mempolicy
+    [ "$(jq -r .get_mempolicy <<<"$output")" = EPERM ]
     # Localhost: the node's profile file, which denies sethostname with EACCES.
     cat >"$T/seccomp-deny-sethostname.json" <<'J'
 {"defaultAction": "SCMP_ACT_ALLOW",
@@ -375,4 +323,180 @@ J
     run -0 start_in "$pod" "$(ctr_json unconfined '.linux.security_context.seccomp = {profile_type: 1}')" "$pj"
     id="$output"
     [ "$(status_field "$id" Seccomp)" = 0 ]
+    run -0 cri exec -s "$id" /bin/probe syscalls get_mempolicy
+    [ "$(jq -r .get_mempolicy <<<"$output")" = OK ]
+}
+
+# pod_with ANNOTATIONS-JSON NAME: a pod (host network) with those pod annotations; prints
+# the pod config's path.
+pod_with() {
+    pod_json "$2" '.annotations = $a' --argjson a "$1"
+}
+
+@test "kubernetes: a node without CAP_SYS_MODULE: strict fails StartContainer naming it; lenient and the default run without it" {
+    local pj pod id policy
+    # The node's bounding set really lacks it (containerd and its shims inherit capsh's).
+    has_cap_bit "$(awk '$1 == "CapBnd:" {print $2}' "/proc/$(cat "$T/containerd.pid")/status")" 16 && return 1
+    pj="$(pod_with '{"run.caprun.cap-policy": "strict"}' strict)"
+    run -0 runp "$pj"
+    pod="$output"
+    run -1 start_in "$pod" "$(ctr_json mod '.linux.security_context.capabilities = {add_capabilities: ["SYS_MODULE"]}')" "$pj"
+    echo "$output"
+    # What the kubelet shows as the container's waiting reason (RunContainerError).
+    [[ "$output" == *"CAP_SYS_MODULE (bounding, effective, permitted): not in the runtime's bounding set; the host does not offer it"* ]]
+    [[ "$output" == *"cap policy strict, from annotation run.caprun.cap-policy"* ]]
+    id="$(cri ps -a -q --name mod)"
+    [ "$(cri inspect "$id" | jq -r .status.state)" != CONTAINER_RUNNING ]
+    [ ! -e "$CAPRUN_ROOT/k8s.io/$id" ]
+    run -0 cri rmp -f "$pod"
+    for policy in lenient default; do
+        if [ "$policy" = default ]; then pj="$(pod_json "p-$policy")"
+        else pj="$(pod_with '{"run.caprun.cap-policy": "lenient"}' "p-$policy")"; fi
+        run -0 runp "$pj"
+        pod="$output"
+        run -0 start_in "$pod" "$(ctr_json "mod-$policy" '.linux.security_context.capabilities = {add_capabilities: ["SYS_MODULE", "SYS_TIME"]}')" "$pj"
+        id="$output"
+        masks_as_checked "$id"
+        has_cap_bit "$(status_field "$id" CapEff)" 16 && return 1
+        has_cap_bit "$(status_field "$id" CapBnd)" 16 && return 1
+        has_cap_bit "$(status_field "$id" CapEff)" 25   # the rest of the add holds
+        run -0 cri rmp -f "$pod"
+    done
+}
+
+@test "kubernetes: runAsUser 1000 with SYS_TIME runs a cap_sys_time+ep binary; without it EPERM, and caprun explain says why" {
+    local pj pod id
+    pj="$(pod_json time)"
+    run -0 runp "$pj"
+    pod="$output"
+    run -0 start_in "$pod" "$(ctr_json with-time '.linux.security_context.run_as_user = {value: 1000} | .linux.security_context.capabilities = {add_capabilities: ["SYS_TIME"]}')" "$pj"
+    id="$output"
+    masks_as_checked "$id"
+    run -0 cri exec -s "$id" /bin/probe-time syscalls settimeofday
+    [ "$(jq -r .settimeofday <<<"$output")" = OK ]
+    # Without the add: the file's forced capability is outside the bounding set, so the
+    # kernel refuses its execve; the probe without file capabilities gets EPERM.
+    run -0 start_in "$pod" "$(ctr_json without-time '.linux.security_context.run_as_user = {value: 1000}')" "$pj"
+    id="$output"
+    run -1 cri exec -s "$id" /bin/probe-time syscalls settimeofday
+    [[ "$output" == *"operation not permitted"* || "$output" == *"Operation not permitted"* ]]
+    run -0 cri exec -s "$id" /bin/probe syscalls settimeofday
+    [ "$(jq -r .settimeofday <<<"$output")" = EPERM ]
+    run -0 "$CAPRUN" --root "$CAPRUN_ROOT/k8s.io" explain "$id" settimeofday
+    echo "$output"
+    [[ "$output" == *CAP_SYS_TIME* ]]
+    [[ "$output" == *'securityContext.capabilities.add: ["SYS_TIME"]'* ]]
+}
+
+@test "kubernetes: the sandbox's oomScoreAdj -998 on a node without CAP_SYS_RESOURCE: runc fails every pod, caprun runs it under both policies" {
+    local pj pod pid policy
+    has_cap_bit "$(awk '$1 == "CapBnd:" {print $2}' "/proc/$(cat "$T/containerd.pid")/status")" 24 && skip "this node holds CAP_SYS_RESOURCE"
+    # runc, the other handler of this containerd, cannot start the sandbox here.
+    # (runc 1.1.5 loses its init's reason, "failed to update /proc/self/oom_score_adj":
+    # the parent sees the pipe close.)
+    run -1 cri runp --runtime runc "$(pod_json runc-pod)"
+    echo "$output"
+    [[ "$output" == *"RunPodSandbox"*"runc create failed"* ]]
+    run cri rmp -fa
+    for policy in lenient strict; do
+        pj="$(pod_with "{\"run.caprun.cap-policy\": \"$policy\"}" "oom-$policy")"
+        run -0 runp "$pj"
+        pod="$output"
+        [ "$(jq -r .process.oomScoreAdj "$(bundle_of "$pod")/config.json")" = -998 ]
+        pid="$(cri inspectp "$pod" | jq -r .info.pid)"
+        # Clamped to caprun's own score: the shim's (its parent now), which caprun inherited.
+        [ "$(cat "/proc/$pid/oom_score_adj")" = "$(cat "/proc/$(awk '{print $4}' "/proc/$pid/stat")/oom_score_adj")" ]
+        [ "$(cat "/proc/$pid/oom_score_adj")" -gt -998 ]
+        # Strict still refuses what the pod's own containers ask and the node lacks.
+        if [ "$policy" = strict ]; then
+            run -1 start_in "$pod" "$(ctr_json oom-res '.linux.resources.oom_score_adj = -500')" "$pj"
+            [[ "$output" == *"process.oomScoreAdj: -500 requested, below the runtime's own"* ]]
+        else
+            run -0 start_in "$pod" "$(ctr_json oom-res '.linux.resources.oom_score_adj = -500')" "$pj"
+        fi
+        run -0 cri rmp -f "$pod"
+    done
+}
+
+@test "kubernetes: an invalid run.caprun.* annotation fails StartContainer naming it and its value, and leaves nothing" {
+    local pj pod ann val want id
+    pj="$(pod_json bad)"
+    run -0 runp "$pj"
+    pod="$output"
+    while IFS='|' read -r ann val want; do
+        run -1 start_in "$pod" "$(ctr_json "bad-${ann##*.}" '.annotations = {($k): $v}' --arg k "$ann" --arg v "$val")" "$pj"
+        echo "$ann=$val: $output"
+        [[ "$output" == *"$want"* ]]
+        [[ "$output" == *"$ann"* && "$output" == *"$val"* ]]
+        id="$(cri ps -a -q --name "bad-${ann##*.}")"
+        [ -n "$id" ] && [ ! -e "$CAPRUN_ROOT/k8s.io/$id" ]
+        [ -z "$(leftover_processes "$T/state/io.containerd.runtime.v2.task/k8s.io/$id")" ]
+    done <<'EOT'
+run.caprun.cap-policy|sometimes|annotations.run.caprun.cap-policy: invalid value
+run.caprun.report|stderr|annotation run.caprun.report: invalid value
+run.caprun.trace-eperm|maybe|run.caprun.trace-eperm
+run.caprun.seccomp-profile|/nonexistent/profile.json|run.caprun.seccomp-profile
+EOT
+    # From the pod: the sandbox carries the pod's annotations, so RunPodSandbox fails.
+    run -1 runp "$(pod_with '{"run.caprun.report": "stderr"}' bad-pod)"
+    [[ "$output" == *'annotation run.caprun.report: invalid value'*stderr* ]]
+}
+
+@test "kubernetes: containers join the pod's network (CNI bridge), IPC, UTS and pid namespaces and share its /dev/shm" {
+    local pj pod a b spid apid bpid ns
+    # The pod's own network namespace from the bridge + host-local plugins, inside the
+    # node's namespace; the pod's pid namespace shared (shareProcessNamespace).
+    pj="$(pod_json shared '.hostname = "caprun-pod" | .linux.security_context.namespace_options = {network: 0, pid: 0, ipc: 0}')"
+    run -0 runp "$pj"
+    pod="$output"
+    run -0 start_in "$pod" "$(ctr_json a)" "$pj"
+    a="$output"
+    run -0 start_in "$pod" "$(ctr_json b)" "$pj"
+    b="$output"
+    spid="$(cri inspectp "$pod" | jq -r .info.pid)"
+    apid="$(cri inspect "$a" | jq -r .info.pid)"
+    bpid="$(cri inspect "$b" | jq -r .info.pid)"
+    for ns in net ipc uts pid; do
+        [ "$(readlink "/proc/$apid/ns/$ns")" = "$(readlink "/proc/$spid/ns/$ns")" ]
+        [ "$(readlink "/proc/$bpid/ns/$ns")" = "$(readlink "/proc/$spid/ns/$ns")" ]
+    done
+    [ "$(readlink "/proc/$apid/ns/net")" != "$(readlink "/proc/$(cat "$T/containerd.pid")/ns/net")" ]
+    # The pause process is pid 1 of the pod.
+    run -0 cri exec -s "$a" /bin/sh -c 'tr "\0" " " </proc/1/cmdline'
+    [ "$output" = "/pause " ]
+    run -0 cri exec -s "$a" /bin/hostname
+    [ "$output" = caprun-pod ]
+    # The bridge plugin's address, and the route through its gateway.
+    run -0 cri exec -s "$a" /bin/ip -4 -o addr show eth0
+    [[ "$output" == *"inet 10.233.71."* ]]
+    run -0 cri exec -s "$a" /bin/ip route
+    [[ "$output" == *"default via 10.233.71.1"* ]]
+    # One /dev/shm for the pod.
+    run -0 cri exec -s "$a" /bin/sh -c 'echo from-a >/dev/shm/x'
+    run -0 cri exec -s "$b" /bin/cat /dev/shm/x
+    [ "$output" = from-a ]
+    # The host's network did not move (the bridge is in the node's namespace).
+    [ "$(host_network)" = "$HOST_NET_BEFORE" ]
+    run -0 cri rmp -f "$pod"
+    [ "$(host_network)" = "$HOST_NET_BEFORE" ]
+    [ -z "$(ls -A "$T/cni-ipam/caprun-test" 2>/dev/null | grep -v -e '^lock$' -e '^last_reserved_ip' || true)" ]
+}
+
+@test "kubernetes: crictl update reaches the container's cgroup through caprun; crictl stats reports it" {
+    local pj pod id cg
+    pj="$(pod_json upd)"
+    run -0 runp "$pj"
+    pod="$output"
+    run -0 start_in "$pod" "$(ctr_json upd)" "$pj"
+    id="$output"
+    cg="$(jq -r .linux.cgroupsPath "$(bundle_of "$id")/config.json")"
+    [ -d "/sys/fs/cgroup/memory$cg" ]
+    run -0 cri update --memory 67108864 --cpu-quota 20000 --cpu-period 100000 "$id"
+    [ "$(cat "/sys/fs/cgroup/memory$cg/memory.limit_in_bytes")" = 67108864 ]
+    [ "$(cat "/sys/fs/cgroup/cpu$cg/cpu.cfs_quota_us")" = 20000 ]
+    run -0 cri inspect "$id"
+    [ "$(jq -r .info.runtimeSpec.linux.resources.memory.limit <<<"$output")" = 67108864 ]
+    run -0 cri stats -o json --id "$id"
+    [ "$(jq -r '.stats[0].attributes.id' <<<"$output")" = "$id" ]
+    [ "$(jq -r '.stats[0].memory.workingSetBytes.value' <<<"$output")" -gt 0 ]
 }

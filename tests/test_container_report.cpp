@@ -78,14 +78,6 @@ TEST_CASE("report lines: one per dropped capability, prefixed, with the policy a
     CHECK(containerReportLines(planWith(s, CapPolicy::Lenient)).empty());
 }
 
-TEST_CASE("report lines: a multi-line summary gets the prefix on every line") {
-    CHECK(prefixedReportLines("trace-eperm: 1 failing syscall(s) of the container:\n  a\n  b") ==
-          "caprun: trace-eperm: 1 failing syscall(s) of the container:\ncaprun:   a\ncaprun:   "
-          "b\n");
-    CHECK(prefixedReportLines("one") == "caprun: one\n");
-    CHECK(prefixedReportLines("") == "");
-}
-
 TEST_CASE("the pod sandbox's oom score is the caller's: clamped under strict too") {
     auto sandbox = planWith(podSpec(true, -998), CapPolicy::Strict);
     CHECK_FALSE(sandbox.refusesToStart());

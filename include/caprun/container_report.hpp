@@ -2,7 +2,7 @@
 // (the default) keeps it in caprun's log, which a shim reads only when the runtime fails;
 // `container` also writes it to the container's own stderr stream, one line each prefixed
 // "caprun:", so that `kubectl logs` / `crictl logs` show it: at create the capabilities
-// dropped under the lenient policy (and limits clamped), at exit the trace-eperm summary.
+// dropped under the lenient policy (and limits clamped).
 #pragma once
 
 #include <map>
@@ -25,9 +25,6 @@ ReportTarget reportTarget(const std::map<std::string, std::string>& annotations,
 // The lines create writes to the container's stderr for `plan` (empty when nothing was
 // dropped or clamped): "caprun: dropped CAP_X (sets): why (cap policy lenient, from ...)".
 std::vector<std::string> containerReportLines(const CapabilityPlan& plan);
-
-// `text` (possibly several lines) with every line prefixed "caprun: ", each ending in '\n'.
-std::string prefixedReportLines(const std::string& text);
 
 // Writes `text` to `fd` whole (retrying short writes and EINTR); false when it could not.
 bool writeReport(int fd, const std::string& text);

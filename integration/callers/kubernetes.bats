@@ -398,6 +398,8 @@ pod_with() {
     echo "$output"
     [[ "$output" == *"RunPodSandbox"*"runc create failed"* ]]
     run cri rmp -fa
+    # runc leaves the cgroups of that failed create behind; no caprun container exists yet.
+    remove_cgroup_dirs "$(new_cgroup_dirs "$CGROUPS_BEFORE")"
     for policy in lenient strict; do
         pj="$(pod_with "{\"run.caprun.cap-policy\": \"$policy\"}" "oom-$policy")"
         run -0 runp "$pj"
@@ -416,6 +418,33 @@ pod_with() {
         fi
         run -0 cri rmp -f "$pod"
     done
+}
+
+@test "kubernetes: run.caprun.report=container puts the lenient drops in crictl logs; without it the output is untouched" {
+    local pj pod id
+    pj="$(pod_with '{"run.caprun.report": "container"}' report)"
+    run -0 runp "$pj"
+    pod="$output"
+    run -0 start_in "$pod" "$(ctr_json rep '.command = ["/bin/sh", "-c", "echo before; /bin/probe syscalls settimeofday"] | .linux.security_context.capabilities = {add_capabilities: ["SYS_MODULE"]}')" "$pj"
+    id="$output"
+    run -0 exit_code "$id"
+    [ "$output" = 0 ]
+    run -0 cri logs "$id"
+    echo "$output"
+    [ "$(grep -c '^caprun: dropped CAP_SYS_MODULE (bounding, effective, permitted): not in the runtime.s bounding set; the host does not offer it' <<<"$output")" = 1 ]
+    grep '^caprun: dropped' <<<"$output" | grep -q '(cap policy lenient, from default)$'
+    [ "$(grep -c '^caprun:' <<<"$output")" = 1 ]
+    grep -qx before <<<"$output"
+    grep -qx '{"settimeofday":"EPERM"}' <<<"$output"
+    # The same container without the annotation: its output untouched.
+    pj="$(pod_json no-report)"
+    run -0 runp "$pj"
+    pod="$output"
+    run -0 start_in "$pod" "$(ctr_json norep '.command = ["/bin/sh", "-c", "echo before; /bin/probe syscalls settimeofday"] | .linux.security_context.capabilities = {add_capabilities: ["SYS_MODULE"]}')" "$pj"
+    id="$output"
+    run -0 exit_code "$id"
+    run -0 cri logs "$id"
+    [ "$output" = "$(printf 'before\n{"settimeofday":"EPERM"}')" ]
 }
 
 @test "kubernetes: an invalid run.caprun.* annotation fails StartContainer naming it and its value, and leaves nothing" {

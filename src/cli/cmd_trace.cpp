@@ -9,7 +9,6 @@
 #include <chrono>
 #include <iostream>
 
-#include "caprun/container_report.hpp"
 #include "caprun/error.hpp"
 #include "caprun/log.hpp"
 #include "caprun/seccomp_profile.hpp"
@@ -136,12 +135,7 @@ int cmdTrace(const GlobalOptions& g, const Args& args) {
     }
     if (reportOnExit) {
         const std::string s = report->summaryText();
-        // In the container's stderr stream (run.caprun.report=container) every line is
-        // prefixed, so that a reader of the pod's log can tell them from the container's.
-        if (reportTarget(st.annotations, false) == ReportTarget::Container)
-            std::cerr << prefixedReportLines(s);
-        else
-            std::cerr << "caprun: " << s << "\n";
+        std::cerr << "caprun: " << s << "\n";
         if (!g.logFile.empty()) log::warn(s);
     } else if (format == "text") {
         std::cout << report->summaryText() << "\n";

@@ -37,18 +37,6 @@ std::vector<std::string> containerReportLines(const CapabilityPlan& plan) {
     return lines;
 }
 
-std::string prefixedReportLines(const std::string& text) {
-    std::string out;
-    std::size_t start = 0;
-    while (start <= text.size()) {
-        std::size_t end = text.find('\n', start);
-        if (end == std::string::npos) end = text.size();
-        if (end > start) out += "caprun: " + text.substr(start, end - start) + "\n";
-        start = end + 1;
-    }
-    return out;
-}
-
 bool writeReport(int fd, const std::string& text) {
     const char* p = text.data();
     std::size_t left = text.size();

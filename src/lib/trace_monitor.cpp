@@ -15,7 +15,6 @@
 #include <cstring>
 #include <sstream>
 
-#include "caprun/container_report.hpp"
 #include "caprun/error.hpp"
 #include "caprun/log.hpp"
 #include "caprun/state.hpp"
@@ -120,10 +119,7 @@ void startTraceMonitor(const RuntimeContext& g, const StateStore& store, const C
         UniqueFd w(aboveStdio(p[1]));
         UniqueFd devNull(aboveStdio(::open("/dev/null", O_RDWR | O_CLOEXEC)));
         const int devNullFd = devNull.fd;
-        // run.caprun.report=container (checked at create, terminal included): the summary
-        // goes to the container's stderr, held only until the container's init exits.
-        const bool keepStderr = (g.logFile.empty() && stderrIsTerminalOrFile()) ||
-                                reportTarget(st.annotations, false) == ReportTarget::Container;
+        const bool keepStderr = g.logFile.empty() && stderrIsTerminalOrFile();
         pid_t pid = ::fork();
         if (pid < 0) throwErrno("forking the tracer");
         if (pid == 0) {

@@ -18,7 +18,9 @@ test_pkgs=(busybox-static bats libcap2-bin jq strace runc crun hyperfine iproute
            # bash-completion's .pc file for where the bash completion goes
            debhelper lintian bash-completion
            # the completion and man page tests (integration/install.bats), callers_doc.bats
-           zsh fish man-db python3-yaml)
+           zsh fish man-db python3-yaml
+           # the bridge + host-local CNI plugins of a pod's network (callers/kubernetes.bats)
+           containernetworking-plugins)
 
 missing=()
 for p in "${build_pkgs[@]}" "${test_pkgs[@]}"; do

@@ -28,6 +28,8 @@ const char* capPolicyName(CapPolicy p);
 
 constexpr const char* kCapPolicyAnnotation = "run.caprun.cap-policy";
 constexpr const char* kCapPolicyEnv = "CAPRUN_CAP_POLICY";
+// containerd's CRI marks a pod's sandbox (pause) container with this annotation = "sandbox".
+constexpr const char* kCriContainerTypeAnnotation = "io.kubernetes.cri.container-type";
 
 // First match wins: --cap-policy, the annotation, the environment variable, else lenient.
 // An invalid value is an error naming where it came from. `env` may be null.
@@ -78,6 +80,9 @@ struct OomScoreDecision {
     int value = 0;  // what will be written
     int runtimeValue = 0;
     bool shortfall = false;  // below the runtime's own without CAP_SYS_RESOURCE
+    // Asked by the caller for a pod sandbox (containerd's -998), not by the pod's author:
+    // clamped under either policy, never a reason for strict to refuse the pod.
+    bool callersOwn = false;
     std::string describe() const;
 };
 
@@ -135,7 +140,11 @@ struct CapabilityPlan {
     std::string shortfallMessage(
         const std::function<std::string(const CapDrop&)>& extra = nullptr) const;
     // Whether create/run must stop.
-    bool refusesToStart() const { return policy.policy == CapPolicy::Strict && hasShortfall(); }
+    bool refusesToStart() const {
+        return policy.policy == CapPolicy::Strict && hasRefusableShortfall();
+    }
+    // A shortfall the policy decides on: all but the caller's own (OomScoreDecision).
+    bool hasRefusableShortfall() const;
 };
 
 // Resolves args[0] through the config's PATH inside `rootfs` (never leaving it) and reads

@@ -148,7 +148,11 @@ std::string RlimitDecision::describe() const {
 
 std::string OomScoreDecision::describe() const {
     return "process.oomScoreAdj: " + std::to_string(requested) +
-           " requested, below the runtime's own " + std::to_string(runtimeValue) +
+           (callersOwn ? " requested by the caller for the pod sandbox (" +
+                             std::string(kCriContainerTypeAnnotation) +
+                             "=sandbox), clamped under either cap policy"
+                       : " requested") +
+           ", below the runtime's own " + std::to_string(runtimeValue) +
            "; lowering it needs CAP_SYS_RESOURCE, which the runtime does not hold";
 }
 
@@ -159,10 +163,20 @@ bool CapabilityPlan::hasShortfall() const {
     return oomScoreAdj && oomScoreAdj->shortfall;
 }
 
+bool CapabilityPlan::hasRefusableShortfall() const {
+    if (oomScoreAdj && oomScoreAdj->shortfall && oomScoreAdj->callersOwn) {
+        CapabilityPlan rest = *this;
+        rest.oomScoreAdj.reset();
+        return rest.hasShortfall();
+    }
+    return hasShortfall();
+}
+
 std::string CapabilityPlan::shortfallMessage(
     const std::function<std::string(const CapDrop&)>& extra) const {
     if (!hasShortfall()) return "";
-    const bool strict = policy.policy == CapPolicy::Strict;
+    // Strict wording only when strict refuses: the caller's own clamp alone is a warning.
+    const bool strict = refusesToStart();
     std::vector<std::string> items;
     for (const auto& d : dropped) {
         std::string item = (strict ? "" : "dropped ") + d.describe();
@@ -187,7 +201,7 @@ std::string CapabilityPlan::shortfallMessage(
                                : "clamped " + r.describe() + "; set to soft " + limitText(r.soft) +
                                      ", hard " + limitText(r.hard));
     }
-    if (oomScoreAdj && oomScoreAdj->shortfall)
+    if (oomScoreAdj && oomScoreAdj->shortfall && !(strict && oomScoreAdj->callersOwn))
         items.push_back(strict ? oomScoreAdj->describe()
                                : "clamped " + oomScoreAdj->describe() + "; set to " +
                                      std::to_string(oomScoreAdj->value));
@@ -505,7 +519,9 @@ CapabilityPlan planCapabilities(const Spec& spec, const HostFacts& host, const P
             o.runtimeValue = h.oomScoreAdj;
             if (!sysResource && o.requested < h.oomScoreAdj) {
                 o.shortfall = true;
-                if (policy.policy == CapPolicy::Lenient) o.value = h.oomScoreAdj;
+                auto type = spec.annotations.find(kCriContainerTypeAnnotation);
+                o.callersOwn = type != spec.annotations.end() && type->second == "sandbox";
+                if (policy.policy == CapPolicy::Lenient || o.callersOwn) o.value = h.oomScoreAdj;
             }
             plan.oomScoreAdj = o;
         }

@@ -143,7 +143,9 @@ std::string capabilityPlanText(const CapabilityPlan& plan, const CapDropNote& ex
     if (plan.oomScoreAdj) {
         t << "oom_score_adj: " << plan.oomScoreAdj->value;
         if (plan.oomScoreAdj->shortfall)
-            t << (plan.policy.policy == CapPolicy::Strict ? "  REFUSED: " : "  clamped: ")
+            t << (plan.policy.policy == CapPolicy::Strict && !plan.oomScoreAdj->callersOwn
+                      ? "  REFUSED: "
+                      : "  clamped: ")
               << plan.oomScoreAdj->describe();
         t << "\n";
     }
@@ -232,6 +234,7 @@ rapidjson::Value capabilityPlanJson(const CapabilityPlan& plan, Alloc& al,
         o.AddMember("value", plan.oomScoreAdj->value, al);
         o.AddMember("runtimeValue", plan.oomScoreAdj->runtimeValue, al);
         o.AddMember("shortfall", plan.oomScoreAdj->shortfall, al);
+        o.AddMember("callersOwn", plan.oomScoreAdj->callersOwn, al);
         set("oomScoreAdj", std::move(o));
     }
     rapidjson::Value exe(rapidjson::kObjectType);

@@ -22,6 +22,7 @@
 #include "caprun/cgroups.hpp"
 #include "caprun/console.hpp"
 #include "caprun/container_process.hpp"
+#include "caprun/container_report.hpp"
 #include "caprun/create_rollback.hpp"
 #include "caprun/error.hpp"
 #include "caprun/rootless.hpp"
@@ -71,6 +72,7 @@ struct Prepared {
     ProcessPlan process;  // capabilities, rlimits, user, seccomp: decided and compiled
     std::map<std::string, std::string> sysctl;  // linux.sysctl as accepted by planSysctls
     std::optional<std::string> seccompProfile;  // --seccomp-profile, a path made absolute
+    ReportTarget report = ReportTarget::Log;    // the annotation run.caprun.report
 };
 
 }  // namespace
@@ -102,6 +104,7 @@ Prepared prepare(const RuntimeContext& g, const CreateOptions& o) {
         throw Error(fields.refusalMessage());
     traceEpermAnnotated(p.spec.annotations);  // a value not true/false is refused here
     recordAnnotationDir(p.spec.annotations);  // a relative or unwritable directory too
+    p.report = reportTarget(p.spec.annotations, p.spec.process->terminal);
     p.ns = planNamespaces(p.spec);
     if (std::string r = rootlessSetupRefusal(::geteuid(), p.ns.has(NamespaceKind::User));
         !r.empty())
@@ -277,6 +280,12 @@ Created createInternal(const RuntimeContext& g, const CreateOptions& o, bool for
     // The id names the state directory and the default cgroup: refuse a bad one first.
     StateStore::validateId(o.id);
     Prepared prep = prepare(g, o);
+    // run.caprun.report=container: what was dropped goes to the container's stderr, which is
+    // ours until the init execs (a shim gives both the same pipe). A closed one loses nothing
+    // else: the log has it too.
+    if (prep.report == ReportTarget::Container)
+        for (const auto& line : containerReportLines(prep.process.capabilities))
+            writeReport(STDERR_FILENO, line + "\n");
     // Idmapped trees are made here, in the host's namespaces; the init inherits the fds.
     LinuxRootfsKernel treeKernel;
     openIdmappedTrees(prep.rootfs, treeKernel);

@@ -25,7 +25,7 @@ cleanup() {
 trap cleanup EXIT
 
 CAPRUN="$caprun" "$here/scripts/make-bundle.sh" "$work/bundle" >/dev/null
-jq '.process.terminal = false
+jq '.process.terminal = false | .root.readonly = false
     | .process.args = ["/bin/sh", "-c", "i=0; while true; do i=$((i+1)); echo $i > /tmp/count; sleep 0.05; done"]' \
     "$work/bundle/config.json" >"$work/c.json"
 mv "$work/c.json" "$work/bundle/config.json"

@@ -215,3 +215,23 @@ TEST_CASE("descriptors.json is a JSON array of the init's stdio links") {
     CHECK(descriptorsJson({"/dev/null", "pipe:[12]", "a\"b"}) ==
           R"(["/dev/null","pipe:[12]","a\"b"])");
 }
+
+TEST_CASE("checkpoint: a stdio file outside the container is external, pipes keep their names") {
+    CheckpointOptions o;
+    o.id = "c1";
+    CriuFacts facts;
+    facts.stdio = {{"/dev/null", 0x1d, 5}, {"pipe:[77]", 14, 77}, {"socket:[9]", 9, 9}};
+    CriuRequest r =
+        planCheckpoint(o, running(), ContainerStatus::Running, spec(kOwnNs), facts, "/");
+    CHECK(r.external == std::vector<std::string>{"file[1d:5]"});
+    CHECK(r.descriptors == std::vector<std::string>{"file[1d:5]", "pipe:[77]", "socket:[9]"});
+    // Restore hands its own fds over for both kinds.
+    RestoreOptions ro;
+    ro.id = "c1";
+    CriuRequest back = planRestore(ro, spec(kOwnNs), "/r", r.descriptors, {}, "/");
+    using F = std::pair<std::string, int>;
+    CHECK(back.inheritStdio == std::vector<F>{{"file[1d:5]", 0}, {"pipe:[77]", 1}});
+    // /dev/null on all three: one key, bound to caprun's fd 0.
+    back = planRestore(ro, spec(kOwnNs), "/r", {"file[1d:5]", "file[1d:5]", "file[1d:5]"}, {}, "/");
+    CHECK(back.inheritStdio == std::vector<F>{{"file[1d:5]", 0}});
+}

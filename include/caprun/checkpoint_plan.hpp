@@ -60,8 +60,17 @@ enum class CriuCgroupMode { Ignore = 0, None = 1, Props = 2, Soft = 3, Full = 4,
 // "props"); empty is soft. Throws Error naming the option and the accepted values.
 CriuCgroupMode parseCriuCgroupMode(const std::string& text);
 
+// One of the init's stdio fds as /proc/<pid>/fd and fdinfo show it.
+struct StdioFact {
+    std::string link;  // "pipe:[123]", "/dev/null", "socket:[9]"
+    int mntId = -1;    // fdinfo mnt_id
+    ino_t inode = 0;   // of the open file
+};
+
 // What the host offers, probed by the executor before planning.
 struct CriuFacts {
+    // checkpoint: the init's fds 0, 1, 2.
+    std::vector<StdioFact> stdio;
     bool rootless = false;         // the runtime's rootless mode
     std::optional<bool> memTrack;  // CRIU's FEATURE_CHECK mem_track (asked for pre-dump)
     // Inode of each joined namespace file by its spec path (dump marks them external).
@@ -88,7 +97,11 @@ struct CriuRequest {
     bool restoreIntoSibling = false;  // restore: the tree becomes caprun's child (rst_sibling)
     bool orphanPtsMaster = false;     // a terminal container: CRIU hands the pty master back
     std::vector<std::pair<std::string, std::string>> extMounts;  // key -> value
-    std::vector<std::string> external;                           // dump: "net[<ino>]:<key>"
+    // dump: "net[<ino>]:<key>", and "file[<mnt>:<ino>]" for a stdio file outside the
+    // container (the caller's /dev/null), which restore binds to its own fd again.
+    std::vector<std::string> external;
+    // dump: runc's descriptors.json entries (a stdio file outside: its CRIU key).
+    std::vector<std::string> descriptors;
     // restore: the key CRIU looks up -> the namespace file caprun opens and passes.
     std::vector<std::pair<std::string, std::string>> inheritNamespaces;
     // restore: the init's stdio pipes as descriptors.json names them -> caprun's fd 0..2,

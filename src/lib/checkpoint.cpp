@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <filesystem>
 
 #include "caprun/cgroup_host.hpp"
@@ -65,6 +66,28 @@ std::map<std::string, ino_t> joinedNamespaceInodes(const Spec& spec) {
         if (n.path.empty()) continue;
         struct stat st {};
         if (::stat(n.path.c_str(), &st) == 0) out[n.path] = st.st_ino;
+    }
+    return out;
+}
+
+// The init's fds 0..2: link text, mount id and inode (a closed one is skipped).
+std::vector<StdioFact> initStdio(pid_t pid) {
+    std::vector<StdioFact> out;
+    const std::string proc = "/proc/" + std::to_string(pid);
+    for (int fd = 0; fd < 3; ++fd) {
+        std::string link = proc + "/fd/" + std::to_string(fd);
+        char buf[4096];
+        ssize_t n = ::readlink(link.c_str(), buf, sizeof buf - 1);
+        if (n < 0) continue;
+        StdioFact f;
+        f.link.assign(buf, static_cast<std::size_t>(n));
+        struct stat st {};
+        if (::stat(link.c_str(), &st) == 0) f.inode = st.st_ino;
+        std::string info;
+        if (sys::readFileInto(proc + "/fdinfo/" + std::to_string(fd), info) >= 0)
+            if (auto at = info.find("mnt_id:"); at != std::string::npos)
+                f.mntId = std::atoi(info.c_str() + at + 7);
+        out.push_back(f);
     }
     return out;
 }
@@ -145,6 +168,7 @@ void checkpointContainer(const RuntimeContext& g, const std::string& criuPath,
     CriuFacts facts;
     facts.rootless = g.rootlessMode || ::geteuid() != 0;
     if (spec.linux) facts.namespaceInodes = joinedNamespaceInodes(spec);
+    facts.stdio = initStdio(st.pid);
     if (o.preDump && !facts.rootless) {
         CriuSwrk check(criuPath, {});
         facts.memTrack = check.featureCheckMemTrack().memTrack;
@@ -156,17 +180,10 @@ void checkpointContainer(const RuntimeContext& g, const std::string& criuPath,
     makeDirs(req.workDir, "checkpoint: creating the work directory");
     UniqueFd images = openDir(req.imagesDir, "checkpoint: opening the image directory");
     UniqueFd work = openDir(req.workDir, "checkpoint: opening the work directory");
-    // runc's descriptors.json: restore binds the init's stdio pipes to its own by these names.
-    std::vector<std::string> links;
-    for (int fd = 0; fd < 3; ++fd) {
-        std::string link = "/proc/" + std::to_string(st.pid) + "/fd/" + std::to_string(fd);
-        char buf[4096];
-        ssize_t n = ::readlink(link.c_str(), buf, sizeof buf - 1);
-        links.emplace_back(n < 0 ? std::string("/dev/null")
-                                 : std::string(buf, static_cast<std::size_t>(n)));
-    }
+    // runc's descriptors.json: restore binds the init's stdio to its own by these names.
     if (req.type == CriuRequestType::Dump)
-        sys::writeFileAtomically(req.imagesDir + "/descriptors.json", descriptorsJson(links), 0600,
+        sys::writeFileAtomically(req.imagesDir + "/descriptors.json",
+                                 descriptorsJson(req.descriptors), 0600,
                                  "checkpoint: writing descriptors.json");
 
     CriuSwrk criu(criuPath, {images.fd, work.fd});

@@ -125,6 +125,19 @@ CriuRequest planCheckpoint(const CheckpointOptions& o, const ContainerState& st,
     addExternalMounts(r, spec, false);
     if (hasUserNamespace(spec))
         for (const auto& p : spec.linux->maskedPaths) r.extMounts.emplace_back(p, p);
+    // A pipe or socket is restored by its name (runc's descriptors.json); a path is a file of
+    // the caller's (a terminal, /dev/null) on a mount the container does not have: external,
+    // under CRIU's key for it, so restore can hand over its own fd in its place.
+    for (const auto& f : facts.stdio) {
+        if (f.link.empty() || f.link.front() != '/') {
+            r.descriptors.push_back(f.link);
+            continue;
+        }
+        std::ostringstream key;
+        key << "file[" << std::hex << f.mntId << ":" << f.inode << "]";
+        r.external.push_back(key.str());
+        r.descriptors.push_back(key.str());
+    }
     for (const auto& n : spec.linux->namespaces) {
         if (n.path.empty()) continue;
         auto key = externalKey(n.type);
@@ -182,8 +195,12 @@ CriuRequest planRestore(const RestoreOptions& o, const Spec& spec, const std::st
         r.inheritNamespaces.emplace_back(*key, n.path);
     }
     for (std::size_t i = 0; i < descriptors.size() && i < 3; ++i)
-        if (descriptors[i].rfind("pipe:", 0) == 0)
-            r.inheritStdio.emplace_back(descriptors[i], static_cast<int>(i));
+        if (descriptors[i].rfind("pipe:", 0) == 0 || descriptors[i].rfind("file[", 0) == 0) {
+            // One fd per key: the init's fds that shared a file share caprun's first one.
+            bool seen = std::any_of(r.inheritStdio.begin(), r.inheritStdio.end(),
+                                    [&](const auto& e) { return e.first == descriptors[i]; });
+            if (!seen) r.inheritStdio.emplace_back(descriptors[i], static_cast<int>(i));
+        }
     return r;
 }
 

@@ -7,6 +7,7 @@
 # cgroups, mounts or processes.
 
 load helpers
+bats_require_minimum_version 1.5.0
 
 CRIU="${CAPRUN_CRIU:-$(cd "$BATS_TEST_DIRNAME/../.." && pwd)/shared/bin/criu}"
 
@@ -46,6 +47,17 @@ count_above() {
     return 1
 }
 
+gone_or_zombie() {
+    local i
+    for i in $(seq 1 100); do
+        [ -d "/proc/$1" ] || return 0
+        grep -q '^State:[[:space:]]*Z' "/proc/$1/status" 2>/dev/null && return 0
+        sleep 0.05
+    done
+    echo "process $1 still runs: $(grep State "/proc/$1/status")" >&2
+    return 1
+}
+
 crun_c() {
     caprun --criu "$CRIU" "$@"
 }
@@ -67,7 +79,8 @@ status_lines() {
     at="$(count)"
     # The container is gone (runc's behaviour) and its id free; the images, runc's
     # descriptors.json and dump.log (work path = image path) are there.
-    [ ! -d "/proc/$pid" ]
+    # CRIU killed it: gone, or a zombie until its parent (it was reparented) reaps it.
+    gone_or_zombie "$pid"
     run -1 caprun state "$ID"
     [[ "$output" == *"container $ID does not exist"* ]]
     [ -f "$IMG/inventory.img" ] && [ -s "$IMG/dump.log" ]
@@ -94,7 +107,7 @@ status_lines() {
     [[ "$output" =~ ^[0-9]+$ ]] && [ "$output" -ge "$at" ]
     rpid="$(init_pid)"
     caprun kill "$ID" KILL
-    for i in $(seq 1 100); do [ -d "/proc/$rpid" ] || break; sleep 0.05; done
+    gone_or_zombie "$rpid"
     caprun delete "$ID"
     [ ! -d "$ROOT/$ID" ]
 }

@@ -52,11 +52,33 @@ void makeDirs(const std::string& path, const std::string& what) {
     if (ec) throw Error(what + " " + path + ": " + ec.message());
 }
 
+// CRIU's cr_errmsg is its first error, often a harmless one (it cannot raise its own
+// RLIMIT_NOFILE without CAP_SYS_RESOURCE): the log's last error is the one that failed it.
+std::string lastLogError(const std::string& log) {
+    std::string text;
+    if (sys::readFileInto(log, text) < 0) return "";
+    std::string last;
+    std::size_t at = 0;
+    while ((at = text.find("Error (", at)) != std::string::npos) {
+        auto end = text.find('\n', at);
+        last = text.substr(at, end == std::string::npos ? std::string::npos : end - at);
+        at = end == std::string::npos ? text.size() : end;
+    }
+    return last;
+}
+
 std::string criuFailure(const std::string& what, const CriuResponse& r, const CriuRequest& req) {
+    const std::string log = req.workDir + "/" + req.logFile;
     std::string out = what + ": CRIU failed";
-    if (!r.errmsg.empty()) out += ": " + r.errmsg;
+    std::string last = lastLogError(log);
+    std::string msg = r.errmsg;
+    while (!msg.empty() && (msg.back() == '\n' || msg.back() == ' ')) msg.pop_back();
+    if (!last.empty())
+        out += ": " + last;
+    else if (!msg.empty())
+        out += ": " + msg;
     if (r.crErrno) out += std::string(" (") + std::strerror(r.crErrno) + ")";
-    return out + "; see " + req.workDir + "/" + req.logFile;
+    return out + "; see " + log;
 }
 
 // Inodes of the joined namespace files, which dump marks external.

@@ -144,9 +144,12 @@ status_lines() {
     caprun delete --force "$ID"
 }
 
-@test "checkpoint: a container with its own network namespace and a bind mount" {
+@test "checkpoint: a container with its own network namespace, a bind mount and the host's cgroup namespace" {
     mkdir "$TMP/data"
     cfg --arg d "$TMP/data" '.mounts += [{"destination":"/data","type":"bind","source":$d,"options":["rbind","rw"]}]'
+    # No cgroup namespace (podman's default on cgroup v1): /sys/fs/cgroup holds binds of the
+    # container's cgroup directories, which restore binds to the new ones.
+    cfg 'del(.linux.namespaces[] | select(.type == "cgroup"))'
     counter /data/count
     caprun run -d "$ID" </dev/null >/dev/null 2>&1
     count_above 2 "$TMP/data/count"
@@ -160,6 +163,9 @@ status_lines() {
     # Its own network namespace again (a new one: CRIU made it from the image).
     after="$(readlink "/proc/$(init_pid)/ns/net")"
     [ "$after" != "$(readlink /proc/self/ns/net)" ] && [ "$after" != "$netns" ]
+    # The bind is the restored container's own pids cgroup: its init (pid 1) is in it.
+    run -0 caprun exec "$ID" /bin/cat /sys/fs/cgroup/pids/cgroup.procs
+    grep -qx 1 <<<"$output"
     caprun delete --force "$ID"
 }
 

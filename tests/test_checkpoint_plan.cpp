@@ -235,3 +235,35 @@ TEST_CASE("checkpoint: a stdio file outside the container is external, pipes kee
     back = planRestore(ro, spec(kOwnNs), "/r", {"file[1d:5]", "file[1d:5]", "file[1d:5]"}, {}, "/");
     CHECK(back.inheritStdio == std::vector<F>{{"file[1d:5]", 0}});
 }
+
+TEST_CASE("the cgroup mount of a container without its own cgroup namespace is external") {
+    const std::map<std::string, std::string> dirs = {
+        {"cpu", "/sys/fs/cgroup/cpu/libpod_parent/c1"},
+        {"systemd", "/sys/fs/cgroup/systemd/libpod_parent/c1"},
+        {"unified", "/sys/fs/cgroup/unified/libpod_parent/c1"}};
+    std::string mounts = R"({"type":"pid"},{"type":"mount"})";
+    Spec hostNs = parseSpec(
+        R"({"ociVersion":"1.0.2","root":{"path":"r"},"process":{"user":{"uid":0,"gid":0},"cwd":"/","args":["/bin/sh"]},
+      "mounts":[{"destination":"/sys/fs/cgroup","type":"cgroup","source":"cgroup"}],
+      "linux":{"namespaces":[)" +
+        mounts + "]}}");
+    using P = std::pair<std::string, std::string>;
+    CHECK(cgroupExternalMounts(hostNs, dirs, false, false) ==
+          std::vector<P>{{"/sys/fs/cgroup/cpu", "/sys/fs/cgroup/cpu"},
+                         {"/sys/fs/cgroup/systemd", "/sys/fs/cgroup/systemd"},
+                         {"/sys/fs/cgroup/unified", "/sys/fs/cgroup/unified"}});
+    CHECK(cgroupExternalMounts(hostNs, dirs, false, true) ==
+          std::vector<P>{{"/sys/fs/cgroup/cpu", "/sys/fs/cgroup/cpu/libpod_parent/c1"},
+                         {"/sys/fs/cgroup/systemd", "/sys/fs/cgroup/systemd/libpod_parent/c1"},
+                         {"/sys/fs/cgroup/unified", "/sys/fs/cgroup/unified/libpod_parent/c1"}});
+    CHECK(cgroupExternalMounts(hostNs, {{"unified", "/sys/fs/cgroup/libpod_parent/c1"}}, true,
+                               true) ==
+          std::vector<P>{{"/sys/fs/cgroup", "/sys/fs/cgroup/libpod_parent/c1"}});
+    // Its own cgroup namespace: the hierarchies are fresh mounts, which CRIU dumps itself.
+    Spec ownNs = parseSpec(
+        R"({"ociVersion":"1.0.2","root":{"path":"r"},"process":{"user":{"uid":0,"gid":0},"cwd":"/","args":["/bin/sh"]},
+      "mounts":[{"destination":"/sys/fs/cgroup","type":"cgroup","source":"cgroup"}],
+      "linux":{"namespaces":[)" +
+        mounts + R"(,{"type":"cgroup"}]}})");
+    CHECK(cgroupExternalMounts(ownNs, dirs, false, false).empty());
+}

@@ -132,6 +132,14 @@ CriuRequest planRestore(const RestoreOptions& o, const Spec& spec, const std::st
                         const std::vector<std::string>& descriptors, const CriuFacts& facts,
                         const std::string& cwd);
 
+// A cgroup mount without the container's own cgroup namespace (or in a user namespace) binds
+// the container's directory of each hierarchy from the host (rootfs.cpp): external mounts
+// like bind mounts, keyed <destination>/<hierarchy> (the destination itself on a pure v2
+// host). Dump: key -> key; restore: key -> the restored container's directory.
+std::vector<std::pair<std::string, std::string>> cgroupExternalMounts(
+    const Spec& spec, const std::map<std::string, std::string>& cgroupPaths, bool pureV2,
+    bool restore);
+
 // CRIU's cg_root entries from /proc/<pid>/cgroup of the CRIU process caprun has placed in the
 // container's cgroup: controller list ("cpu,cpuacct", "name=systemd", "" for v2) -> path.
 std::vector<std::pair<std::string, std::string>> criuCgroupRoots(const std::string& procCgroup);

@@ -4,7 +4,9 @@
 #include "caprun/checkpoint.hpp"
 
 #include <fcntl.h>
+#include <linux/magic.h>
 #include <sys/mount.h>
+#include <sys/statfs.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -156,6 +158,11 @@ struct CriuRoot {
     ~CriuRoot() { remove(); }
 };
 
+bool pureCgroupV2() {
+    struct statfs sf {};
+    return ::statfs("/sys/fs/cgroup", &sf) == 0 && sf.f_type == CGROUP2_SUPER_MAGIC;
+}
+
 std::map<std::string, std::string> restoredNamespacePaths(const Spec& spec, pid_t pid) {
     std::map<std::string, std::string> out;
     NamespacePlan ns = planNamespaces(spec);
@@ -197,6 +204,8 @@ void checkpointContainer(const RuntimeContext& g, const std::string& criuPath,
     }
     std::string cwd = currentDir();
     CriuRequest req = planCheckpoint(o, st, live, spec, facts, cwd);
+    for (auto& m : cgroupExternalMounts(spec, st.cgroupPaths, pureCgroupV2(), false))
+        req.extMounts.push_back(std::move(m));
 
     makeDirs(req.imagesDir, "checkpoint: creating the image directory");
     makeDirs(req.workDir, "checkpoint: creating the work directory");
@@ -280,6 +289,8 @@ int restoreContainer(const RuntimeContext& g, const std::string& criuPath,
     CriuRoot criuRoot(rootfs, store.containerDir(o.id) + "/criu-root");
     req.root = criuRoot.dir;
     CriuSwrk criu(criuPath, pass);
+    for (auto& m : cgroupExternalMounts(spec, rollback.cgroup.paths(), pureCgroupV2(), true))
+        req.extMounts.push_back(std::move(m));
     // CRIU restores the tree into the cgroup it runs in (cg_root): the container's.
     if (rollback.cgroupCreated) {
         rollback.cgroup.enter(criu.pid());

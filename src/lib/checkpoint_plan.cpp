@@ -204,6 +204,37 @@ CriuRequest planRestore(const RestoreOptions& o, const Spec& spec, const std::st
     return r;
 }
 
+std::vector<std::pair<std::string, std::string>> cgroupExternalMounts(
+    const Spec& spec, const std::map<std::string, std::string>& cgroupPaths, bool pureV2,
+    bool restore) {
+    std::vector<std::pair<std::string, std::string>> out;
+    if (!spec.linux) return out;
+    bool ownCgroupNs = false, userNs = false;
+    for (const auto& n : spec.linux->namespaces) {
+        if (n.type == "cgroup" && n.path.empty()) ownCgroupNs = true;
+        if (n.type == "user") userNs = true;
+    }
+    if (ownCgroupNs && !userNs) return out;  // a fresh cgroup mount: CRIU's own
+    auto m = std::find_if(spec.mounts.begin(), spec.mounts.end(), [](const Mount& mnt) {
+        return mnt.type == "cgroup" || mnt.type == "cgroup2";
+    });
+    if (m == spec.mounts.end()) return out;
+    const std::string root = "/sys/fs/cgroup/";
+    for (const auto& [controller, dir] : cgroupPaths) {
+        if (dir.rfind(root, 0) != 0) continue;
+        std::string key = m->destination;
+        if (!pureV2) {
+            auto slash = dir.find('/', root.size());
+            key += "/" + dir.substr(root.size(), slash == std::string::npos ? std::string::npos
+                                                                            : slash - root.size());
+        }
+        bool seen =
+            std::any_of(out.begin(), out.end(), [&](const auto& e) { return e.first == key; });
+        if (!seen) out.emplace_back(key, restore ? dir : key);
+    }
+    return out;
+}
+
 std::vector<std::pair<std::string, std::string>> criuCgroupRoots(const std::string& procCgroup) {
     std::vector<std::pair<std::string, std::string>> out;
     std::istringstream in(procCgroup);

@@ -11,7 +11,9 @@ build_pkgs=(g++ clang-format meson ninja-build pkg-config cmake git libseccomp-d
             # caprun trace (eBPF, optional); clang with libFuzzer's runtime for scripts/fuzz.sh
             libbpf-dev bpftool clang llvm libclang-rt-14-dev
             # lld 16 links caprun with its start-up functions together (src/cli/meson.build)
-            lld-16)
+            lld-16
+            # caprun checkpoint/restore (optional): CRIU's RPC compiled by protoc-c
+            libprotobuf-c-dev protobuf-c-compiler)
 test_pkgs=(busybox-static bats libcap2-bin jq strace runc crun hyperfine iproute2 uidmap
            containerd docker.io podman systemd-container
            # the Debian package (scripts/test-package.sh): its build, lintian, and
@@ -20,7 +22,9 @@ test_pkgs=(busybox-static bats libcap2-bin jq strace runc crun hyperfine iproute
            # the completion and man page tests (integration/install.bats), callers_doc.bats
            zsh fish man-db python3-yaml
            # the bridge + host-local CNI plugins of a pod's network (callers/kubernetes.bats)
-           containernetworking-plugins)
+           containernetworking-plugins
+           # ../shared/bin/criu's run-time libraries, and iptables for its network lock
+           libbsd0 libbpf1 libgnutls30 libnftables1 libprotobuf-c1 libnl-3-200 libnet1 libuuid1 iptables)
 
 missing=()
 for p in "${build_pkgs[@]}" "${test_pkgs[@]}"; do

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds caprun without any optional dependency — every feature option of meson_options.txt
-# disabled (the eBPF tracer, the systemd cgroup driver) — as on a machine without
-# libbpf/clang/bpftool or libsystemd, in a copy of the tracked files under a temp dir. The build must have no warnings, its unit tests must pass,
+# disabled (the eBPF tracer, the systemd cgroup driver, CRIU checkpoint) — as on a machine without
+# libbpf/clang/bpftool, libsystemd or libprotobuf-c, in a copy of the tracked files under a temp dir. The build must have no warnings, its unit tests must pass,
 # and what is missing must say so: `caprun features`, `trace --help`, `run --help`, `trace ID`
 # (non-zero, with the static fallback) and, as root, `run --trace-eperm` (the container runs,
 # the report says the tracer is not built). Exit status 0 when all of that holds.
@@ -25,7 +25,7 @@ if [ "$phase" != test ]; then
     cd "$work"
     # Every feature option, so that a new optional dependency is disabled here too.
     mapfile -t features < <(sed -n "s/^option('\([a-z_-]*\)', *type *: *'feature'.*/\1/p" meson_options.txt)
-    for f in trace systemd; do
+    for f in trace systemd criu; do
         printf '%s\n' "${features[@]}" | grep -qx "$f" || fail "meson_options.txt has no feature option $f"
     done
     args=()
@@ -43,7 +43,7 @@ fi
 [ "$phase" = build ] && exit 0
 cd "$work"
 caprun=$work/build/src/cli/caprun
-if ldd "$caprun" | grep -E "libbpf|libsystemd"; then
+if ldd "$caprun" | grep -E "libbpf|libsystemd|libprotobuf-c"; then
     fail "caprun links the optional libraries above"
 fi
 ./build/tests/unit-tests --no-colors=true | tail -n 3
@@ -62,6 +62,19 @@ version_features=$("$caprun" --version | tail -1)
     fail "--version's features are not those of a build without systemd and the tracer: $version_features"
 jq -e --arg line "$version_features" '.annotations["run.caprun.build-features"] == $line' \
     <<<"$features_json" >/dev/null || fail "features' run.caprun.build-features is not --version's: $features_json"
+# checkpoint/restore without CRIU's RPC: features and checkpoint --help say so, and the
+# command fails saying what is missing.
+jq -e '.annotations["run.caprun.checkpoint"] | startswith("missing: this caprun was built without CRIU support")' \
+    <<<"$features_json" >/dev/null || fail "features does not report checkpoint missing: $features_json"
+help=$("$caprun" checkpoint --help)
+grep -q "MISSING: this caprun was built without CRIU support" <<<"$help" ||
+    fail "checkpoint --help does not say checkpoint is missing: $help"
+set +e
+out=$("$caprun" --root "$work/state" checkpoint some-id 2>&1)
+rc=$?
+set -e
+[ "$rc" -ne 0 ] && grep -q "checkpoint: this caprun was built without CRIU support" <<<"$out" ||
+    fail "checkpoint without CRIU support did not fail saying so ($rc): $out"
 
 help=$("$caprun" trace --help)
 grep -q "eBPF tracer: MISSING — this caprun was built without eBPF tracing" <<<"$help" ||

@@ -110,8 +110,8 @@ cid=""
 [ "$rc" -eq 3 ] && [ "$out" = "hello from the package" ] &&
     ok "the extracted caprun runs a container (exit 3, its output)" ||
     not_ok "the extracted caprun: exit $rc, output: $out"
-"$caprun" --version | grep -qx -- "+SYSTEMD +SELINUX +APPARMOR +CAP +SECCOMP +BPF -CRIU" &&
-    ok "the package's caprun is built with systemd and the eBPF tracer" ||
+"$caprun" --version | grep -qx -- "+SYSTEMD +SELINUX +APPARMOR +CAP +SECCOMP +BPF +CRIU" &&
+    ok "the package's caprun is built with systemd, the eBPF tracer and CRIU" ||
     not_ok "the package's caprun --version: $("$caprun" --version | tail -1)"
 
 # 5. meson install as nobody into a --prefix in $HOME, then ninja uninstall.

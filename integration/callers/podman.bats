@@ -108,3 +108,31 @@ pm() {
     has_cap_bit "$caps" 18  # CAP_SYS_CHROOT: the rest holds
     logged_warnings "$T/caprun.log" | grep -q CAP_SYS_RESOURCE
 }
+
+@test "podman: container checkpoint and restore with caprun: the counter goes on" {
+    local criu_dir at i now
+    criu_dir="$(cd "$BATS_TEST_DIRNAME/../../.." && pwd)/shared/bin"
+    [ -x "$criu_dir/criu" ] || skip "no CRIU at $criu_dir/criu"
+    # podman asks CRIU for its version itself, and caprun runs criu from PATH.
+    export PATH="$criu_dir:$PATH"
+    rm -f "$ROOTFS/tmp/count"
+    pm run -d --name pm-cr --network none --rootfs "$ROOTFS" /bin/sh -c \
+        'i=0; while true; do i=$((i+1)); echo $i > /tmp/count; sleep 0.05; done'
+    wait_until test -s "$ROOTFS/tmp/count"
+    pm container checkpoint pm-cr
+    [ "$(pm inspect -f '{{.State.Status}}' pm-cr)" = exited ]
+    at="$(cat "$ROOTFS/tmp/count")"
+    pm container restore pm-cr
+    [ "$(pm inspect -f '{{.State.Status}}' pm-cr)" = running ]
+    for i in $(seq 1 100); do
+        now="$(cat "$ROOTFS/tmp/count")"
+        [[ "$now" =~ ^[0-9]+$ ]] && [ "$now" -gt "$at" ] && break
+        sleep 0.05
+    done
+    # Counting on from the checkpoint, not from 1 again.
+    [ "$now" -gt "$at" ] && [ "$now" -lt $((at + 100)) ]
+    run pm exec pm-cr /bin/cat /tmp/count
+    [ "$status" -eq 0 ] && [ "$output" -ge "$at" ]
+    pm rm -f pm-cr
+    [ -z "$(new_state_dirs)" ]
+}

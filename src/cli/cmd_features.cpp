@@ -11,6 +11,7 @@
 #include <iostream>
 
 #include "caprun/build_features.hpp"
+#include "caprun/checkpoint.hpp"
 #include "caprun/lsm.hpp"
 #include "caprun/mount_attr.hpp"
 #include "caprun/platform_facts.hpp"
@@ -168,6 +169,11 @@ int cmdFeatures(const GlobalOptions&, const Args& args) {
     const std::string trace = traceAvailable(&traceWhy) ? "available" : "missing: " + traceWhy;
     w.Key("run.caprun.trace-eperm");
     w.String(trace.c_str());
+    // checkpoint/restore: built with CRIU's RPC, or why not (crun says it as
+    // run.oci.crun.checkpoint.enabled).
+    const std::string criuWhy = checkpointMissingReason();
+    w.Key("run.caprun.checkpoint");
+    w.String(criuWhy.empty() ? "available" : ("missing: " + criuWhy).c_str());
     w.EndObject();
     w.EndObject();
     std::cout << buf.GetString() << "\n";

@@ -101,4 +101,8 @@ int cmdList(const GlobalOptions& g, const Args& args);
 int cmdFeatures(const GlobalOptions& g, const Args& args);
 int cmdCleanup(const GlobalOptions& g, const Args& args);
 
+// CRIU checkpoint and restore (cmd_checkpoint.cpp).
+int cmdCheckpoint(const GlobalOptions& g, const Args& args);
+int cmdRestore(const GlobalOptions& g, const Args& args);
+
 }  // namespace caprun::cli

@@ -19,7 +19,7 @@ po::options_description buildGlobalDescription() {
         ("debug", "also log debug messages")
         ("systemd-cgroup", "manage cgroups through systemd (an error when no systemd is running)")
         ("rootless", po::value<std::string>(), "rootless mode: true, false or auto (default auto: rootless when the euid is not 0 or when running in a user namespace that is not the initial one, as runc decides)")
-        ("criu", po::value<std::string>(), "accepted for runc compatibility and ignored: caprun has no checkpoint/restore")
+        ("criu", po::value<std::string>(), "the CRIU binary checkpoint and restore run (default: criu on PATH)")
         ("cgroup-manager", po::value<std::string>(), "cgroup manager: cgroupfs, systemd or disabled (crun's option)")
         ("cap-policy", po::value<std::string>(), "what to do when the host cannot grant a requested capability: strict (fail) or lenient (drop it and warn); overrides the run.caprun.cap-policy annotation and $CAPRUN_CAP_POLICY")
         ("host-status", po::value<std::string>(), "check only: plan against the capability sets in this captured /proc/<pid>/status file instead of this host's")

@@ -25,7 +25,7 @@ class UsageError : public Error {
 // only the command line uses.
 struct GlobalOptions : RuntimeContext {
     std::string rootless = "auto";          // true | false | auto
-    std::string criu;                       // accepted and ignored (no checkpoint support)
+    std::string criu;                       // the CRIU binary; empty: `criu` on PATH
     std::optional<std::string> hostStatus;  // check only: a captured /proc/<pid>/status
     std::optional<int> hostCapLast;         // check only: cap_last_cap for --host-status
     std::string rootError;  // why there is no default state root (see applyRootless)

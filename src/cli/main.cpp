@@ -51,6 +51,9 @@ const std::vector<CommandEntry>& caprun::cli::commandTable() {
         {"list", "list containers", caprun::cli::cmdList},
         {"features", "print the features caprun implements (runtime-spec JSON)",
          caprun::cli::cmdFeatures},
+        {"checkpoint", "dump a running container with CRIU (runc's options)",
+         caprun::cli::cmdCheckpoint},
+        {"restore", "restore a container from a CRIU checkpoint", caprun::cli::cmdRestore},
         {"cleanup", "remove the shared caprun/ parent cgroups that no container uses",
          caprun::cli::cmdCleanup},
     };

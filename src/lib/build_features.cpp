@@ -1,5 +1,6 @@
 #include "caprun/build_features.hpp"
 
+#include "caprun/checkpoint.hpp"
 #include "caprun/systemd_bus.hpp"
 #include "caprun/trace.hpp"
 
@@ -15,7 +16,7 @@ std::vector<BuildFeature> buildFeatures() {
         {"CAP", true},
         {"SECCOMP", true},
         {"BPF", traceBuilt()},
-        {"CRIU", false},
+        {"CRIU", checkpointMissingReason().empty()},
     };
 }
 

@@ -252,6 +252,10 @@ class InitProcessKernel final : public LinuxProcessKernel {
         if (c.terminal) {
             slave = openContainerPty(c.sync, c.consoleSize);
             bindConsole(c.prep->rootfs, slave);
+        } else if (::setsid() < 0) {
+            // Its own session, as runc's init has: the caller's session leader is outside the
+            // pid namespace, and CRIU refuses to dump a tree whose session it cannot restore.
+            throwErrno("starting a new session for the container process (setsid)");
         }
         protectRootfs(c.prep->rootfs);
 

@@ -51,7 +51,8 @@ teardown() {
                --cgroup-manager --cap-policy; do
         [[ "$output" == *"$opt "* ]] || { echo "missing $opt"; false; }
     done
-    [[ "$output" == *"ignored"* ]]  # --criu says it is ignored
+    # --criu names the binary checkpoint and restore run.
+    [[ "$output" == *"--criu arg"*"the CRIU binary checkpoint and restore run"* ]]
     # Every command named in the table has its own --help.
     cmds=$(sed -n '/^Commands:/,/^$/p' <<<"$output" | awk 'NR>1 && NF {print $1}')
     [ -n "$cmds" ]

@@ -13,26 +13,13 @@
 #include "caprun/state.hpp"
 #include "caprun/sys/read_file.hpp"
 #include "commands.hpp"
+#include "detached_monitor.hpp"
 
 namespace caprun::cli {
 
 namespace po = boost::program_options;
 
 namespace {
-
-volatile std::sig_atomic_t gStop = 0;
-void onStop(int) {
-    gStop = 1;
-}
-
-// Tells create that the recorder is attached, or why not; then the descriptor is closed.
-void tellStarter(int& fd, const std::string& text) {
-    if (fd < 0) return;
-    const std::string line = text + "\n";
-    [[maybe_unused]] ssize_t n = ::write(fd, line.data(), line.size());
-    ::close(fd);
-    fd = -1;
-}
 
 // The detached recorder of a created container: attached before create returns, it writes
 // DIR once the container has stopped (or delete's SIGTERM says so).
@@ -56,10 +43,9 @@ int attachRecorder(const GlobalOptions& g, const std::string& id, const std::str
         tellStarter(readyFd, e.what());
         throw;
     }
-    std::signal(SIGINT, onStop);
-    std::signal(SIGTERM, onStop);
+    stopOnSignals();
     tellStarter(readyFd, "ready");
-    while (!gStop && store.exists(id) && liveStatus(st) != ContainerStatus::Stopped)
+    while (!gMonitorStop && store.exists(id) && liveStatus(st) != ContainerStatus::Stopped)
         ::usleep(100 * 1000);
     writeRecordOutput(out, tracer->collect());
     return 0;

@@ -15,27 +15,11 @@
 #include "caprun/state.hpp"
 #include "caprun/trace.hpp"
 #include "commands.hpp"
+#include "detached_monitor.hpp"
 
 namespace caprun::cli {
 
 namespace po = boost::program_options;
-
-namespace {
-volatile std::sig_atomic_t gStop = 0;
-void onStop(int) {
-    gStop = 1;
-}
-
-// Tells the process that started this tracer (create) that it is attached, or why it
-// cannot be; then the descriptor is closed. A failed write changes nothing here.
-void tellStarter(int& fd, const std::string& text) {
-    if (fd < 0) return;
-    const std::string line = text + "\n";
-    [[maybe_unused]] ssize_t n = ::write(fd, line.data(), line.size());
-    ::close(fd);
-    fd = -1;
-}
-}  // namespace
 
 int cmdTrace(const GlobalOptions& g, const Args& args) {
     auto desc = commandOptions("trace");
@@ -108,8 +92,7 @@ int cmdTrace(const GlobalOptions& g, const Args& args) {
         std::cout << fallback << "\n";
         return 1;
     }
-    std::signal(SIGINT, onStop);
-    std::signal(SIGTERM, onStop);
+    stopOnSignals();
     if (!reportOnExit)
         std::cerr << "caprun: tracing container " << st.id << " (cgroup " << cg->second << ")\n";
     tellStarter(readyFd, "ready");
@@ -121,7 +104,7 @@ int cmdTrace(const GlobalOptions& g, const Args& args) {
             std::cout.flush();
         }
     };
-    while (!gStop) {
+    while (!gMonitorStop) {
         tracer->poll(200, onEvent);
         if (cl.vm.count("duration") &&
             std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() >=

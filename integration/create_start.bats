@@ -106,6 +106,24 @@ wait_for_file() {
     [ "${lines[6]}" = poststop ]
 }
 
+@test "start returns, and poststart runs, only after the process is executed, however slow the startContainer hooks" {
+    share_dir
+    local log="$TMP/shared/hooks"
+    # The startContainer hook runs in the container after start's byte; the process execs
+    # after it. Before start waited for the execve, poststart came first here.
+    cfg --arg l "$log" '.hooks = {
+        "startContainer": [{"path": "/bin/sh", "args": ["sh", "-c", "sleep 1; echo startContainer >> /shared/hooks"]}],
+        "poststart": [{"path": "/bin/sh", "args": ["sh", "-c", "echo poststart >> \($l)"]}]}
+        | .process.args = ["/bin/sleep", "1000"]'
+    caprun create "$ID"
+    run -0 caprun start "$ID"
+    run -0 cat "$log"
+    [ "${lines[0]}" = startContainer ]
+    [ "${lines[1]}" = poststart ]
+    [ "$(caprun state "$ID" | jq -r .status)" = running ]
+    caprun delete --force "$ID"
+}
+
 @test "a failing createRuntime hook fails create and leaves nothing behind" {
     cfg '.hooks = {"createRuntime": [{"path": "/bin/false"}]}'
     run caprun create "$ID"

@@ -196,7 +196,8 @@ class InitProcessKernel final : public LinuxProcessKernel {
             n = ::read(c_.fifo, &byte, 1);
         } while (n < 0 && errno == EINTR);
         if (n != 1) ::_exit(1);
-        ::close(c_.fifo);
+        // The FIFO stays open (close-on-exec) until the execve of the container's process:
+        // its closing tells start that the process runs, so poststart comes after it.
         runHooks(HookKind::StartContainer, c_.prep->spec.hooks.startContainer, startState_);
     }
 
@@ -520,7 +521,13 @@ Created createInternal(const RuntimeContext& g, const CreateOptions& o, bool for
     return out;
 }
 
-// Releases the init: one byte into the FIFO it is reading.
+// How long start waits for the released init to exec before it runs poststart anyway.
+constexpr int kExecWaitMs = 10000;
+
+// Releases the init: one byte into the FIFO it is reading. Then waits until the init has
+// exec'd the container's process (or died): its FIFO descriptor is close-on-exec, so the
+// FIFO then has no reader left and poll reports POLLERR on this write end. The runtime-spec
+// runs poststart after the process is executed, not while startContainer hooks still run.
 void releaseInit(StateStore& store, ContainerState& st) {
     std::string fifoPath = store.execFifoPath(st.id);
     int fd = ::open(fifoPath.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC);
@@ -532,9 +539,21 @@ void releaseInit(StateStore& store, ContainerState& st) {
     }
     ssize_t n = ::write(fd, "0", 1);
     int err = errno;
-    ::close(fd);
-    if (n != 1) throwSys("releasing the container process through " + fifoPath, err);
+    if (n != 1) {
+        ::close(fd);
+        throwSys("releasing the container process through " + fifoPath, err);
+    }
     ::unlink(fifoPath.c_str());
+    pollfd p{fd, 0, 0};
+    int ready;
+    do {
+        ready = ::poll(&p, 1, kExecWaitMs);
+    } while (ready < 0 && errno == EINTR);
+    ::close(fd);
+    if (ready == 0)
+        log::warn("container " + st.id + ": its process did not exec within " +
+                  std::to_string(kExecWaitMs / 1000) +
+                  " s of start (startContainer hooks still running?): poststart runs now");
     st.status = ContainerStatus::Running;
     store.save(st);
     // poststart failures are logged, the container keeps running (runtime-spec).
@@ -620,9 +639,11 @@ int runContainer(const RuntimeContext& g, const CreateOptions& o, bool detach, b
     installForwarders(c.pid, c.consoleMaster.fd >= 0);
     int status = 0;
     try {
+        // The init's descriptor must be the FIFO's last reader: releaseInit waits for it
+        // to close at the init's execve.
+        c.fifo.reset();
         releaseInit(store, c.state);
         lock.release();  // state/kill/ps may look at it while it runs
-        c.fifo.reset();
         if (c.consoleMaster.fd >= 0) {
             ForegroundConsole console(c.consoleMaster.fd);
             console.pump(c.pidfd.fd);

@@ -132,7 +132,14 @@ teardown() {
             problems+="caprun state left: $(ls -A "$RUNC_ROOT/default"); "
     fi
     # kubepods slices are the kubelet's to stop: the test that made them stops them.
-    units=$(our_units | grep -v '^kubepods' || true)
+    # podman's conmon scope ends a moment after `podman run` returns (conmon exits after
+    # its cleanup): a unit counts as left only when it is still there 5 s later.
+    local i
+    for i in $(seq 1 50); do
+        units=$(our_units | grep -v '^kubepods' || true)
+        [ -z "$units" ] && break
+        sleep 0.1
+    done
     if [ -n "$units" ]; then
         problems+="units left: $(echo $units); "
         for c in $units; do sysctl_in systemctl stop "$c" || true; done

@@ -89,7 +89,10 @@ CheckVerdict makeCheckVerdict(const CapabilityPlan& plan, const ResolvedSeccomp&
             it->second.push_back(cap);
         }
     std::vector<SeccompGap> gaps;
-    for (const auto& [syscall, caps] : capsOf) {
+    for (const auto& entry : capsOf) {
+        // Named, not a structured binding: clang 14 (the fuzz build) cannot capture those.
+        const auto& syscall = entry.first;
+        const auto& caps = entry.second;
         std::vector<std::string> dropped;
         for (const auto& c : caps)
             if (contains(droppedNames, c)) dropped.push_back(c);

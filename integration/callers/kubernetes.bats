@@ -16,6 +16,10 @@ load common
 source "$BATS_TEST_DIRNAME/kubernetes.bash"
 
 setup_file() {
+    # The QoS-level cgroups are the kubelet's: it makes them once and keeps them. Every pod's
+    # and container's cgroup below them is still checked after each test (teardown_file
+    # removes these two).
+    export CALLER_OWN_CGROUPS='/kubepods(/besteffort)?$'
     [ "$(id -u)" = 0 ] || skip "needs root"
     command -v containerd >/dev/null || skip "containerd not installed (apt install containerd)"
     [ -x "$CRICTL" ] || skip "no crictl at ../shared/bin/crictl"
